@@ -1,0 +1,39 @@
+"""Vitrine: a multi-tenant storefront builder."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.config import ROOT, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static",
+                template_folder="templates")
+    app.config.from_mapping(load_config(config))
+
+    from app.extensions import csrf, db, login_manager, redis_client
+    from tenants import tenancy
+
+    redis_client.init_app(app)
+    db.init_app(app)
+    tenancy.init_app(app, db)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app import models  # noqa: F401  (registers every model with SQLAlchemy)
+    from app.admin import bp as admin_bp
+    from app.errors import register_error_handlers
+    from app.platform import bp as platform_bp
+    from app.root import bp as root_bp
+    from app.storefront import bp as storefront_bp
+
+    app.register_blueprint(root_bp)
+    app.register_blueprint(platform_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(storefront_bp)
+    register_error_handlers(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,49 @@
+"""The merchant dashboard: /dashboard/<handle>/..., one module per area."""
+from flask import Blueprint, abort, g
+from flask_login import current_user
+
+from tenants.directory import membership_by_handle, stores_for
+from tenants.errors import NotFound
+from tenants.extension import use_store
+from tenants.provisioning import placement_of
+
+bp = Blueprint("admin", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+def merchants_on_platform_only():
+    if not g.get("on_platform"):
+        abort(404)
+    if not current_user.is_authenticated:
+        from app.extensions import login_manager
+
+        return login_manager.unauthorized()
+
+
+@bp.url_value_preprocessor
+def load_store(endpoint, values):
+    """Every /dashboard/<handle>/ route acts on a store the merchant belongs to."""
+    handle = (values or {}).pop("handle", None)
+    if handle is None or not current_user.is_authenticated:
+        return
+    try:
+        g.member = membership_by_handle(current_user, handle)
+    except NotFound:
+        abort(404, description="No such store on your account.")
+    use_store(placement_of(g.member.store))
+
+
+@bp.url_defaults
+def keep_handle(endpoint, values):
+    if "handle" not in values and g.get("member") is not None and endpoint != "admin.index":
+        values["handle"] = g.member.store.handle
+
+
+@bp.app_context_processor
+def dashboard_context():
+    if g.get("on_platform") and current_user.is_authenticated:
+        return {"my_stores": stores_for(current_user)}
+    return {}
+
+
+from app.admin import domains, home, settings, staff  # noqa: E402,F401

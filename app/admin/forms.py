@@ -1,0 +1,24 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField, TextAreaField
+
+from app.forms import CURRENCY_CHOICES
+
+
+class StoreSettingsForm(FlaskForm):
+    name = StringField("Store name")
+    currency = SelectField("Currency", choices=CURRENCY_CHOICES, validate_choice=False)
+    contact_email = EmailField("Contact email")
+    coming_soon_message = TextAreaField("Coming-soon message")
+
+
+class DomainForm(FlaskForm):
+    hostname = StringField("Domain")
+
+
+class StaffForm(FlaskForm):
+    email = EmailField("Email")
+    role = SelectField("Role", choices=[("staff", "Staff"), ("admin", "Admin")], validate_choice=False)
+
+
+class ActionForm(FlaskForm):
+    """A bare form for POST buttons (remove, switch): just the CSRF token."""

@@ -1,0 +1,37 @@
+from flask import abort, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from app.admin import bp
+from app.store.service import recent_activity
+from tenants import state
+from tenants.directory import membership, stores_for
+from tenants.errors import NotFound
+
+
+@bp.get("/")
+def index():
+    """Open the store used last, the only one, or the store picker."""
+    stores = stores_for(current_user)
+    if not stores:
+        return redirect(url_for("platform.new_store"))
+    last = session.get("last_store")
+    store = next((s for s, _ in stores if s.handle == last), stores[0][0])
+    return redirect(url_for("admin.home", handle=store.handle))
+
+
+@bp.post("/switch")
+def switch():
+    try:
+        member = membership(current_user, int(request.form.get("store_id", "")))
+    except (ValueError, NotFound):
+        abort(404, description="No such store on your account.")
+    return redirect(url_for("admin.home", handle=member.store.handle))
+
+
+@bp.get("/<handle>/")
+def home():
+    from flask import g
+
+    session["last_store"] = g.member.store.handle
+    return render_template("admin/home.html", activity=recent_activity(),
+                           storefront_host=state().store_host(g.member.store.handle))

@@ -1,0 +1,51 @@
+from flask import flash, g, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.forms import StoreSettingsForm
+from app.forms import render_invalid
+from app.platform.accounts import normalize_email
+from app.store import service as store_service
+from tenants.directory import require_manager, update_store
+from tenants.errors import DirectoryError, DirectoryErrorCode as Code
+from tenants.extension import use_store
+from tenants.provisioning import placement_of
+
+TEMPLATE = "admin/settings.html"
+
+
+@bp.route("/<handle>/settings", methods=["GET", "POST"])
+def settings():
+    require_manager(g.member)
+    store = g.member.store
+    form = StoreSettingsForm(data={"name": store.name, "currency": store.currency, **store_service.get_settings()})
+    if form.validate_on_submit():
+        try:
+            extra = _store_settings(form)
+            before = (store.name, store.currency)
+            update_store(g.member, name=form.name.data, currency=form.currency.data)
+        except DirectoryError as error:
+            return render_invalid(TEMPLATE, form, error)
+        use_store(placement_of(store))
+        if before != (store.name, store.currency):
+            store_service.record(current_user.email, "store.renamed",
+                                 f"Store details set to “{store.name}” in {store.currency}")
+        store_service.update_settings(extra, current_user.email)
+        flash("Settings saved.")
+        return redirect(url_for("admin.settings"))
+    return render_template(TEMPLATE, form=form), 400 if form.errors else 200
+
+
+def _store_settings(form: StoreSettingsForm) -> dict:
+    email = (form.contact_email.data or "").strip()
+    if email:
+        try:
+            email = normalize_email(email)
+        except DirectoryError as error:
+            raise DirectoryError(error.code, error.message, "contact_email") from None
+    message = (form.coming_soon_message.data or "").strip()
+    if len(message) > store_service.MAX_SETTING_LENGTH:
+        raise DirectoryError(Code.INVALID, f"Keep the message under {store_service.MAX_SETTING_LENGTH} characters.",
+                             "coming_soon_message")
+    return {"contact_email": email, "coming_soon_message": message or store_service.DEFAULT_SETTINGS[
+        "coming_soon_message"]}

@@ -1,0 +1,112 @@
+"""Project commands: `flask --app wsgi db upgrade | seed demo | worker | up`."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app import embedded
+from app.jobs import QUEUES, run_worker
+from tenants.cli import tenants_cli
+
+db_cli = AppGroup("db", help="Directory (public schema) migrations.")
+seed_cli = AppGroup("seed", help="Demo data.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Create the app role on every database and migrate the directory."""
+    from tenants.migrations import ensure_app_role, upgrade_directory
+    from tenants.provisioning import ensure_spare_pool
+
+    tenancy = current_app.extensions["tenancy"]
+    for key in tenancy.database_urls:
+        ensure_app_role(tenancy.owner_engine(key), tenancy.app_role, current_app.config["APP_DB_PASSWORD"])
+    upgrade_directory(tenancy.owner_engine("main"), tenancy.app_role)
+    created = ensure_spare_pool("main")
+    click.echo("directory at head" + (f"; created {created}" if created else ""))
+
+
+@seed_cli.command("demo")
+def seed_demo():
+    """Create (or refresh) the demo merchant and stores. Idempotent."""
+    from app.seed import seed
+
+    for line in seed():
+        click.echo(line)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES), help="Default: all queues.")
+def worker(burst, queues):
+    """Run an RQ worker with the scheduler."""
+    run_worker(current_app._get_current_object(), queues or QUEUES, burst=burst)
+
+
+@click.command("up")
+@click.option("--port", envvar="PORT", default=8000, show_default=True)
+@click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
+@click.option("--web-workers", envvar="WEB_CONCURRENCY", default=2, show_default=True)
+def up(port, host, web_workers):
+    """Migrate, seed the demo, and run the web app and a worker until Ctrl-C."""
+    config = current_app.config
+    child_env = {
+        **os.environ,
+        "DATABASE_URL": config["DATABASES"]["main"],
+        "DATABASES": json.dumps({k: v for k, v in config["DATABASES"].items() if k != "main"}),
+        "REDIS_URL": config["REDIS_URL"],
+        "SECRET_KEY": config["SECRET_KEY"],
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for step in (["db", "upgrade"], ["tenants", "migrate"], ["seed", "demo"]):
+        subprocess.run(flask + step, env=child_env, check=True)
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
+                          str(web_workers), "--threads", "4", "--access-logfile", "-", "wsgi:app"], env=child_env),
+        subprocess.Popen(flask + ["worker"], env=child_env),
+    ]
+    click.echo(f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
+               f"  Demo login: demo@vitrine.test / window-shopping-2026   —   Ctrl-C stops everything.\n")
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        _stop_embedded()
+
+
+def _stop_embedded() -> None:
+    var_dir = current_app.config["VAR_DIR"]
+    if not os.environ.get("REDIS_URL"):
+        embedded.stop_redis(var_dir / "redis")
+    if not os.environ.get("DATABASE_URL"):
+        embedded.stop_postgres(var_dir / "pg")
+    click.echo("stopped")
+
+
+def register_cli(app) -> None:
+    for command in (db_cli, seed_cli, tenants_cli, worker, up):
+        app.cli.add_command(command)

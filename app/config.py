@@ -1,0 +1,83 @@
+"""Deploy-time configuration, read from the environment.
+
+Everything here can be set as an environment variable of the same name.
+When DATABASE_URL or REDIS_URL is unset, embedded servers under VAR_DIR are
+started instead (see app/embedded.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from app import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    overrides = dict(overrides or {})
+    env = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    var_dir = Path(overrides.get("VAR_DIR") or env.get("VAR_DIR") or ROOT / "var").resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+
+    owner_url = normalize_db_url(env.get("DATABASE_URL") or embedded.postgres_url(var_dir / "pg"))
+    databases = {"main": owner_url}
+    for key, url in json.loads(env.get("DATABASES") or "{}").items():
+        if key != "main":
+            databases[key] = normalize_db_url(url)
+
+    app_user = env.get("APP_DB_USER", "vitrine_app")
+    app_password = env.get("APP_DB_PASSWORD")
+    app_urls = {key: app_role_url(url, app_user, app_password) for key, url in databases.items()}
+
+    config = {
+        "VAR_DIR": var_dir,
+        "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(var_dir),
+        "PLATFORM_HOST": env.get("PLATFORM_HOST", "localhost").lower(),
+        "PREFERRED_URL_SCHEME": env.get("URL_SCHEME", "http"),
+        "REDIS_URL": env.get("REDIS_URL") or embedded.redis_url(var_dir / "redis"),
+        # Owner URLs run migrations and provisioning; everything else
+        # connects as APP_DB_USER, which owns nothing and is subject to RLS.
+        "DATABASES": databases,
+        "APP_DB_USER": app_user,
+        "APP_DB_PASSWORD": app_password,
+        "SQLALCHEMY_DATABASE_URI": app_urls["main"],
+        "SQLALCHEMY_BINDS": {f"tenant:{key}": url for key, url in app_urls.items()},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "POOL_CAPACITY": int(env.get("POOL_CAPACITY", "100")),
+        "STORE_CACHE_TTL": float(env.get("STORE_CACHE_TTL", "60")),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/300"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }
+    config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL", "REDIS_URL")})
+    return config
+
+
+def normalize_db_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def app_role_url(owner_url: str, user: str, password: str | None) -> str:
+    return make_url(owner_url).set(username=user, password=password).render_as_string(hide_password=False)
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """A per-checkout secret, kept in var/ so sessions survive restarts."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

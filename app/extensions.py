@@ -1,0 +1,28 @@
+"""Module-level extension objects, bound to an app by create_app()."""
+from __future__ import annotations
+
+import redis
+from flask import current_app
+from flask_login import LoginManager
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from tenants.session import TenantSession
+
+db = SQLAlchemy(session_options={"class_": TenantSession})
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class RedisClient:
+    """Holds one Redis connection pool per app."""
+
+    def init_app(self, app):
+        app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+
+
+redis_client = RedisClient()
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["redis"]

@@ -1,0 +1,28 @@
+"""Form helpers shared by the platform and the dashboard.
+
+Forms carry CSRF and raw values; validation lives in the services, whose
+errors name the field at fault.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from flask_wtf import FlaskForm
+
+from app.money import CURRENCIES
+from tenants.errors import DirectoryError
+
+CURRENCY_CHOICES = [(code, f"{code} — {name}") for code, (name, _) in sorted(CURRENCIES.items())]
+
+
+def attach_error(form: FlaskForm, error: DirectoryError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def render_invalid(template: str, form: FlaskForm, error: DirectoryError, **context):
+    """Re-render a form with the service's message, as a 4xx."""
+    attach_error(form, error)
+    return render_template(template, form=form, **context), error.status

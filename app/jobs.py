@@ -1,0 +1,74 @@
+"""RQ plumbing: queues, enqueueing, and the app context jobs run in.
+
+Jobs take ids, never objects, and are safe to run twice. The worker command
+(`flask --app wsgi worker`) creates the app once; each job runs in a forked
+work horse, which drops the parent's database connections before use.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import redis
+from flask import current_app
+from rq import Queue, Worker
+
+QUEUES = ("reservations", "payments", "notifications", "search", "default")
+
+_worker_app = None
+_worker_pid = None
+
+
+def rq_connection() -> redis.Redis:
+    """RQ wants raw bytes, so it gets its own client."""
+    if "rq_redis" not in current_app.extensions:
+        current_app.extensions["rq_redis"] = redis.Redis.from_url(current_app.config["REDIS_URL"])
+    return current_app.extensions["rq_redis"]
+
+
+def queue(name: str = "default") -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=rq_connection())
+
+
+def enqueue(func, *args, queue_name: str = "default", **kwargs):
+    return queue(queue_name).enqueue(func, *args, **kwargs)
+
+
+def job(fn):
+    """Run a job function inside the worker's app context."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            current_app._get_current_object()
+        except RuntimeError:
+            pass
+        else:
+            return fn(*args, **kwargs)  # already in an app (e.g. a synchronous queue)
+        if _worker_app is None:
+            raise RuntimeError("jobs run under `flask --app wsgi worker`")
+        with _worker_app.app_context():
+            if os.getpid() != _worker_pid:
+                _forget_inherited_connections(_worker_app)
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def _forget_inherited_connections(app) -> None:
+    from app.extensions import db
+
+    for engine in db.engines.values():
+        engine.dispose(close=False)
+    for engine in app.extensions["tenancy"]._owner_engines.values():
+        engine.dispose(close=False)
+
+
+def run_worker(app, queues=QUEUES, *, burst: bool = False) -> None:
+    global _worker_app, _worker_pid
+    _worker_app, _worker_pid = app, os.getpid()
+    with app.app_context():
+        worker = Worker([queue(name) for name in queues], connection=rq_connection())
+        worker.work(with_scheduler=True, burst=burst)

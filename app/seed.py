@@ -1,0 +1,72 @@
+"""The demo merchant and stores, shown by `make run`. Safe to run again."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.platform.accounts import create_account
+from app.store import service as store_service
+from app.store.models import ActivityEvent
+from tenants.context import store_context
+from tenants.models import Account, Domain, Membership, Store
+from tenants.provisioning import create_store, placement_of
+
+DEMO_PASSWORD = "window-shopping-2026"
+ACCOUNTS = [
+    ("demo@vitrine.test", "Dana Demo"),
+    ("sam@vitrine.test", "Sam Rivera"),
+]
+STORES = [
+    {"handle": "demo", "name": "Demo Outfitters", "currency": "USD", "tier": "pooled",
+     "domains": ["www.demo-outfitters.test"], "staff": [("sam@vitrine.test", "staff")],
+     "settings": {"contact_email": "hello@demo-outfitters.test",
+                  "coming_soon_message": "Trail-tested outdoor gear is on its way. Our spring collection opens soon."}},
+    {"handle": "northwind", "name": "Northwind Coffee Roasters", "currency": "EUR", "tier": "dedicated",
+     "domains": ["shop.northwind-coffee.test"], "staff": [("sam@vitrine.test", "admin")],
+     "settings": {"contact_email": "beans@northwind-coffee.test",
+                  "coming_soon_message": "Small-batch roasts, shipped the day they are roasted. Opening soon."}},
+]
+HISTORY = [
+    ("demo@vitrine.test", "store.created", "Created the store"),
+    ("demo@vitrine.test", "domain.added", "Connected {domain}"),
+    ("demo@vitrine.test", "staff.added", "Added sam@vitrine.test"),
+    ("demo@vitrine.test", "settings.updated", "Updated coming soon message, contact email"),
+]
+
+
+def seed() -> list[str]:
+    log = []
+    accounts = {email: _account(email, name, log) for email, name in ACCOUNTS}
+    owner = accounts["demo@vitrine.test"]
+    for spec in STORES:
+        store = db.session.scalar(sa.select(Store).where(Store.handle == spec["handle"]))
+        if store is None:
+            store = create_store(handle=spec["handle"], name=spec["name"], currency=spec["currency"],
+                                 owner=owner, tier=spec["tier"])
+            log.append(f"created store {store.handle} ({store.tier})")
+        for hostname in spec["domains"]:
+            if db.session.scalar(sa.select(Domain.id).where(Domain.hostname == hostname)) is None:
+                db.session.add(Domain(hostname=hostname, store_id=store.id))
+        for email, role in spec["staff"]:
+            if db.session.get(Membership, (accounts[email].id, store.id)) is None:
+                db.session.add(Membership(account_id=accounts[email].id, store_id=store.id, role=role))
+        db.session.commit()
+        with store_context(placement_of(store)):
+            if db.session.scalar(sa.select(sa.func.count(ActivityEvent.id))) == 0:
+                for actor, verb, summary in HISTORY:
+                    store_service.record(actor, verb, summary.format(domain=spec["domains"][0]))
+                store_service.update_settings(spec["settings"], "demo@vitrine.test")
+                log.append(f"seeded {store.handle}'s settings and timeline")
+    from tenants.extension import state
+
+    state().resolver.invalidate()
+    log.append(f"demo login: demo@vitrine.test / {DEMO_PASSWORD}")
+    return log
+
+
+def _account(email: str, name: str, log: list[str]) -> Account:
+    account = db.session.scalar(sa.select(Account).where(Account.email == email))
+    if account is None:
+        account = create_account(email=email, name=name, password=DEMO_PASSWORD)
+        log.append(f"created account {email}")
+    return account

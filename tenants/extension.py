@@ -1,0 +1,84 @@
+"""The tenancy extension: per-app state and the per-request store switch."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, abort, current_app, g, request
+
+from tenants.context import activate, deactivate
+from tenants.resolver import BadHost, HostResolver, normalize_host
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class TenancyState:
+    def __init__(self, app: Flask, db):
+        self.platform_host = app.config["PLATFORM_HOST"]
+        self.pool_capacity = app.config["POOL_CAPACITY"]
+        self.app_role = app.config["APP_DB_USER"]
+        self.database_urls: dict[str, str] = app.config["DATABASES"]
+        self._owner_engines: dict[str, sa.Engine] = {}
+        self._db = db
+        self._app = app
+        self._resolver: HostResolver | None = None
+
+    @property
+    def resolver(self) -> HostResolver:
+        if self._resolver is None:
+            self._resolver = HostResolver(
+                self._db.engine, self._app.extensions["redis"], self.platform_host,
+                self._app.config["STORE_CACHE_TTL"],
+            )
+        return self._resolver
+
+    def owner_engine(self, db_key: str) -> sa.Engine:
+        """Engine for migrations and provisioning DDL (the owner role)."""
+        if db_key not in self.database_urls:
+            raise KeyError(f"unknown database {db_key!r}; configured: {', '.join(self.database_urls)}")
+        if db_key not in self._owner_engines:
+            self._owner_engines[db_key] = sa.create_engine(
+                self.database_urls[db_key], pool_pre_ping=True, pool_size=2, max_overflow=2,
+            )
+        return self._owner_engines[db_key]
+
+    def store_host(self, handle: str) -> str:
+        return f"{handle}.{self.platform_host}"
+
+
+class Tenancy:
+    def init_app(self, app: Flask, db) -> None:
+        app.extensions["tenancy"] = TenancyState(app, db)
+        app.before_request(_enter_request_store)
+        app.teardown_request(_leave_request_store)
+
+
+def state() -> TenancyState:
+    return current_app.extensions["tenancy"]
+
+
+def _enter_request_store():
+    """Resolve Host to the platform or a store; 400 for junk, 404 for unknown."""
+    g.store = None
+    g.store_tokens = []
+    try:
+        host = normalize_host(request.host)
+    except BadHost:
+        abort(400, description="The Host header is not a valid hostname.")
+    tenancy = state()
+    g.on_platform = host == tenancy.platform_host
+    if g.on_platform:
+        return
+    store = tenancy.resolver.resolve(host)
+    if store is None or store.status != "active":
+        abort(404, description=f"No store answers at {host}.")
+    use_store(store)
+
+
+def use_store(store) -> None:
+    """Make `store` current for the rest of this request."""
+    g.store = store
+    g.store_tokens.append(activate(store, writable=request.method not in SAFE_METHODS))
+
+
+def _leave_request_store(exc=None):
+    for tokens in reversed(g.pop("store_tokens", [])):
+        deactivate(tokens)

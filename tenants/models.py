@@ -1,0 +1,84 @@
+"""The platform directory, in the public schema of the main database."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+ROLES = ("owner", "admin", "staff")
+TIERS = ("pooled", "dedicated")
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class Account(UserMixin, db.Model):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="account")
+
+
+class Store(db.Model):
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    handle: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    tier: Mapped[str] = mapped_column(sa.String(16))
+    db_key: Mapped[str] = mapped_column(sa.String(40))
+    schema_name: Mapped[str] = mapped_column(sa.String(63))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+    domains: Mapped[list[Domain]] = relationship(back_populates="store", order_by="Domain.hostname")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="store")
+
+
+class Domain(db.Model):
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    hostname: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+    store: Mapped[Store] = relationship(back_populates="domains")
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+    account: Mapped[Account] = relationship(back_populates="memberships")
+    store: Mapped[Store] = relationship(back_populates="memberships")
+
+
+class TenantSchema(db.Model):
+    """A tenant schema on one database: a pool of small stores or one dedicated store."""
+
+    __tablename__ = "tenant_schemas"
+    __table_args__ = (sa.UniqueConstraint("db_key", "name"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    db_key: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(63))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    capacity: Mapped[int] = mapped_column(sa.Integer)
+    store_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
