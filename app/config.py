@@ -59,7 +59,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     }
-    config.update({k: v for k, v in overrides.items() if k not in ("DATABASE_URL", "REDIS_URL")})
+    # String overrides were read like environment variables above; anything
+    # else (booleans, dicts) and keys not computed here are taken as given.
+    config.update({k: v for k, v in overrides.items()
+                   if not isinstance(v, str) or k not in config and k not in ("DATABASE_URL", "DATABASES")})
     return config
 
 

@@ -27,10 +27,10 @@ def hit(name: str, key: str, limit: Limit) -> None:
     """Count one attempt; RateLimited once `limit` is exceeded in the window."""
     redis_key = f"vitrine:ratelimit:{name}:{key}"
     pipe = get_redis().pipeline()
+    pipe.set(redis_key, 0, ex=limit.seconds, nx=True)  # opens the window (EXPIRE NX needs Redis 7)
     pipe.incr(redis_key)
-    pipe.expire(redis_key, limit.seconds, nx=True)
     pipe.ttl(redis_key)
-    count, _, ttl = pipe.execute()
+    _, count, ttl = pipe.execute()
     if count > limit.count:
         raise RateLimited(max(1, ttl))
 

@@ -74,9 +74,18 @@ def _enter_request_store():
 
 
 def use_store(store) -> None:
-    """Make `store` current for the rest of this request."""
+    """Make `store` current for the rest of this request.
+
+    A write request to a store in the middle of a tier move's switch is
+    refused up front (503), before it changes anything anywhere.
+    """
+    writes = request.method not in SAFE_METHODS
+    if writes:
+        from tenants.moves import refuse_if_frozen
+
+        refuse_if_frozen(store)
     g.store = store
-    g.store_tokens.append(activate(store, writable=request.method not in SAFE_METHODS))
+    g.store_tokens.append(activate(store, writable=writes))
 
 
 def _leave_request_store(exc=None):

@@ -41,10 +41,14 @@ def freeze_key(store_id: int) -> str:
     return f"vitrine:store:{store_id}:frozen"
 
 
-def guard_write(connection, store: Placement) -> None:
-    """Called at the start of every write transaction on a tenant connection."""
+def refuse_if_frozen(store: Placement) -> None:
     if get_redis().exists(freeze_key(store.id)):
         raise StoreUnavailable(f"{store.handle} is being moved; try again in a moment")
+
+
+def guard_write(connection, store: Placement) -> None:
+    """Called at the start of every write transaction on a tenant connection."""
+    refuse_if_frozen(store)
     connection.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:ns, :id)"),
                        {"ns": WRITE_LOCK, "id": store.id})
     with db.engine.connect() as directory:

@@ -111,9 +111,12 @@ class HostResolver:
                 return
             self._local.clear()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(**{CHANNEL: lambda message: self._local.clear()})
+            pubsub.subscribe(**{CHANNEL: lambda message: self._on_message(message)})
             pubsub.run_in_thread(sleep_time=1.0, daemon=True, exception_handler=self._on_listener_error)
             self._listening_pid = os.getpid()
+
+    def _on_message(self, message) -> None:
+        self._local.clear()
 
     def _on_listener_error(self, error, pubsub, thread) -> None:
         # Lost the channel: cached hosts may now be stale, so drop them and

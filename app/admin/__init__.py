@@ -10,27 +10,29 @@ from tenants.provisioning import placement_of
 bp = Blueprint("admin", __name__, url_prefix="/dashboard")
 
 
+@bp.url_value_preprocessor
+def take_handle(endpoint, values):
+    g.dashboard_handle = (values or {}).pop("handle", None)
+
+
 @bp.before_request
-def merchants_on_platform_only():
+def load_store():
+    """Merchants only, on the platform host; every /dashboard/<handle>/ route
+    acts on a store the merchant belongs to (anything else is a 404)."""
     if not g.get("on_platform"):
         abort(404)
     if not current_user.is_authenticated:
         from app.extensions import login_manager
 
         return login_manager.unauthorized()
-
-
-@bp.url_value_preprocessor
-def load_store(endpoint, values):
-    """Every /dashboard/<handle>/ route acts on a store the merchant belongs to."""
-    handle = (values or {}).pop("handle", None)
-    if handle is None or not current_user.is_authenticated:
-        return
+    if g.dashboard_handle is None:
+        return None
     try:
-        g.member = membership_by_handle(current_user, handle)
+        g.member = membership_by_handle(current_user, g.dashboard_handle)
     except NotFound:
         abort(404, description="No such store on your account.")
     use_store(placement_of(g.member.store))
+    return None
 
 
 @bp.url_defaults

@@ -1,0 +1,193 @@
+"""Shared fixtures: real PostgreSQL (two servers) and real Redis.
+
+With DATABASE_URL / REDIS_URL unset, embedded servers start under var/test/.
+Either way the tests use fresh databases of their own (`vitrine_test` and,
+on a second embedded PostgreSQL, `vitrine_pod2_test`) and flush the Redis
+database they are given.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from app import create_app, embedded
+from app.config import ROOT, normalize_db_url
+
+TEST_VAR = ROOT / "var" / "test"
+PASSWORD = "correct-horse-battery"
+
+
+def _fresh_database(server_url: str, name: str) -> str:
+    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def service_env() -> dict[str, str]:
+    """Environment for the app, and for subprocesses (web server, worker, CLI)."""
+    TEST_VAR.mkdir(parents=True, exist_ok=True)
+    main_server = normalize_db_url(os.environ.get("DATABASE_URL") or embedded.postgres_url(TEST_VAR / "pg"))
+    pod2_server = embedded.postgres_url(TEST_VAR / "pg2")
+    redis_url = os.environ.get("REDIS_URL") or embedded.redis_url(TEST_VAR / "redis")
+    redis.Redis.from_url(redis_url).flushdb()
+    return {
+        "DATABASE_URL": _fresh_database(main_server, "vitrine_test"),
+        "DATABASES": json.dumps({"pod2": _fresh_database(pod2_server, "vitrine_pod2_test")}),
+        "REDIS_URL": redis_url,
+        "VAR_DIR": str(TEST_VAR),
+        "SECRET_KEY": "test-secret-key",
+        "POOL_CAPACITY": "50",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(service_env):
+    app = create_app({**service_env, "TESTING": True})
+    with app.app_context():
+        from app.cli import db_upgrade
+
+        app.test_cli_runner().invoke(db_upgrade, catch_exceptions=False)
+    yield app
+    dispose_engines(app)
+
+
+def dispose_engines(app) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        for engine in [*db.engines.values(), *app.extensions["tenancy"]._owner_engines.values()]:
+            engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for calling services directly."""
+    from app.extensions import db
+
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def unique_handle(prefix: str = "s") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_account(app):
+    from app.extensions import db
+    from app.platform.accounts import create_account
+
+    def make(name: str = "Merchant"):
+        with app.app_context():
+            account = create_account(email=f"{uuid.uuid4().hex[:12]}@example.com", name=name, password=PASSWORD)
+            made = SimpleNamespace(id=account.id, email=account.email, name=account.name)
+            db.session.remove()
+            return made
+
+    return make
+
+
+@pytest.fixture
+def make_store(app):
+    """Provision a store in a chosen tier and database; returns its Placement."""
+    from app.extensions import db
+    from tenants.models import Account
+    from tenants.provisioning import create_store, placement_of
+
+    def make(tier: str = "pooled", db_key: str = "main", owner=None, name: str = "Test Store", currency="USD"):
+        with app.app_context():
+            owner_row = db.session.get(Account, owner.id) if owner is not None else None
+            store = create_store(handle=unique_handle(), name=name, currency=currency, owner=owner_row,
+                                 tier=tier, db_key=db_key)
+            placement = placement_of(store)
+            db.session.remove()
+            return placement
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Client:
+    """The Flask test client plus what a browser does: a Host and CSRF tokens."""
+
+    def __init__(self, flask_client, host: str = "localhost"):
+        self.flask = flask_client
+        self.host = host
+
+    def get(self, path: str, host: str | None = None, **kwargs):
+        return self.flask.get(path, headers={"Host": host or self.host, **kwargs.pop("headers", {})}, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, host: str | None = None, csrf_from: str | None = None,
+             **kwargs):
+        """POST a form, first reading a CSRF token off `csrf_from` (default: the platform home page)."""
+        data = dict(data or {})
+        if "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_token(csrf_from or "/", host)
+        return self.flask.post(path, data=data, headers={"Host": host or self.host}, **kwargs)
+
+    def csrf_token(self, path: str = "/", host: str | None = None) -> str:
+        page = self.get(path, host=host)
+        match = CSRF_RE.search(page.get_data(as_text=True)) or re.search(
+            r'"X-CSRFToken": "([^"]+)"', page.get_data(as_text=True))
+        assert match, f"no CSRF token on {path} ({page.status_code})"
+        return match.group(1)
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.post("/login", {"email": email, "password": password}, csrf_from="/login")
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def merchant(app, make_account, make_store):
+    """A logged-in merchant owning one pooled store: (client, account, store)."""
+    account = make_account()
+    store = make_store(owner=account)
+    browser = Client(app.test_client())
+    browser.login(account.email)
+    return browser, account, store
+
+
+@contextmanager
+def as_store(app, placement, writable=True):
+    from tenants.context import store_context
+
+    with app.app_context():
+        with store_context(placement, writable=writable):
+            yield
+
+
+def flask_cli(service_env, *args, check=True, timeout=600) -> subprocess.CompletedProcess:
+    """Run `flask --app wsgi ...` in a subprocess against the test services."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                          env={**os.environ, **service_env}, capture_output=True, text=True,
+                          check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT

@@ -1,0 +1,65 @@
+"""One store can never see or change another's data."""
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.store.models import ActivityEvent
+from tenants.session import tenant_engine
+from tests.conftest import as_store
+
+
+def test_app_role_is_neither_superuser_nor_owner_nor_rls_exempt(ctx, make_store):
+    store = make_store()
+    with as_store(ctx, store):
+        conn = db.session.connection(bind_arguments={"bind": tenant_engine(db)})
+        role = conn.execute(sa.text(
+            "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        owner = conn.execute(sa.text(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'activity_events'"),
+            {"s": store.schema}).scalar()
+    assert role.rolname == "vitrine_app"
+    assert not role.rolsuper and not role.rolbypassrls
+    assert owner != role.rolname
+
+
+def test_raw_sql_in_a_shared_pool_sees_and_changes_only_the_current_store(ctx, make_store):
+    a, b = make_store(name="Store A"), make_store(name="Store B")
+    assert a.schema == b.schema, "both stores should share a pool schema"
+    with as_store(ctx, a):
+        db.session.add(ActivityEvent(actor="a@example.com", verb="test", summary="A's own"))
+    with as_store(ctx, b):
+        db.session.add(ActivityEvent(actor="b@example.com", verb="test", summary="B's secret"))
+
+    with as_store(ctx, a):
+        conn = db.session.connection(bind_arguments={"bind": tenant_engine(db)})
+        rows = conn.execute(sa.text("SELECT store_id, summary FROM activity_events")).all()
+        assert rows and all(store_id == a.id for store_id, _ in rows)
+        assert not any("B's secret" in summary for _, summary in rows)
+        # Even naming B's id explicitly finds nothing and changes nothing.
+        assert conn.execute(sa.text("SELECT count(*) FROM activity_events WHERE store_id = :b"),
+                            {"b": b.id}).scalar() == 0
+        assert conn.execute(sa.text("UPDATE activity_events SET summary = 'pwned' WHERE store_id = :b"),
+                            {"b": b.id}).rowcount == 0
+        assert conn.execute(sa.text("DELETE FROM activity_events WHERE store_id = :b"), {"b": b.id}).rowcount == 0
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            with db.session.begin_nested():
+                conn.execute(sa.text("INSERT INTO activity_events (store_id, actor, verb, summary) "
+                                     "VALUES (:b, 'x', 'x', 'planted')"), {"b": b.id})
+
+    with as_store(ctx, b):
+        summaries = db.session.scalars(sa.select(ActivityEvent.summary)).all()
+    assert "B's secret" in summaries and "pwned" not in summaries and "planted" not in summaries
+
+
+def test_tenant_tables_without_a_store_context_are_refused(ctx):
+    from tenants.context import NoStoreContext
+
+    with pytest.raises(NoStoreContext):
+        db.session.scalars(sa.select(ActivityEvent)).all()
+
+
+def test_no_rows_without_the_store_setting_even_on_the_tenant_connection(ctx, make_store):
+    store = make_store()
+    with tenant_engine(db, store).connect() as conn:
+        conn.exec_driver_sql(f'SET search_path TO "{store.schema}"')
+        assert conn.execute(sa.text("SELECT count(*) FROM activity_events")).scalar() == 0
