@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from app.money import CURRENCIES
 from tenants.errors import DirectoryError
 
-CURRENCY_CHOICES = [(code, f"{code} — {name}") for code, (name, _) in sorted(CURRENCIES.items())]
+CURRENCY_CHOICES = [SelectChoice(code, f"{code} — {name}") for code, (name, _) in sorted(CURRENCIES.items())]
 
 
 def attach_error(form: FlaskForm, error: DirectoryError) -> None:

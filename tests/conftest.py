@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,6 +171,29 @@ def merchant(app, make_account, make_store):
     browser = Client(app.test_client())
     browser.login(account.email)
     return browser, account, store
+
+
+def in_thread(fn, *args):
+    """Run fn in a fresh thread (no Flask contexts) and return its result.
+
+    Flask reuses an app context that is already pushed for test-client
+    requests, sharing `g` and the session with it; a request made from code
+    that runs inside one (a move's on_frozen hook) goes through a thread.
+    """
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # re-raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from app.forms import CURRENCY_CHOICES
 
@@ -17,7 +18,7 @@ class DomainForm(FlaskForm):
 
 class StaffForm(FlaskForm):
     email = EmailField("Email")
-    role = SelectField("Role", choices=[("staff", "Staff"), ("admin", "Admin")], validate_choice=False)
+    role = SelectField("Role", choices=[SelectChoice("staff", "Staff"), SelectChoice("admin", "Admin")], validate_choice=False)
 
 
 class ActionForm(FlaskForm):

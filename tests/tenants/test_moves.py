@@ -1,0 +1,166 @@
+"""Online tier moves: data intact, only the moving store's writes pause."""
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.store import service as store_service
+from app.store.models import ActivityEvent
+from tenants.errors import DirectoryError
+from tenants.models import Store, TenantSchema
+from tenants.moves import MoveFailed, move_store
+from tests.conftest import Client, as_store, in_thread
+
+
+def _timeline(app, placement) -> list[tuple[int, str]]:
+    with as_store(app, placement):
+        return sorted(db.session.execute(sa.select(ActivityEvent.id, ActivityEvent.summary)).all())
+
+
+def _placement(app, handle):
+    from tenants.provisioning import placement_of
+
+    with app.app_context():
+        return placement_of(db.session.scalar(sa.select(Store).where(Store.handle == handle)))
+
+
+def _move(app, handle, **kwargs):
+    with app.app_context():
+        return move_store(handle, **kwargs)
+
+
+def _store_name(app, store_id):
+    with app.app_context():
+        return db.session.get(Store, store_id).name
+
+
+def _write_settings(browser: Client, handle: str, name: str):
+    return browser.post(f"/dashboard/{handle}/settings",
+                        {"name": name, "currency": "USD", "contact_email": "", "coming_soon_message": "hi"},
+                        csrf_from=f"/dashboard/{handle}/settings")
+
+
+def test_pooled_to_dedicated_to_pooled_keeps_data_while_others_serve(app, merchant, make_account, make_store):
+    browser, account, store = merchant
+    other_owner = make_account()
+    neighbour = make_store(owner=other_owner, name="Neighbour")
+    neighbour_browser = Client(app.test_client())
+    neighbour_browser.login(other_owner.email)
+    assert neighbour.schema == store.schema
+
+    with as_store(app, store):
+        for i in range(25):
+            store_service.record(account.email, "test", f"event {i}")
+    before = _timeline(app, store)
+    seen_while_frozen = {}
+
+    def requests_during_freeze():
+        seen_while_frozen["write"] = _write_settings(browser, store.handle, "Renamed while frozen")
+        seen_while_frozen["read"] = browser.get("/", host=f"{store.handle}.localhost")
+        seen_while_frozen["neighbour_write"] = _write_settings(neighbour_browser, neighbour.handle, "Busy")
+        seen_while_frozen["neighbour_read"] = browser.get("/", host=f"{neighbour.handle}.localhost")
+
+    report = _move(app, store.handle, to_tier="dedicated", on_frozen=lambda: in_thread(requests_during_freeze))
+    moved = _placement(app, store.handle)
+    assert (moved.tier, moved.schema) == ("dedicated", f"store_{store.id}")
+    assert report.rows["activity_events"] == len(before)
+    assert _timeline(app, moved) == before
+
+    frozen_write = seen_while_frozen["write"]
+    assert frozen_write.status_code == 503 and frozen_write.headers["Retry-After"]
+    assert seen_while_frozen["read"].status_code == 200
+    assert seen_while_frozen["neighbour_write"].status_code == 302
+    assert seen_while_frozen["neighbour_read"].status_code == 200
+    assert _store_name(app, store.id) == "Test Store"  # the refused write changed nothing
+    assert _store_name(app, neighbour.id) == "Busy"
+
+    # The old pool no longer holds the store's rows; the neighbour's are still there.
+    with as_store(app, store, writable=False):  # the stale placement: the pool
+        assert db.session.scalar(sa.select(sa.func.count(ActivityEvent.id))) == 0
+    assert any("Store details set to “Busy”" in s for _, s in _timeline(app, neighbour))
+
+    # And it keeps working at its new place: the storefront and a write.
+    assert browser.get("/", host=f"{store.handle}.localhost").status_code == 200
+    assert _write_settings(browser, store.handle, "After the move").status_code == 302
+
+    _move(app, store.handle, to_tier="pooled")
+    back = _placement(app, store.handle)
+    assert back.tier == "pooled" and back.schema.startswith("pool_")
+    after = _timeline(app, back)
+    assert after[: len(before)] == before and len(after) > len(before)
+    with app.app_context():
+        assert f"store_{store.id}" not in set(db.session.scalars(sa.select(TenantSchema.name)))
+
+
+def test_writes_made_during_the_copy_are_replayed(app, make_store, monkeypatch):
+    from tenants import moves
+
+    store = make_store()
+    with as_store(app, store):
+        store_service.record("t@example.com", "test", "kept")
+        store_service.record("t@example.com", "test", "to be deleted")
+    copy_all = moves._copy_all
+
+    def copy_then_write(*args):
+        copy_all(*args)  # the snapshot is taken; now the store changes under the move
+        with as_store(app, store):
+            db.session.execute(sa.delete(ActivityEvent).where(ActivityEvent.summary == "to be deleted"))
+            db.session.execute(sa.update(ActivityEvent).where(ActivityEvent.summary == "kept")
+                               .values(summary="kept and edited"))
+            store_service.record("t@example.com", "test", "added late")
+
+    monkeypatch.setattr(moves, "_copy_all", copy_then_write)
+    report = _move(app, store.handle, to_tier="dedicated", db_key="pod2")
+    assert report.replayed == 3
+    moved = _placement(app, store.handle)
+    assert moved.db_key == "pod2"
+    assert [s for _, s in _timeline(app, moved)] == ["kept and edited", "added late"]
+    with as_store(app, moved):  # new rows get fresh ids after the carried-over ones
+        store_service.record("t@example.com", "test", "newest")
+    ids = [i for i, _ in _timeline(app, moved)]
+    assert len(set(ids)) == 3
+
+
+def test_a_move_that_fails_part_way_leaves_the_store_whole(app, make_store):
+    store = make_store()
+    with as_store(app, store):
+        for i in range(5):
+            store_service.record("t@example.com", "test", f"event {i}")
+    before = _timeline(app, store)
+
+    def schemas():
+        with app.app_context():
+            return {(s.name, s.store_count) for s in db.session.scalars(sa.select(TenantSchema))}
+
+    schemas_before = schemas()
+
+    def fail():
+        raise MoveFailed("simulated crash during the switch")
+
+    with pytest.raises(MoveFailed):
+        _move(app, store.handle, to_tier="dedicated", on_frozen=fail)
+    assert _placement(app, store.handle) == store
+    assert _timeline(app, store) == before
+    assert schemas() == schemas_before
+    with as_store(app, store):  # no freeze left behind: it takes writes again
+        store_service.record("t@example.com", "test", "after")
+    assert len(_timeline(app, store)) == len(before) + 1
+
+
+def test_moving_to_where_it_is_or_to_an_unknown_database_is_refused(app, make_store):
+    store = make_store()
+    with pytest.raises(DirectoryError, match="already pooled"):
+        _move(app, store.handle, to_tier="pooled")
+    with pytest.raises(DirectoryError, match="Unknown database"):
+        _move(app, store.handle, to_tier="dedicated", db_key="nowhere")
+    assert _placement(app, store.handle) == store
+
+
+def test_cli_move_across_databases(service_env, make_store):
+    from tests.conftest import flask_cli
+
+    store = make_store()
+    out = flask_cli(service_env, "tenants", "move", store.handle, "--to", "pooled", "--database", "pod2").stdout
+    assert f"moved {store.handle}: main.{store.schema} -> pod2.pool_" in out
+    refused = flask_cli(service_env, "tenants", "move", store.handle, "--to", "pooled", "--database", "pod2",
+                        check=False)
+    assert refused.returncode != 0 and "already pooled on pod2" in refused.stderr
