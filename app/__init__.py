@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.root import bp as root_bp
     from app.storefront import bp as storefront_bp
 
+    app.add_template_filter(_utc, "utc")
     app.register_blueprint(root_bp)
     app.register_blueprint(platform_bp)
     app.register_blueprint(admin_bp)
@@ -37,3 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _utc(moment) -> str:
+    from datetime import timezone
+
+    return moment.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC")

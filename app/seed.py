@@ -30,7 +30,6 @@ HISTORY = [
     ("demo@vitrine.test", "store.created", "Created the store"),
     ("demo@vitrine.test", "domain.added", "Connected {domain}"),
     ("demo@vitrine.test", "staff.added", "Added sam@vitrine.test"),
-    ("demo@vitrine.test", "settings.updated", "Updated coming soon message, contact email"),
 ]
 
 

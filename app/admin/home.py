@@ -1,4 +1,4 @@
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from app.admin import bp
@@ -30,8 +30,6 @@ def switch():
 
 @bp.get("/<handle>/")
 def home():
-    from flask import g
-
     session["last_store"] = g.member.store.handle
     return render_template("admin/home.html", activity=recent_activity(),
                            storefront_host=state().store_host(g.member.store.handle))
