@@ -7,12 +7,12 @@ from werkzeug.exceptions import HTTPException
 
 from app.ratelimit import RateLimited
 from tenants.context import StoreUnavailable
-from tenants.errors import DirectoryError
+from app.domain_errors import DomainError
 
 
-def _page(status: int, title: str, message: str, headers: dict | None = None):
-    if request.accept_mimetypes.best == "application/json":
-        body = jsonify(error={"code": title.lower().replace(" ", "_"), "message": message})
+def _page(status: int, title: str, message: str, headers: dict | None = None, code: str | None = None):
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        body = jsonify(error={"code": code or title.lower().replace(" ", "_"), "message": message})
     else:
         body = render_template("error.html", status=status, title=title, message=message)
     return body, status, headers or {}
@@ -27,9 +27,9 @@ def register_error_handlers(app) -> None:
     def csrf_error(error: CSRFError):
         return _page(400, "Bad Request", "This form has expired. Reload the page and try again.")
 
-    @app.errorhandler(DirectoryError)
-    def directory_error(error: DirectoryError):
-        return _page(error.status, error.code.value.replace("_", " ").title(), error.message)
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        return _page(error.status, error.code.value.replace("_", " ").title(), error.message, code=error.code.value)
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable):

@@ -10,12 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from app.money import CURRENCIES
-from tenants.errors import DirectoryError
+from app.domain_errors import DomainError
 
 CURRENCY_CHOICES = [SelectChoice(code, f"{code} — {name}") for code, (name, _) in sorted(CURRENCIES.items())]
 
 
-def attach_error(form: FlaskForm, error: DirectoryError) -> None:
+def attach_error(form: FlaskForm, error: DomainError) -> None:
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]
@@ -23,7 +23,7 @@ def attach_error(form: FlaskForm, error: DirectoryError) -> None:
         form.form_errors.append(error.message)
 
 
-def render_invalid(template: str, form: FlaskForm, error: DirectoryError, **context):
+def render_invalid(template: str, form: FlaskForm, error: DomainError, **context):
     """Re-render a form with the service's message, as a 4xx."""
     attach_error(form, error)
     return render_template(template, form=form, **context), error.status

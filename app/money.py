@@ -27,3 +27,39 @@ CURRENCIES: dict[str, tuple[str, int]] = {
 
 def is_currency(code: str) -> bool:
     return code in CURRENCIES
+
+
+class MoneyError(ValueError):
+    """An amount that is not a non-negative number of the currency's minor units."""
+
+
+def exponent(currency: str) -> int:
+    return CURRENCIES[currency][1]
+
+
+def parse_amount(text: str | int, currency: str) -> int:
+    """'19.99' USD -> 1999; '1500' JPY -> 1500. Decimal strings only, never floats."""
+    raw = str(text).strip().replace(",", "")
+    places = exponent(currency)
+    whole, dot, fraction = raw.partition(".")
+    if not whole.isdigit() and not (whole == "" and dot and fraction.isdigit()):
+        raise MoneyError(f"“{text}” is not an amount; use digits like 19.99.")
+    if dot and not fraction.isdigit():
+        raise MoneyError(f"“{text}” is not an amount; use digits like 19.99.")
+    fraction = fraction.rstrip("0") if len(fraction) > places else fraction
+    if len(fraction) > places:
+        unit = "whole units" if places == 0 else f"{places} decimal places"
+        raise MoneyError(f"“{text}” has more precision than {currency} allows ({unit}).")
+    return int(whole or "0") * 10**places + int(fraction.ljust(places, "0") or "0")
+
+
+def format_amount(minor: int | None, currency: str) -> str:
+    """1999 USD -> '19.99' (no symbol: for inputs and CSV)."""
+    if minor is None:
+        return ""
+    places = exponent(currency)
+    if places == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}"

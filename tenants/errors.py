@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from app.domain_errors import DomainError
+
 
 class DirectoryErrorCode(str, Enum):
     INVALID = "invalid"
@@ -13,14 +15,8 @@ class DirectoryErrorCode(str, Enum):
     CONFLICT = "conflict"
 
 
-class DirectoryError(ValueError):
-    status = 422
-
-    def __init__(self, code: DirectoryErrorCode, message: str, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.field = field
-        self.message = message
+class DirectoryError(DomainError):
+    pass
 
 
 class NotFound(DirectoryError):

@@ -1,0 +1,155 @@
+"""Collections: manual (picked and ordered by the merchant) and automated
+(every product matching tag/type/vendor/price/title rules, all or any)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from app.catalog.errors import CatalogError, CatalogErrorCode as Code, invalid, not_found
+from app.catalog.models import Collection, CollectionProduct, Product, Variant
+from app.catalog.products import HANDLE_RE, free_handle, slugify
+from app.catalog.sanitize import clean_html
+from app.extensions import db
+from app.money import MoneyError, parse_amount
+from tenants.context import require_store
+
+FIELDS = {"tag": "Tag", "product_type": "Product type", "vendor": "Vendor", "price": "Price", "title": "Title"}
+RELATIONS = {
+    "tag": ("equals", "not_equals"),
+    "product_type": ("equals", "not_equals", "contains"),
+    "vendor": ("equals", "not_equals", "contains"),
+    "title": ("equals", "contains"),
+    "price": ("greater_than", "less_than"),
+}
+MAX_RULES = 60
+
+
+def clean_rules(rules: list[Mapping]) -> list[dict]:
+    cleaned = []
+    for rule in rules:
+        field, relation = str(rule.get("field") or ""), str(rule.get("relation") or "")
+        value = " ".join(str(rule.get("value") or "").split())
+        if not field and not value:
+            continue
+        if field not in RELATIONS or relation not in RELATIONS[field]:
+            raise invalid("Each condition needs a field and a comparison from the lists.", "rules")
+        if not value:
+            raise invalid(f"Give the {FIELDS[field].lower()} condition a value.", "rules")
+        if field == "price":
+            try:
+                value = parse_amount(value, require_store().currency)
+            except MoneyError as error:
+                raise invalid(str(error), "rules") from None
+        cleaned.append({"field": field, "relation": relation, "value": value})
+    if len(cleaned) > MAX_RULES:
+        raise invalid(f"A collection can have at most {MAX_RULES} conditions.", "rules")
+    return cleaned
+
+
+def _fields(data: Mapping, exclude_id: int | None = None) -> dict:
+    title = " ".join(str(data.get("title") or "").split())
+    if not 1 <= len(title) <= 255:
+        raise invalid("Give the collection a title of 1–255 characters.", "title")
+    handle = str(data.get("handle") or "").strip().lower()
+    if handle and (len(handle) > 255 or not HANDLE_RE.match(handle)):
+        raise invalid("A handle is lowercase letters, digits and single hyphens.", "handle")
+    if handle:
+        clash = db.session.scalar(sa.select(Collection.id).where(Collection.handle == handle,
+                                                                 Collection.id != (exclude_id or 0)))
+        if clash:
+            raise CatalogError(Code.TAKEN, f"Another collection already uses the handle “{handle}”.", "handle")
+    else:
+        taken = set(db.session.scalars(sa.select(Collection.handle).where(Collection.id != (exclude_id or 0))))
+        base = slugify(title)
+        handle = base if base not in taken else next(f"{base}-{n}" for n in range(2, 10_000)
+                                                     if f"{base}-{n}" not in taken)
+    return {"title": title, "handle": handle, "description_html": clean_html(str(data.get("description_html") or ""))}
+
+
+def get_collection(collection_id: int) -> Collection:
+    collection = db.session.get(Collection, (require_store().id, collection_id))
+    if collection is None:
+        raise not_found("collection")
+    return collection
+
+
+def list_collections() -> list[Collection]:
+    return list(db.session.scalars(sa.select(Collection).order_by(Collection.title)))
+
+
+def create_collection(data: Mapping, *, kind: str, match_all: bool = True, rules: list[Mapping] = ()) -> Collection:
+    if kind not in ("manual", "automated"):
+        raise invalid("Choose manual or automated.", "kind")
+    rules = clean_rules(list(rules)) if kind == "automated" else []
+    if kind == "automated" and not rules:
+        raise invalid("An automated collection needs at least one condition.", "rules")
+    collection = Collection(kind=kind, match_all=match_all, rules=rules, **_fields(data))
+    db.session.add(collection)
+    db.session.commit()
+    return collection
+
+
+def update_collection(collection: Collection, data: Mapping, *, match_all: bool | None = None,
+                      rules: list[Mapping] | None = None) -> Collection:
+    for key, value in _fields(data, exclude_id=collection.id).items():
+        setattr(collection, key, value)
+    if collection.kind == "automated" and rules is not None:
+        cleaned = clean_rules(list(rules))
+        if not cleaned:
+            raise invalid("An automated collection needs at least one condition.", "rules")
+        collection.rules = cleaned
+        collection.match_all = bool(match_all)
+    db.session.commit()
+    return collection
+
+
+def delete_collection(collection: Collection) -> None:
+    db.session.delete(collection)
+    db.session.commit()
+
+
+def set_products(collection: Collection, product_ids: list[int]) -> None:
+    """A manual collection's products, in this order."""
+    if collection.kind != "manual":
+        raise invalid("Products of an automated collection follow its conditions.", "products")
+    ids = list(dict.fromkeys(int(i) for i in product_ids))
+    known = set(db.session.scalars(sa.select(Product.id).where(Product.id.in_(ids or [0]))))
+    if set(ids) - known:
+        raise not_found("product")
+    db.session.execute(sa.delete(CollectionProduct).where(CollectionProduct.collection_id == collection.id))
+    db.session.add_all(CollectionProduct(collection_id=collection.id, product_id=pid, position=i)
+                       for i, pid in enumerate(ids, 1))
+    db.session.commit()
+
+
+def _condition(rule: dict):
+    field, relation, value = rule["field"], rule["relation"], rule["value"]
+    if field == "tag":
+        has = sa.select(sa.literal(1)).select_from(sa.func.unnest(Product.tags).alias("tag")).where(
+            sa.func.lower(sa.column("tag")) == str(value).lower()).exists()
+        return has if relation == "equals" else sa.not_(has)
+    if field == "price":
+        priced = sa.select(Variant.id).where(Variant.store_id == Product.store_id, Variant.product_id == Product.id)
+        priced = priced.where(Variant.price > value if relation == "greater_than" else Variant.price < value)
+        return priced.exists()
+    column = {"product_type": Product.product_type, "vendor": Product.vendor, "title": Product.title}[field]
+    if relation == "contains":
+        return column.ilike(f"%{value}%")
+    same = sa.func.lower(column) == str(value).lower()
+    return same if relation == "equals" else sa.not_(same)
+
+
+def products_query(collection: Collection):
+    """A select of the collection's products, in collection order."""
+    if collection.kind == "manual":
+        return (sa.select(Product).join(CollectionProduct, sa.and_(
+            CollectionProduct.store_id == Product.store_id, CollectionProduct.product_id == Product.id))
+            .where(CollectionProduct.collection_id == collection.id).order_by(CollectionProduct.position))
+    conditions = [_condition(rule) for rule in collection.rules]
+    combined = sa.and_(*conditions) if collection.match_all else sa.or_(*conditions)
+    return sa.select(Product).where(combined).order_by(Product.title, Product.id)
+
+
+def products_in(collection: Collection, limit: int = 250) -> list[Product]:
+    return list(db.session.scalars(products_query(collection).limit(limit)))

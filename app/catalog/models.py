@@ -1,0 +1,145 @@
+"""Catalog tables: products, their options, variants and images; collections."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tenants.tenant_model import TenantModel
+
+STATUSES = ("draft", "active", "archived")
+MAX_OPTIONS = 3
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def same_store_fk(column: str, table: str, **kwargs) -> sa.ForeignKeyConstraint:
+    """(store_id, column) -> table(store_id, id): references never leave the store."""
+    return sa.ForeignKeyConstraint(["store_id", column], [f"{table}.store_id", f"{table}.id"], **kwargs)
+
+
+
+class Product(TenantModel):
+    __tablename__ = "products"
+
+    handle: Mapped[str] = mapped_column(sa.String(255))
+    title: Mapped[str] = mapped_column(sa.String(255))
+    description_html: Mapped[str] = mapped_column(sa.Text, default="")
+    vendor: Mapped[str] = mapped_column(sa.String(255), default="")
+    product_type: Mapped[str] = mapped_column(sa.String(255), default="")
+    tags: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), default=list)
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft")
+    seo_title: Mapped[str] = mapped_column(sa.String(255), default="")
+    seo_description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
+
+    options: Mapped[list[ProductOption]] = relationship(
+        order_by="ProductOption.position", cascade="all, delete-orphan", passive_deletes=True)
+    variants: Mapped[list[Variant]] = relationship(
+        order_by="Variant.position", cascade="all, delete-orphan", passive_deletes=True)
+    images: Mapped[list[ProductImage]] = relationship(
+        order_by="ProductImage.position", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ProductOption(TenantModel):
+    __tablename__ = "product_options"
+    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),)
+
+    product_id: Mapped[int] = mapped_column(sa.BigInteger)
+    position: Mapped[int] = mapped_column(sa.SmallInteger)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    values: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), default=list)
+
+
+class Variant(TenantModel):
+    __tablename__ = "variants"
+    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),
+                      same_store_fk("image_id", "product_images"))
+
+    product_id: Mapped[int] = mapped_column(sa.BigInteger)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    option1: Mapped[str | None] = mapped_column(sa.String(255))
+    option2: Mapped[str | None] = mapped_column(sa.String(255))
+    option3: Mapped[str | None] = mapped_column(sa.String(255))
+    sku: Mapped[str | None] = mapped_column(sa.String(255))
+    barcode: Mapped[str] = mapped_column(sa.String(255), default="")
+    price: Mapped[int] = mapped_column(sa.BigInteger)
+    compare_at_price: Mapped[int | None] = mapped_column(sa.BigInteger)
+    weight_grams: Mapped[int] = mapped_column(sa.Integer, default=0)
+    track_inventory: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    low_stock_threshold: Mapped[int | None] = mapped_column(sa.Integer)
+    image_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
+
+    @property
+    def option_values(self) -> tuple[str, ...]:
+        return tuple(v for v in (self.option1, self.option2, self.option3) if v is not None)
+
+    @property
+    def title(self) -> str:
+        return " / ".join(self.option_values) or "Default"
+
+
+class ProductImage(TenantModel):
+    __tablename__ = "product_images"
+    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),)
+
+    product_id: Mapped[int] = mapped_column(sa.BigInteger)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    alt: Mapped[str] = mapped_column(sa.String(512), default="")
+    storage_key: Mapped[str] = mapped_column(sa.Text)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    byte_size: Mapped[int] = mapped_column(sa.Integer)
+    source_url: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class Collection(TenantModel):
+    __tablename__ = "collections"
+
+    handle: Mapped[str] = mapped_column(sa.String(255))
+    title: Mapped[str] = mapped_column(sa.String(255))
+    description_html: Mapped[str] = mapped_column(sa.Text, default="")
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    match_all: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    rules: Mapped[list] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class CollectionProduct(TenantModel):
+    __tablename__ = "collection_products"
+    __table_args__ = (same_store_fk("collection_id", "collections", ondelete="CASCADE"),
+                      same_store_fk("product_id", "products", ondelete="CASCADE"))
+
+    collection_id: Mapped[int] = mapped_column(sa.BigInteger)
+    product_id: Mapped[int] = mapped_column(sa.BigInteger)
+    position: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ImportJob(TenantModel):
+    """A CSV import: its progress and, when done, the per-row report."""
+
+    __tablename__ = "import_jobs"
+
+    token: Mapped[str] = mapped_column(sa.String(32))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    total_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_products: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_products: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed_products: Mapped[int] = mapped_column(sa.Integer, default=0)
+    report: Mapped[list] = mapped_column(JSONB, default=list)
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

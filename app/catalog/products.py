@@ -1,0 +1,373 @@
+"""Products with up to three options and the variants they span.
+
+Functions take plain values (a form's or a CSV row's), validate them, write
+in the current store's transaction and commit; every product change also
+adds a search-outbox row in the same transaction.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.catalog.errors import CatalogError, CatalogErrorCode as Code, invalid, not_found
+from app.catalog.models import MAX_OPTIONS, STATUSES, Product, ProductOption, Variant
+from app.catalog.sanitize import clean_html
+from app.extensions import db
+from app.money import MoneyError, parse_amount
+from app.search.outbox import schedule_indexing, touch
+from app.store import service as store_service
+from tenants.context import require_store
+
+HANDLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_TAGS = 250
+MAX_DESCRIPTION = 200_000
+
+
+@dataclass
+class OptionSpec:
+    name: str
+    values: list[str] = field(default_factory=list)
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:200] or "product"
+
+
+def _text(data: Mapping, key: str, limit: int, label: str) -> str:
+    value = " ".join(str(data.get(key) or "").split())
+    if len(value) > limit:
+        raise invalid(f"{label} can be at most {limit} characters.", key)
+    return value
+
+
+def parse_tags(raw) -> list[str]:
+    items = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(",")
+    tags, seen = [], set()
+    for item in items:
+        tag = " ".join(str(item).split())
+        if tag and tag.lower() not in seen:
+            if len(tag) > 255:
+                raise invalid("A tag can be at most 255 characters.", "tags")
+            seen.add(tag.lower())
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise invalid(f"A product can have at most {MAX_TAGS} tags.", "tags")
+    return tags
+
+
+def clean_product(data: Mapping) -> dict:
+    """Validated product columns from raw input (handle may come back empty)."""
+    title = _text(data, "title", 255, "The title")
+    if not title:
+        raise invalid("Give the product a title.", "title")
+    handle = str(data.get("handle") or "").strip().lower()
+    if handle and (len(handle) > 255 or not HANDLE_RE.match(handle)):
+        raise invalid("A handle is lowercase letters, digits and single hyphens, like blue-wool-hat.", "handle")
+    status = str(data.get("status") or "draft").strip().lower()
+    if status not in STATUSES:
+        raise invalid("Status must be draft, active or archived.", "status")
+    description = str(data.get("description_html") or "")
+    if len(description) > MAX_DESCRIPTION:
+        raise invalid("The description is too long.", "description_html")
+    return {
+        "title": title,
+        "handle": handle,
+        "description_html": clean_html(description),
+        "vendor": _text(data, "vendor", 255, "The vendor"),
+        "product_type": _text(data, "product_type", 255, "The product type"),
+        "tags": parse_tags(data.get("tags")),
+        "status": status,
+        "seo_title": _text(data, "seo_title", 255, "The SEO title"),
+        "seo_description": _text(data, "seo_description", 1000, "The SEO description"),
+    }
+
+
+def clean_options(options: Iterable[OptionSpec]) -> list[OptionSpec]:
+    cleaned = []
+    for option in options:
+        name = " ".join((option.name or "").split())
+        values = list(dict.fromkeys(v for v in (" ".join(str(x).split()) for x in option.values) if v))
+        if not name and not values:
+            continue  # a blank row in the form
+        if not name:
+            raise invalid("Every option needs a name, such as Size or Color.", "options")
+        if not values:
+            raise invalid(f"Give the option “{name}” at least one value.", "options")
+        if len(name) > 255 or any(len(v) > 255 for v in values):
+            raise invalid("Option names and values can be at most 255 characters.", "options")
+        cleaned.append(OptionSpec(name, values))
+    if len(cleaned) > MAX_OPTIONS:
+        raise invalid(f"A product can have at most {MAX_OPTIONS} options.", "options")
+    names = [o.name.lower() for o in cleaned]
+    if len(set(names)) != len(names):
+        raise invalid("Two options cannot have the same name.", "options")
+    return cleaned
+
+
+def _int(data: Mapping, key: str, label: str, default=None):
+    raw = str(data.get(key) if data.get(key) is not None else "").strip()
+    if raw == "":
+        return default
+    if not raw.isdigit():
+        raise invalid(f"{label} must be a whole number, 0 or more.", key)
+    return int(raw)
+
+
+def _money(data: Mapping, key: str, currency: str, required: bool):
+    raw = data.get(key)
+    if raw is None or str(raw).strip() == "":
+        if required:
+            raise invalid("Enter a price, like 19.99.", key)
+        return None
+    try:
+        return parse_amount(raw, currency)
+    except MoneyError as error:
+        raise invalid(str(error), key) from None
+
+
+def clean_variant(data: Mapping, currency: str) -> dict:
+    sku = str(data.get("sku") or "").strip() or None
+    if sku and len(sku) > 255:
+        raise invalid("A SKU can be at most 255 characters.", "sku")
+    barcode = str(data.get("barcode") or "").strip()
+    if len(barcode) > 255:
+        raise invalid("A barcode can be at most 255 characters.", "barcode")
+    track = data.get("track_inventory", True)
+    return {
+        "price": _money(data, "price", currency, required=True),
+        "compare_at_price": _money(data, "compare_at_price", currency, required=False),
+        "sku": sku,
+        "barcode": barcode,
+        "weight_grams": _int(data, "weight_grams", "Weight (grams)", 0),
+        "track_inventory": track if isinstance(track, bool) else str(track).lower() in ("1", "true", "on", "yes"),
+        "low_stock_threshold": _int(data, "low_stock_threshold", "The low-stock threshold"),
+    }
+
+
+def _combinations(options: list[OptionSpec]) -> list[tuple[str, ...]]:
+    return list(itertools.product(*(o.values for o in options))) if options else [()]
+
+
+def _option_columns(values: tuple[str, ...]) -> dict:
+    padded = list(values) + [None] * (MAX_OPTIONS - len(values))
+    return {"option1": padded[0], "option2": padded[1], "option3": padded[2]}
+
+
+def check_skus_free(skus: Iterable[str | None], own_variant_ids: Iterable[int] = ()) -> None:
+    wanted = [s for s in skus if s]
+    duplicates = {s for s in wanted if wanted.count(s) > 1}
+    if duplicates:
+        raise CatalogError(Code.TAKEN, f"SKU {sorted(duplicates)[0]} is used twice.", "sku")
+    if not wanted:
+        return
+    clash = db.session.execute(
+        sa.select(Variant.sku, Product.title).join(Product, sa.and_(Product.store_id == Variant.store_id,
+                                                                    Product.id == Variant.product_id))
+        .where(Variant.sku.in_(wanted), Variant.id.not_in(list(own_variant_ids) or [0])).limit(1)
+    ).first()
+    if clash:
+        raise CatalogError(Code.TAKEN, f"SKU {clash.sku} is already used by “{clash.title}”.", "sku")
+
+
+def free_handle(base: str, exclude_id: int | None = None) -> str:
+    base = base[:240]
+    taken = set(db.session.scalars(sa.select(Product.handle).where(
+        sa.or_(Product.handle == base, Product.handle.like(f"{base}-%")),
+        Product.id != (exclude_id or 0))))
+    if base not in taken:
+        return base
+    return next(f"{base}-{n}" for n in itertools.count(2) if f"{base}-{n}" not in taken)
+
+
+def _claim_handle(requested: str, title: str, exclude_id: int | None = None) -> str:
+    if not requested:
+        return free_handle(slugify(title), exclude_id)
+    owner = db.session.scalar(sa.select(Product.id).where(Product.handle == requested))
+    if owner is not None and owner != exclude_id:
+        raise CatalogError(Code.TAKEN, f"Another product already uses the handle “{requested}”.", "handle")
+    return requested
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.scalar(sa.select(Product).where(Product.id == product_id).options(
+        selectinload(Product.options), selectinload(Product.variants), selectinload(Product.images)))
+    if product is None:
+        raise not_found()
+    return product
+
+
+def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variants: list[Mapping] | None = None,
+                   actor: str, commit: bool = True) -> Product:
+    """A product, its options and variants. `variants` (each with option1..3
+    and variant fields) defaults to every combination of the options, priced
+    from data["price"]."""
+    currency = require_store().currency
+    fields = clean_product(data)
+    opts = clean_options(options)
+    if variants is None:
+        defaults = {k: data.get(k) for k in ("price", "compare_at_price", "sku", "barcode", "weight_grams",
+                                              "track_inventory", "low_stock_threshold") if k in data}
+        defaults.setdefault("price", "0")
+        combos = _combinations(opts)
+        variants = [{**(defaults if i == 0 else {**defaults, "sku": None}), **_option_columns(c)}
+                    for i, c in enumerate(combos)]
+    rows = _variant_rows(variants, opts, currency)
+    check_skus_free(r["sku"] for r in rows)
+    fields["handle"] = _claim_handle(fields["handle"], fields["title"])
+    product = Product(**fields)
+    product.options = [ProductOption(position=i, name=o.name, values=o.values) for i, o in enumerate(opts, 1)]
+    product.variants = [Variant(position=i, **row) for i, row in enumerate(rows, 1)]
+    db.session.add(product)
+    db.session.flush()
+    touch(product.id)
+    store_service.record(actor, "product.created", f"Created product “{product.title}”")
+    if commit:
+        _commit()
+    return product
+
+
+def _variant_rows(variants: list[Mapping], options: list[OptionSpec], currency: str) -> list[dict]:
+    if not variants:
+        raise invalid("A product needs at least one variant.", "variants")
+    allowed = [set(o.values) for o in options]
+    rows, seen = [], set()
+    for variant in variants:
+        values = tuple(v for v in (variant.get("option1"), variant.get("option2"), variant.get("option3"))
+                       if v not in (None, ""))
+        if len(values) != len(options) or any(v not in allowed[i] for i, v in enumerate(values)):
+            raise invalid("Each variant needs one value of every option.", "variants")
+        if values in seen:
+            raise invalid(f"Two variants are both “{' / '.join(values) or 'Default'}”.", "variants")
+        seen.add(values)
+        rows.append({**clean_variant(variant, currency), **_option_columns(values)})
+    return rows
+
+
+def update_product(product: Product, data: Mapping, *, actor: str) -> Product:
+    fields = clean_product({**_current(product), **data})
+    fields["handle"] = _claim_handle(fields["handle"] or product.handle, fields["title"], product.id)
+    for key, value in fields.items():
+        setattr(product, key, value)
+    touch(product.id)
+    _commit()
+    return product
+
+
+def _current(product: Product) -> dict:
+    return {k: getattr(product, k) for k in ("title", "handle", "description_html", "vendor", "product_type",
+                                             "tags", "status", "seo_title", "seo_description")}
+
+
+def set_options(product: Product, options: Iterable[OptionSpec], *, confirm: bool, actor: str) -> dict:
+    """Change a product's options; variants follow. Adding a value adds the
+    variants it implies; removing one deletes variants only with `confirm`."""
+    opts = clean_options(options)
+    combos = _combinations(opts)
+    by_values: dict[tuple, Variant] = {}
+    for variant in product.variants:
+        values = _carry_over(variant.option_values, product.options, opts)
+        if values in combos and values not in by_values:
+            by_values[values] = variant
+    doomed = [v for v in product.variants if v not in by_values.values()]
+    if doomed and not confirm:
+        names = ", ".join(v.title for v in doomed[:5]) + ("…" if len(doomed) > 5 else "")
+        raise CatalogError(Code.NEEDS_CONFIRMATION,
+                           f"This deletes {len(doomed)} variant{'s' * (len(doomed) != 1)} ({names}) and their stock "
+                           "history. Confirm to go ahead.", "options", status=409)
+    template = product.variants[0] if product.variants else None
+    kept = []
+    for position, values in enumerate(combos, 1):
+        variant = by_values.get(values)
+        if variant is None:
+            variant = Variant(price=template.price if template else 0, weight_grams=template.weight_grams if template
+                              else 0, track_inventory=template.track_inventory if template else True)
+        variant.position = position
+        kept.append((variant, values))
+    for variant in doomed:
+        product.variants.remove(variant)
+    db.session.flush()  # deletions first, so a renamed combination never clashes with its old row
+    for variant, values in kept:
+        for key, value in _option_columns(values).items():
+            setattr(variant, key, value)
+        if variant not in product.variants:
+            product.variants.append(variant)
+    product.options = [ProductOption(position=i, name=o.name, values=o.values) for i, o in enumerate(opts, 1)]
+    touch(product.id)
+    added = len(combos) - len(by_values)
+    store_service.record(actor, "product.options", f"Changed options of “{product.title}”: "
+                                                   f"{added} variant(s) added, {len(doomed)} removed")
+    _commit()
+    return {"added": added, "removed": len(doomed)}
+
+
+def _carry_over(values: tuple[str, ...], old: list[ProductOption], new: list[OptionSpec]) -> tuple[str, ...]:
+    """A variant's values under the new options, matched by option name; an
+    option it did not have takes that option's first value."""
+    by_name = {o.name.lower(): values[i] for i, o in enumerate(old) if i < len(values)}
+    return tuple(by_name.get(o.name.lower(), o.values[0]) for o in new)
+
+
+def update_variant(product: Product, variant_id: int, data: Mapping, *, actor: str) -> Variant:
+    variant = next((v for v in product.variants if v.id == variant_id), None)
+    if variant is None:
+        raise not_found("variant")
+    row = clean_variant(data, require_store().currency)
+    image_id = data.get("image_id")
+    if image_id not in (None, ""):
+        if not str(image_id).isdigit() or int(image_id) not in {i.id for i in product.images}:
+            raise invalid("Pick one of this product's images.", "image_id")
+        row["image_id"] = int(image_id)
+    elif "image_id" in data:
+        row["image_id"] = None
+    check_skus_free([row["sku"]], own_variant_ids=[variant.id])
+    for key, value in row.items():
+        setattr(variant, key, value)
+    touch(product.id)
+    _commit()
+    return variant
+
+
+def bulk_update(product_ids: list[int], action: str, *, tag: str = "", actor: str) -> int:
+    """Publish, archive, delete or tag many products at once; returns how many."""
+    ids = list(db.session.scalars(sa.select(Product.id).where(Product.id.in_(product_ids))))
+    if not ids:
+        return 0
+    if action in ("publish", "archive", "draft"):
+        status = {"publish": "active", "archive": "archived", "draft": "draft"}[action]
+        db.session.execute(sa.update(Product).where(Product.id.in_(ids)).values(status=status,
+                                                                                updated_at=sa.func.now()))
+    elif action == "tag":
+        new = parse_tags([tag])
+        if not new:
+            raise invalid("Enter the tag to add.", "tag")
+        db.session.execute(sa.update(Product).where(Product.id.in_(ids), sa.not_(Product.tags.contains(new)))
+                           .values(tags=Product.tags + new, updated_at=sa.func.now()))
+    elif action == "delete":
+        db.session.execute(sa.delete(Product).where(Product.id.in_(ids)))
+    else:
+        raise invalid("Choose what to do with the selected products.", "action")
+    touch(*ids)
+    store_service.record(actor, f"products.{action}", f"{action.capitalize()}: {len(ids)} product(s)")
+    _commit()
+    return len(ids)
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError as error:
+        db.session.rollback()
+        constraint = getattr(error.orig.diag, "constraint_name", "") or ""
+        if "sku" in constraint:
+            raise CatalogError(Code.TAKEN, "That SKU is already used in this store.", "sku") from None
+        if "handle" in constraint:
+            raise CatalogError(Code.TAKEN, "Another product already uses that handle.", "handle") from None
+        raise
+    schedule_indexing()

@@ -1,0 +1,133 @@
+"""The dashboard's product list: search, filters, sort and pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from app.catalog.models import STATUSES, Product, Variant
+from app.extensions import db
+from app.inventory.models import InventoryLevel, Location
+
+SORTS = {
+    "updated": (Product.updated_at.desc(), "Last updated"),
+    "created": (Product.created_at.desc(), "Newest"),
+    "title": (sa.func.lower(Product.title).asc(), "Title A–Z"),
+    "title_desc": (sa.func.lower(Product.title).desc(), "Title Z–A"),
+}
+STOCK_FILTERS = {"in": "In stock", "out": "Out of stock", "low": "Low stock"}
+PER_PAGE = 50
+
+
+@dataclass
+class ProductQuery:
+    q: str = ""
+    status: str = ""
+    vendor: str = ""
+    product_type: str = ""
+    tag: str = ""
+    stock: str = ""
+    sort: str = "updated"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> ProductQuery:
+        page = args.get("page", "1")
+        return cls(q=args.get("q", "").strip()[:200], status=args.get("status", "") if args.get("status") in
+                   STATUSES else "", vendor=args.get("vendor", "")[:255], product_type=args.get("type", "")[:255],
+                   tag=args.get("tag", "")[:255], stock=args.get("stock", "") if args.get("stock") in
+                   STOCK_FILTERS else "", sort=args.get("sort") if args.get("sort") in SORTS else "updated",
+                   page=max(1, min(int(page), 100_000)) if str(page).isdigit() else 1)
+
+    def args(self, **changes) -> dict:
+        values = {"q": self.q, "status": self.status, "vendor": self.vendor, "type": self.product_type,
+                  "tag": self.tag, "stock": self.stock, "sort": self.sort, "page": self.page, **changes}
+        return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)
+                and not (k == "sort" and v == "updated")}
+
+
+@dataclass
+class ProductRow:
+    product: Product
+    variant_count: int
+    stock: int | None  # None: no variant tracks inventory
+
+
+@dataclass
+class ProductPage:
+    rows: list[ProductRow]
+    total: int
+    query: ProductQuery
+    vendors: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+def _available_by_variant():
+    return (sa.select(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0))
+            .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
+                                    Location.id == InventoryLevel.location_id))
+            .where(InventoryLevel.store_id == Variant.store_id, InventoryLevel.variant_id == Variant.id,
+                   Location.active).scalar_subquery())
+
+
+def _variants_of_product():
+    return sa.select(Variant.id).where(Variant.store_id == Product.store_id, Variant.product_id == Product.id)
+
+
+def _stock_condition(kind: str):
+    available = _available_by_variant()
+    sellable = _variants_of_product().where(sa.or_(sa.not_(Variant.track_inventory), available > 0)).exists()
+    if kind == "in":
+        return sellable
+    if kind == "out":
+        return sa.not_(sellable)
+    return _variants_of_product().where(Variant.track_inventory, Variant.low_stock_threshold.is_not(None),
+                                        available <= Variant.low_stock_threshold).exists()
+
+
+def list_products(query: ProductQuery) -> ProductPage:
+    where = []
+    if query.q:
+        pattern = f"%{query.q}%"
+        where.append(sa.or_(Product.title.ilike(pattern), Product.handle.ilike(pattern),
+                            Product.vendor.ilike(pattern),
+                            _variants_of_product().where(Variant.sku.ilike(pattern)).exists()))
+    if query.status:
+        where.append(Product.status == query.status)
+    if query.vendor:
+        where.append(Product.vendor == query.vendor)
+    if query.product_type:
+        where.append(Product.product_type == query.product_type)
+    if query.tag:
+        where.append(Product.tags.contains([query.tag]))
+    if query.stock:
+        where.append(_stock_condition(query.stock))
+    total = db.session.scalar(sa.select(sa.func.count(Product.id)).where(*where))
+    products = list(db.session.scalars(sa.select(Product).where(*where).order_by(SORTS[query.sort][0], Product.id)
+                                       .limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)))
+    return ProductPage(_rows(products), total, query, *_facets())
+
+
+def _rows(products: list[Product]) -> list[ProductRow]:
+    ids = [p.id for p in products]
+    if not ids:
+        return []
+    counts = db.session.execute(
+        sa.select(Variant.product_id, sa.func.count(Variant.id),
+                  sa.func.sum(sa.case((Variant.track_inventory, _available_by_variant()), else_=None)))
+        .where(Variant.product_id.in_(ids)).group_by(Variant.product_id))
+    stats = {pid: (count, stock) for pid, count, stock in counts}
+    return [ProductRow(p, stats.get(p.id, (0, None))[0],
+                       None if stats.get(p.id, (0, None))[1] is None else int(stats[p.id][1])) for p in products]
+
+
+def _facets() -> tuple[list[str], list[str]]:
+    vendors = db.session.scalars(sa.select(Product.vendor).where(Product.vendor != "").distinct()
+                                 .order_by(Product.vendor).limit(200))
+    types = db.session.scalars(sa.select(Product.product_type).where(Product.product_type != "").distinct()
+                               .order_by(Product.product_type).limit(200))
+    return list(vendors), list(types)

@@ -1,0 +1,65 @@
+"""Inventory tables: locations, a level per variant per location, and the
+adjustment history that explains every change to on_hand."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.catalog.models import same_store_fk
+from tenants.tenant_model import TenantModel
+
+REASONS = {
+    "received": "Received",
+    "correction": "Correction (count)",
+    "damaged": "Damaged",
+    "shrinkage": "Theft or loss",
+    "returned": "Returned by customer",
+    "promotion": "Promotion or donation",
+    "import": "CSV import",
+}
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class Location(TenantModel):
+    __tablename__ = "locations"
+
+    name: Mapped[str] = mapped_column(sa.String(120))
+    address: Mapped[str] = mapped_column(sa.Text, default="")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class InventoryLevel(TenantModel):
+    __tablename__ = "inventory_levels"
+    __table_args__ = (same_store_fk("variant_id", "variants", ondelete="CASCADE"),
+                      same_store_fk("location_id", "locations", ondelete="CASCADE"))
+
+    variant_id: Mapped[int] = mapped_column(sa.BigInteger)
+    location_id: Mapped[int] = mapped_column(sa.BigInteger)
+    on_hand: Mapped[int] = mapped_column(sa.Integer, default=0)
+    reserved: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class InventoryAdjustment(TenantModel):
+    __tablename__ = "inventory_adjustments"
+    __table_args__ = (same_store_fk("variant_id", "variants", ondelete="CASCADE"),
+                      same_store_fk("location_id", "locations", ondelete="CASCADE"))
+
+    variant_id: Mapped[int] = mapped_column(sa.BigInteger)
+    location_id: Mapped[int] = mapped_column(sa.BigInteger)
+    delta: Mapped[int] = mapped_column(sa.Integer)
+    on_hand_after: Mapped[int] = mapped_column(sa.Integer)
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)

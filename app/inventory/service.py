@@ -1,0 +1,197 @@
+"""Locations, stock levels and their adjustment history.
+
+Every change to on_hand is one conditional UPDATE (it can never go below
+what is reserved) plus an adjustment row saying who, when, why and by how
+much, in the same transaction.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from app.catalog.models import Product, Variant
+from app.domain_errors import DomainError
+from app.extensions import db
+from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
+from tenants.context import require_store
+
+MAX_QUANTITY = 1_000_000_000
+
+
+class InventoryErrorCode(str, Enum):
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    TAKEN = "taken"
+    BELOW_RESERVED = "below_reserved"
+
+
+class InventoryError(DomainError):
+    pass
+
+
+def locations(*, active_only: bool = False) -> list[Location]:
+    query = sa.select(Location).order_by(Location.created_at, Location.id)
+    if active_only:
+        query = query.where(Location.active)
+    return list(db.session.scalars(query))
+
+
+def _clean_location(name: str, address: str) -> tuple[str, str]:
+    name = " ".join((name or "").split())
+    if not 1 <= len(name) <= 120:
+        raise InventoryError(InventoryErrorCode.INVALID, "Give the location a name of 1–120 characters.", "name")
+    address = (address or "").strip()
+    if len(address) > 1000:
+        raise InventoryError(InventoryErrorCode.INVALID, "Keep the address under 1000 characters.", "address")
+    return name, address
+
+
+def create_location(name: str, address: str = "") -> Location:
+    name, address = _clean_location(name, address)
+    if db.session.scalar(sa.select(Location.id).where(sa.func.lower(Location.name) == name.lower())):
+        raise InventoryError(InventoryErrorCode.TAKEN, f"There is already a location called “{name}”.", "name")
+    location = Location(name=name, address=address, active=True)
+    db.session.add(location)
+    db.session.commit()
+    return location
+
+
+def update_location(location_id: int, *, name: str, address: str, active: bool) -> Location:
+    location = _location(location_id)
+    name, address = _clean_location(name, address)
+    clash = db.session.scalar(sa.select(Location.id).where(sa.func.lower(Location.name) == name.lower(),
+                                                           Location.id != location.id))
+    if clash:
+        raise InventoryError(InventoryErrorCode.TAKEN, f"There is already a location called “{name}”.", "name")
+    if not active and location.active and len(locations(active_only=True)) == 1:
+        raise InventoryError(InventoryErrorCode.INVALID, "A store needs at least one active location.", "active")
+    location.name, location.address, location.active = name, address, active
+    db.session.commit()
+    return location
+
+
+def _location(location_id: int) -> Location:
+    location = db.session.get(Location, (require_store().id, location_id))
+    if location is None:
+        raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such location in this store.", status=404)
+    return location
+
+
+def levels(variant_ids: list[int]) -> dict[tuple[int, int], InventoryLevel]:
+    """(variant_id, location_id) -> level, for the levels that exist."""
+    if not variant_ids:
+        return {}
+    rows = db.session.scalars(sa.select(InventoryLevel).where(InventoryLevel.variant_id.in_(variant_ids)))
+    return {(level.variant_id, level.location_id): level for level in rows}
+
+
+def available(variant_ids: list[int]) -> dict[int, int]:
+    """Units a shopper could buy per variant, over all active locations."""
+    if not variant_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(InventoryLevel.variant_id, sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved))
+        .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id, Location.id == InventoryLevel.location_id))
+        .where(InventoryLevel.variant_id.in_(variant_ids), Location.active)
+        .group_by(InventoryLevel.variant_id))
+    totals = dict.fromkeys(variant_ids, 0)
+    totals.update({variant_id: int(total) for variant_id, total in rows})
+    return totals
+
+
+def _parse_quantity(raw, field: str, *, signed: bool) -> int:
+    text = str(raw if raw is not None else "").strip()
+    digits = text[1:] if signed and text[:1] in "+-" else text
+    if not digits.isdigit() or int(digits) > MAX_QUANTITY:
+        kind = "a whole number such as 5 or -2" if signed else "a whole number, 0 or more"
+        raise InventoryError(InventoryErrorCode.INVALID, f"Enter {kind}.", field)
+    return int(text)
+
+
+def adjust(variant_id: int, location_id: int, delta, *, reason: str, note: str = "", actor: str,
+           commit: bool = True) -> InventoryLevel:
+    """Add `delta` (may be negative) to on_hand at a location."""
+    delta = _parse_quantity(delta, "delta", signed=True)
+    if delta == 0:
+        raise InventoryError(InventoryErrorCode.INVALID, "Enter a change other than 0.", "delta")
+    return _apply(variant_id, location_id, lambda on_hand: delta, reason=reason, note=note, actor=actor,
+                  commit=commit)
+
+
+def set_on_hand(variant_id: int, location_id: int, quantity, *, reason: str, note: str = "", actor: str,
+                commit: bool = True) -> InventoryLevel:
+    """Set on_hand to a counted `quantity` (recorded as the difference)."""
+    quantity = _parse_quantity(quantity, "quantity", signed=False)
+    return _apply(variant_id, location_id, lambda on_hand: quantity - on_hand, reason=reason, note=note,
+                  actor=actor, commit=commit)
+
+
+def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -> InventoryLevel:
+    if reason not in REASONS:
+        raise InventoryError(InventoryErrorCode.INVALID, "Choose a reason for the change.", "reason")
+    note = (note or "").strip()[:500]
+    store_id = require_store().id
+    variant = db.session.get(Variant, (store_id, variant_id))
+    if variant is None:
+        raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such variant in this store.", status=404)
+    location = _location(location_id)
+    if not location.active:
+        raise InventoryError(InventoryErrorCode.INVALID, f"{location.name} is not active.", "location")
+    db.session.execute(insert(InventoryLevel).values(store_id=store_id, variant_id=variant_id,
+                                                     location_id=location_id).on_conflict_do_nothing())
+    level = db.session.scalar(sa.select(InventoryLevel).where(
+        InventoryLevel.variant_id == variant_id, InventoryLevel.location_id == location_id).with_for_update())
+    before = available([variant_id])[variant_id]
+    delta = delta_for(level.on_hand)
+    if level.on_hand + delta < level.reserved:
+        raise InventoryError(InventoryErrorCode.BELOW_RESERVED,
+                             f"{location.name} has {level.on_hand} on hand and {level.reserved} reserved for "
+                             f"orders: on hand cannot go below {level.reserved}.", "delta", status=409)
+    if level.on_hand + delta > MAX_QUANTITY:
+        raise InventoryError(InventoryErrorCode.INVALID, "That is more stock than we can count.", "delta")
+    if delta:
+        level.on_hand += delta
+        db.session.add(InventoryAdjustment(variant_id=variant_id, location_id=location_id, delta=delta,
+                                           on_hand_after=level.on_hand, reason=reason, note=note, actor=actor))
+        from app.search.outbox import touch
+
+        touch(variant.product_id)  # availability is part of the search document
+    after = before + delta
+    crossed = variant.low_stock_threshold is not None and before > variant.low_stock_threshold >= after
+    if commit:
+        db.session.commit()
+        _after_commit(variant, after, crossed)
+    return level
+
+
+def _after_commit(variant: Variant, available_now: int, crossed: bool) -> None:
+    from app.search.outbox import schedule_indexing
+
+    schedule_indexing()
+    if crossed:
+        from app.jobs import enqueue
+        from app.notifications.jobs import low_stock_alert
+
+        enqueue(low_stock_alert, require_store().id, variant.id, available_now, queue_name="notifications")
+
+
+def history(variant_id: int, limit: int = 20) -> list[InventoryAdjustment]:
+    return list(db.session.scalars(
+        sa.select(InventoryAdjustment).where(InventoryAdjustment.variant_id == variant_id)
+        .order_by(InventoryAdjustment.created_at.desc(), InventoryAdjustment.id.desc()).limit(limit)))
+
+
+def overview(location_id: int | None = None, q: str = "", page: int = 1, per_page: int = 50):
+    """Rows for the inventory page: variant, product, and level per location."""
+    query = (sa.select(Variant, Product)
+             .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+             .where(Variant.track_inventory).order_by(Product.title, Variant.position))
+    if q:
+        pattern = f"%{q.strip()}%"
+        query = query.where(sa.or_(Product.title.ilike(pattern), Variant.sku.ilike(pattern)))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    found = levels([variant.id for variant, _ in rows])
+    return rows, found, total

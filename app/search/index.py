@@ -1,0 +1,62 @@
+"""Each store's whoosh index under var/search/<store id>/ and the documents in it."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from flask import current_app
+from whoosh import index as whoosh_index
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, TEXT, Schema
+
+SCHEMA = Schema(
+    id=ID(stored=True, unique=True),
+    handle=ID(stored=True),
+    title=TEXT(stored=True, analyzer=StemmingAnalyzer(), field_boost=4.0),
+    description=TEXT(analyzer=StemmingAnalyzer()),
+    vendor=TEXT(stored=True, field_boost=1.5),
+    product_type=TEXT(stored=True, field_boost=1.5),
+    tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
+    options=TEXT(field_boost=1.5),
+    sku=KEYWORD(lowercase=True, field_boost=2.0),
+    price_min=NUMERIC(stored=True, sortable=True, bits=64),
+    price_max=NUMERIC(stored=True, sortable=True, bits=64),
+    available=BOOLEAN(stored=True),
+    status=ID(stored=True),
+)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def index_dir(store_id: int) -> Path:
+    return Path(current_app.config["VAR_DIR"]) / "search" / str(int(store_id))
+
+
+def open_index(store_id: int, *, fresh: bool = False):
+    path = index_dir(store_id)
+    if fresh and path.exists():
+        shutil.rmtree(path)
+    if not whoosh_index.exists_in(path):
+        path.mkdir(parents=True, exist_ok=True)
+        return whoosh_index.create_in(path, SCHEMA)
+    return whoosh_index.open_dir(path)
+
+
+def document(product, available_by_variant: dict[int, int]) -> dict:
+    variants = product.variants
+    prices = [v.price for v in variants] or [0]
+    return {
+        "id": str(product.id),
+        "handle": product.handle,
+        "title": product.title,
+        "description": _TAGS.sub(" ", product.description_html or ""),
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "tags": ",".join(product.tags or []),
+        "options": " ".join([o.name for o in product.options] + [v for o in product.options for v in o.values]),
+        "sku": " ".join(v.sku for v in variants if v.sku),
+        "price_min": min(prices),
+        "price_max": max(prices),
+        "available": any(not v.track_inventory or available_by_variant.get(v.id, 0) > 0 for v in variants),
+        "status": product.status,
+    }

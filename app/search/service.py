@@ -1,0 +1,97 @@
+"""Keeping each store's search index in step with its catalog, and querying it.
+
+Writers record product ids in the outbox (app.search.outbox); `apply_outbox`
+turns them into index updates and only then deletes those outbox rows, so a
+worker that was down simply catches up when it returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from whoosh.qparser import MultifieldParser, OrGroup
+from whoosh.query import And, Every, Term
+
+from app.catalog.models import Product
+from app.extensions import db
+from app.inventory.service import available
+from app.search.index import document, open_index
+from app.search.models import SearchOutbox
+from tenants.context import require_store
+
+BATCH = 500
+SEARCH_FIELDS = ["title", "description", "vendor", "product_type", "tags", "options", "sku"]
+
+
+def _documents(product_ids: list[int]) -> dict[int, dict]:
+    products = list(db.session.scalars(sa.select(Product).where(Product.id.in_(product_ids)).options(
+        selectinload(Product.options), selectinload(Product.variants))))
+    stock = available([v.id for p in products for v in p.variants])
+    return {p.id: document(p, stock) for p in products}
+
+
+def apply_outbox() -> int:
+    """Apply the current store's pending outbox rows; returns how many products were reindexed."""
+    store = require_store()
+    done = 0
+    while True:
+        rows = db.session.execute(sa.select(SearchOutbox.id, SearchOutbox.product_id).order_by(SearchOutbox.id)
+                                  .limit(BATCH).with_for_update(skip_locked=True)).all()
+        if not rows:
+            db.session.commit()
+            return done
+        product_ids = sorted({product_id for _, product_id in rows})
+        docs = _documents(product_ids)
+        writer = open_index(store.id).writer(timeout=30)
+        for product_id in product_ids:
+            if product_id in docs:
+                writer.update_document(**docs[product_id])
+            else:
+                writer.delete_by_term("id", str(product_id))
+        writer.commit()
+        # Only the rows read: a row committed meanwhile with a lower id stays for next time.
+        db.session.execute(sa.delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows])))
+        db.session.commit()
+        done += len(product_ids)
+
+
+def rebuild() -> int:
+    """Recreate the current store's index from the database."""
+    store = require_store()
+    db.session.execute(sa.delete(SearchOutbox))
+    ids = list(db.session.scalars(sa.select(Product.id).order_by(Product.id)))
+    writer = open_index(store.id, fresh=True).writer(timeout=30)
+    for start in range(0, len(ids), BATCH):
+        for doc in _documents(ids[start:start + BATCH]).values():
+            writer.add_document(**doc)
+    writer.commit()
+    db.session.commit()
+    return len(ids)
+
+
+def pending() -> int:
+    return db.session.scalar(sa.select(sa.func.count(SearchOutbox.id)))
+
+
+@dataclass
+class SearchPage:
+    product_ids: list[int]
+    total: int
+
+
+def search(text: str, *, page: int = 1, per_page: int = 24, only_active: bool = True,
+           available_only: bool = False) -> SearchPage:
+    """Product ids best first; the storefront and the API share this."""
+    store = require_store()
+    ix = open_index(store.id)
+    parser = MultifieldParser(SEARCH_FIELDS, schema=ix.schema, group=OrGroup.factory(0.9))
+    query = parser.parse(text) if text.strip() else Every()
+    filters = [Term("status", "active")] if only_active else []
+    if available_only:
+        filters.append(Term("available", True))
+    if filters:
+        query = And([query, *filters])
+    with ix.searcher() as searcher:
+        results = searcher.search_page(query, page, pagelen=per_page)
+        return SearchPage([int(hit["id"]) for hit in results], results.total)
