@@ -103,14 +103,29 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
-def fresh_database(server_url: str, name: str) -> str:
-    """Drop and re-create database `name` on a server; return its URL (tests, benchmarks)."""
+def fresh_database(server_url: str, name: str, owner: str | None = None) -> str:
+    """Drop and re-create database `name` on a server; return its URL (tests, benchmarks).
+
+    With `owner`, the database belongs to that login role (created if missing:
+    CREATEROLE, but neither superuser nor exempt from row-level security) and
+    the URL connects as it, the way a managed PostgreSQL would be set up.
+    """
     import sqlalchemy as sa
+    from psycopg import sql
     from sqlalchemy.engine import make_url
 
     admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {sql.Identifier(name).as_string(None)} WITH (FORCE)")
+        create = f"CREATE DATABASE {sql.Identifier(name).as_string(None)}"
+        if owner:
+            role = sql.Identifier(owner).as_string(None)
+            if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": owner}).scalar():
+                conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS")
+            create += f" OWNER {role}"
+        conn.exec_driver_sql(create)
     admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    url = make_url(server_url).set(database=name)
+    if owner:
+        url = url.set(username=owner, password=None)
+    return url.render_as_string(hide_password=False)

@@ -33,8 +33,11 @@ from tenants.provisioning import create_dedicated_schema, drop_dedicated_schema,
 from tenants.session import search_path_for
 from tenants.tenant_model import data_tables
 
-WRITE_LOCK = 7_202  # advisory-lock namespace: (WRITE_LOCK, store id)
+WRITE_LOCK = 7_202  # advisory-lock namespace: (WRITE_LOCK, store id), on the store's database
+MOVE_LOCK = 7_203  # (MOVE_LOCK, store id) on the main database: one move per store at a time
 FREEZE_TTL = 120  # seconds; a crashed mover cannot freeze a store for longer
+MOVER_LOCK_TIMEOUT = "10s"  # how long the freeze may wait for writes in flight before giving up
+WRITER_LOCK_TIMEOUT = "5s"  # how long a write may wait behind a freeze before answering 503
 
 
 def freeze_key(store_id: int) -> str:
@@ -49,8 +52,14 @@ def refuse_if_frozen(store: Placement) -> None:
 def guard_write(connection, store: Placement) -> None:
     """Called at the start of every write transaction on a tenant connection."""
     refuse_if_frozen(store)
-    connection.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:ns, :id)"),
-                       {"ns": WRITE_LOCK, "id": store.id})
+    previous = connection.execute(sa.text("SELECT current_setting('lock_timeout'), "
+                                          "set_config('lock_timeout', :t, true)"), {"t": WRITER_LOCK_TIMEOUT}).scalar()
+    try:
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:ns, :id)"),
+                           {"ns": WRITE_LOCK, "id": store.id})
+    except sa.exc.OperationalError:
+        raise StoreUnavailable(f"{store.handle} is being moved; try again in a moment") from None
+    connection.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"), {"t": previous})
     with db.engine.connect() as directory:
         where = directory.execute(sa.text("SELECT db_key, schema_name FROM stores WHERE id = :id"),
                                   {"id": store.id}).one_or_none()
@@ -89,15 +98,35 @@ def move_store(handle: str, *, to_tier: str, db_key: str | None = None, on_froze
     if schema_revision(state().owner_engine(source.db_key), source.schema) != head("tenant"):
         raise DirectoryError(Code.CONFLICT, f"{source.schema} is not at the tenant head; run `tenants migrate`.")
 
-    target = _place(source, to_tier, db_key)
-    try:
-        rows, replayed = _copy_then_switch(source, target, on_frozen)
-    except BaseException:
-        _undo_target(source, target)
-        raise
-    _clean_source(source)
+    with _one_move_at_a_time(source):
+        target = _place(source, to_tier, db_key)
+        progress = {"switched": False}
+        try:
+            rows, replayed = _copy_then_switch(source, target, on_frozen, progress)
+        except BaseException:
+            if progress["switched"]:  # the store lives at the target now: never undo that
+                current_app.logger.exception("moved %s, but a step after the switch failed", handle)
+                rows, replayed = {}, 0
+            else:
+                _undo_target(source, target)
+                raise
+        _clean_source(source)
     return MoveReport(handle, f"{source.db_key}.{source.schema}", f"{target.db_key}.{target.schema}",
                       rows, replayed)
+
+
+@contextmanager
+def _one_move_at_a_time(store: Placement):
+    with state().owner_engine("main").connect() as conn:
+        if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                            {"ns": MOVE_LOCK, "id": store.id}).scalar():
+            raise DirectoryError(Code.CONFLICT, f"{store.handle} is already being moved.")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": MOVE_LOCK, "id": store.id})
+            conn.commit()
 
 
 def _place(source: Placement, to_tier: str, db_key: str) -> Placement:
@@ -112,34 +141,53 @@ def _place(source: Placement, to_tier: str, db_key: str) -> Placement:
     return replace(source, tier=to_tier, db_key=db_key, schema=schema)
 
 
-def _copy_then_switch(source: Placement, target: Placement, on_frozen) -> tuple[dict[str, int], int]:
+def _copy_then_switch(source: Placement, target: Placement, on_frozen, progress: dict) -> tuple[dict[str, int], int]:
     tenancy = state()
     src_engine, dst_engine = tenancy.owner_engine(source.db_key), tenancy.owner_engine(target.db_key)
     with src_engine.begin() as conn:
         _enter(conn, source)
         conn.execute(sa.text("INSERT INTO move_tracking (store_id) VALUES (:id) ON CONFLICT DO NOTHING"),
                      {"id": source.id})
-    _wait_for_writers(src_engine, source.id)
+    _wait_for_writers(src_engine, source)
     _copy_all(src_engine, dst_engine, source, target)
 
     redis = get_redis()
     redis.set(freeze_key(source.id), "1", ex=FREEZE_TTL)
     try:
         with src_engine.connect() as lock:
-            # Waits for write transactions in flight; new ones see the freeze.
-            lock.execute(sa.text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": WRITE_LOCK, "id": source.id})
+            _take_write_lock(lock, source)
             try:
                 replayed = _replay_changes(src_engine, dst_engine, source, target)
+                redis.expire(freeze_key(source.id), FREEZE_TTL)
                 if on_frozen is not None:
                     on_frozen()
                 rows = _verify_counts(src_engine, dst_engine, source, target)
                 _switch(source, target)
+                progress["switched"] = True
             finally:
-                lock.execute(sa.text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": WRITE_LOCK, "id": source.id})
-                lock.commit()
+                _best_effort(lambda: (lock.execute(sa.text("SELECT pg_advisory_unlock(:ns, :id)"),
+                                                   {"ns": WRITE_LOCK, "id": source.id}), lock.commit()))
     finally:
-        redis.delete(freeze_key(source.id))
+        _best_effort(lambda: redis.delete(freeze_key(source.id)))
+    _best_effort(state().resolver.invalidate)
     return rows, replayed
+
+
+def _take_write_lock(lock, source: Placement, function: str = "pg_advisory_lock") -> None:
+    """Wait (bounded) for write transactions in flight; new ones see the freeze."""
+    lock.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"), {"t": MOVER_LOCK_TIMEOUT})
+    try:
+        lock.execute(sa.text(f"SELECT {function}(:ns, :id)"), {"ns": WRITE_LOCK, "id": source.id})
+    except sa.exc.OperationalError:
+        raise MoveFailed(f"writes to {source.handle} did not finish within {MOVER_LOCK_TIMEOUT}; "
+                         "try the move again later") from None
+
+
+def _best_effort(step) -> None:
+    try:
+        step()
+    except Exception:
+        current_app.logger.exception("move clean-up step failed")
 
 
 def _enter(conn, placement: Placement) -> None:
@@ -148,27 +196,42 @@ def _enter(conn, placement: Placement) -> None:
                  {"p": search_path_for(placement.schema), "s": str(placement.id)})
 
 
-def _wait_for_writers(engine: sa.Engine, store_id: int) -> None:
+def _wait_for_writers(engine: sa.Engine, source: Placement) -> None:
+    """Let writes that began before change tracking was on finish (bounded)."""
     with engine.begin() as conn:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": WRITE_LOCK, "id": store_id})
+        _take_write_lock(conn, source, "pg_advisory_xact_lock")
 
 
 def _columns(table: sa.Table) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
 
 
-def _copy_rows(src_cur, dst_cur, table: sa.Table, store_id: int, ids: list[int] | None = None,
-               into: str | None = None) -> None:
-    """Stream the store's rows of `table` (optionally only `ids`) with COPY."""
+def _copy_rows(src, dst, table: sa.Table, store_id: int, ids: list[int] | None = None,
+               *, upsert: bool = False) -> None:
+    """Stream the store's rows of `table` (optionally only `ids`) with COPY.
+
+    COPY lands in a temporary staging table and goes on with INSERT … SELECT:
+    COPY FROM is refused on tables with row-level security for roles that do
+    not bypass it, and the INSERT is where RLS checks every row.
+    """
     where = sql.SQL("store_id = {}").format(sql.Literal(store_id))
     if ids is not None:
         where = sql.SQL("{} AND id = ANY({})").format(where, sql.Literal(ids))
     select = sql.SQL("SELECT {} FROM {} WHERE {}").format(_columns(table), sql.Identifier(table.name), where)
-    dest = sql.Identifier(into or table.name)
-    with src_cur.copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)) as out, \
-            dst_cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(dest, _columns(table))) as inp:
+    staging = sql.Identifier(f"staging_{table.name}")
+    dst.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(staging, sql.Identifier(table.name)))
+    with src.cursor().copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)) as out, \
+            dst.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+                staging, _columns(table))) as inp:
         for chunk in out:
             inp.write(chunk)
+    insert = sql.SQL("INSERT INTO {t} ({cols}) SELECT {cols} FROM {s}").format(
+        t=sql.Identifier(table.name), cols=_columns(table), s=staging)
+    if upsert:
+        updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c.name))
+                                     for c in table.columns if c.name not in ("store_id", "id"))
+        insert = sql.SQL("{} ON CONFLICT (store_id, id) DO UPDATE SET {}").format(insert, updates)
+    dst.execute(insert)
 
 
 @contextmanager
@@ -190,7 +253,7 @@ def _raw(engine: sa.Engine, placement: Placement, *, isolation: str = "READ COMM
 def _copy_all(src_engine, dst_engine, source: Placement, target: Placement) -> None:
     with _raw(src_engine, source, isolation="REPEATABLE READ") as src, _raw(dst_engine, target) as dst:
         for table in data_tables():
-            _copy_rows(src.cursor(), dst.cursor(), table, source.id)
+            _copy_rows(src, dst, table, source.id)
             _advance_sequence(dst, table, source.id)
         dst.commit()
 
@@ -212,18 +275,6 @@ def _replay_changes(src_engine, dst_engine, source: Placement, target: Placement
                                         (source.id,)):
             changed.setdefault(name, []).append(row_id)
         tables = [t for t in data_tables() if t.name in changed]
-        for table in tables:  # parents first: insert or update what exists at the source
-            ids = changed[table.name]
-            staging = f"replay_{table.name}"
-            dst.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(
-                sql.Identifier(staging), sql.Identifier(table.name)))
-            _copy_rows(src.cursor(), dst.cursor(), table, source.id, ids, into=staging)
-            updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c.name))
-                                         for c in table.columns if c.name not in ("store_id", "id"))
-            dst.execute(sql.SQL("INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} "
-                                "ON CONFLICT (store_id, id) DO UPDATE SET {u}").format(
-                t=sql.Identifier(table.name), cols=_columns(table), s=sql.Identifier(staging), u=updates))
-            _advance_sequence(dst, table, source.id)
         for table in reversed(tables):  # children first: delete what the source no longer has
             present = {r[0] for r in src.execute(sql.SQL("SELECT id FROM {} WHERE store_id = %s AND id = ANY(%s)")
                                                   .format(sql.Identifier(table.name)),
@@ -232,6 +283,9 @@ def _replay_changes(src_engine, dst_engine, source: Placement, target: Placement
             if gone:
                 dst.execute(sql.SQL("DELETE FROM {} WHERE store_id = %s AND id = ANY(%s)").format(
                     sql.Identifier(table.name)), (source.id, gone))
+        for table in tables:  # parents first: insert or update what exists at the source
+            _copy_rows(src, dst, table, source.id, changed[table.name], upsert=True)
+            _advance_sequence(dst, table, source.id)
         dst.commit()
         return sum(len(ids) for ids in changed.values())
 
@@ -259,7 +313,6 @@ def _switch(source: Placement, target: Placement) -> None:
              "old_db": source.db_key, "old_schema": source.schema}).rowcount
         if moved != 1:
             raise MoveFailed(f"{source.handle} changed placement during the move")
-    state().resolver.invalidate()
 
 
 def _delete_store_rows(engine, placement: Placement, tables) -> None:

@@ -84,11 +84,11 @@ def create_store(*, handle: str, name: str, currency: str, owner: Account | None
         db.session.add(Membership(account=owner, store=store, role="owner"))
     try:
         db.session.commit()
-    except sa.exc.IntegrityError as exc:
+    except BaseException as exc:
         db.session.rollback()
         if tier == "dedicated":
             drop_dedicated_schema(db_key, schema)
-        if "handle" in str(exc.orig):
+        if isinstance(exc, sa.exc.IntegrityError) and "handle" in str(exc.orig):
             raise DirectoryError(Code.TAKEN, f"The handle “{handle}” is taken.", "handle") from exc
         raise
     if tier == "pooled" and free_left < max(1, state().pool_capacity // 10):
@@ -148,9 +148,13 @@ def create_dedicated_schema(db_key: str, schema: str) -> None:
     """Create and migrate `schema`, then register it (own transaction)."""
     tenancy = state()
     upgrade_schema(tenancy.owner_engine(db_key), schema, tenancy.app_role)
-    with tenancy.owner_engine("main").begin() as directory:
-        directory.execute(sa.insert(TenantSchema.__table__).values(
-            db_key=db_key, name=schema, kind="dedicated", capacity=1, store_count=1))
+    try:
+        with tenancy.owner_engine("main").begin() as directory:
+            directory.execute(sa.insert(TenantSchema.__table__).values(
+                db_key=db_key, name=schema, kind="dedicated", capacity=1, store_count=1))
+    except BaseException:
+        drop_dedicated_schema(db_key, schema)
+        raise
 
 
 def drop_dedicated_schema(db_key: str, schema: str) -> None:

@@ -24,6 +24,7 @@ CHANNEL = "vitrine:directory:changed"
 EPOCH_KEY = "vitrine:hosts:epoch"
 REDIS_TTL = 300
 NEGATIVE_TTL = 5.0
+MAX_LOCAL_HOSTS = 10_000
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -61,6 +62,7 @@ class HostResolver:
         self._platform_suffix = "." + platform_host
         self._ttl = ttl
         self._local: dict[str, tuple[float, Placement | None]] = {}
+        self._generation = 0  # bumped by every invalidation
         self._listening_pid: int | None = None
         self._lock = threading.Lock()
 
@@ -70,16 +72,26 @@ class HostResolver:
         hit = self._local.get(host)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        generation = self._generation
         placement = self._from_redis_or_directory(host)
-        ttl = self._ttl if placement is not None else NEGATIVE_TTL
-        self._local[host] = (time.monotonic() + ttl, placement)
+        # A lookup that raced with an invalidation may have read the old
+        # placement: answer with it this once, but do not keep it. Unknown
+        # hosts are cached only in Redis, so junk Host headers cannot grow this map.
+        if generation == self._generation and placement is not None:
+            if len(self._local) >= MAX_LOCAL_HOSTS:
+                self._local.clear()
+            self._local[host] = (time.monotonic() + self._ttl, placement)
         return placement
 
     def invalidate(self) -> None:
         """Forget every cached host, in this process and all others."""
-        self._local.clear()
+        self._forget_local()
         self._redis.incr(EPOCH_KEY)
         self._redis.publish(CHANNEL, "*")
+
+    def _forget_local(self) -> None:
+        self._generation += 1
+        self._local.clear()
 
     def lookup_directory(self, host: str) -> Placement | None:
         handle = host[: -len(self._platform_suffix)] if host.endswith(self._platform_suffix) else None
@@ -109,19 +121,19 @@ class HostResolver:
         with self._lock:
             if self._listening_pid == os.getpid():
                 return
-            self._local.clear()
+            self._forget_local()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(**{CHANNEL: lambda message: self._on_message(message)})
             pubsub.run_in_thread(sleep_time=1.0, daemon=True, exception_handler=self._on_listener_error)
             self._listening_pid = os.getpid()
 
     def _on_message(self, message) -> None:
-        self._local.clear()
+        self._forget_local()
 
     def _on_listener_error(self, error, pubsub, thread) -> None:
         # Lost the channel: cached hosts may now be stale, so drop them and
         # subscribe again on the next request.
-        self._local.clear()
+        self._forget_local()
         thread.stop()
         pubsub.close()
         self._listening_pid = None

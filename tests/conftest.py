@@ -24,8 +24,9 @@ import redis
 from app import create_app, embedded
 from app.config import ROOT, normalize_db_url
 
-TEST_VAR = ROOT / "var" / "test"
+TEST_VAR = Path(os.environ.get("VITRINE_TEST_VAR") or ROOT / "var" / "test")  # one per parallel run
 PASSWORD = "correct-horse-battery"
+OWNER_ROLE = "vitrine_owner"
 
 
 
@@ -43,8 +44,10 @@ def service_env():
     redis_url = os.environ.get("REDIS_URL") or embedded.redis_url(TEST_VAR / "redis")
     redis.Redis.from_url(redis_url).flushdb()
     yield {
-        "DATABASE_URL": embedded.fresh_database(main_server, "vitrine_test"),
-        "DATABASES": json.dumps({"pod2": embedded.fresh_database(pod2_server, "vitrine_pod2_test")}),
+        # Migrations run as an owner that is not a superuser, as on a managed
+        # PostgreSQL: row-level security applies to it too.
+        "DATABASE_URL": embedded.fresh_database(main_server, "vitrine_test", owner=OWNER_ROLE),
+        "DATABASES": json.dumps({"pod2": embedded.fresh_database(pod2_server, "vitrine_pod2_test", owner=OWNER_ROLE)}),
         "REDIS_URL": redis_url,
         "VAR_DIR": str(TEST_VAR),
         "SECRET_KEY": "test-secret-key",

@@ -8,8 +8,7 @@ from app.platform.accounts import normalize_email
 from app.store import service as store_service
 from tenants.directory import require_manager, update_store
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code
-from tenants.extension import use_store
-from tenants.provisioning import placement_of
+from tenants.provisioning import validate_currency, validate_name
 
 TEMPLATE = "admin/settings.html"
 
@@ -20,17 +19,17 @@ def settings():
     store = g.member.store
     form = StoreSettingsForm(data={"name": store.name, "currency": store.currency, **store_service.get_settings()})
     if form.validate_on_submit():
-        try:
+        try:  # everything is checked before anything is written
             extra = _store_settings(form)
-            before = (store.name, store.currency)
-            update_store(g.member, name=form.name.data, currency=form.currency.data)
+            name, currency = validate_name(form.name.data), validate_currency(form.currency.data)
         except DirectoryError as error:
             return render_invalid(TEMPLATE, form, error)
-        use_store(placement_of(store))
-        if before != (store.name, store.currency):
-            store_service.record(current_user.email, "store.renamed",
-                                 f"Store details set to “{store.name}” in {store.currency}")
+        details_changed = (name, currency) != (store.name, store.currency)
+        if details_changed:
+            store_service.record(current_user.email, "store.renamed", f"Store details set to “{name}” in {currency}")
         store_service.update_settings(extra, current_user.email)
+        if details_changed:
+            update_store(g.member, name=name, currency=currency)
         flash("Settings saved.")
         return redirect(url_for("admin.settings"))
     return render_template(TEMPLATE, form=form), 400 if form.errors else 200

@@ -292,7 +292,8 @@ def set_options(product: Product, options: Iterable[OptionSpec], *, confirm: boo
         kept.append((variant, values))
     for variant in doomed:
         product.variants.remove(variant)
-    db.session.flush()  # deletions first, so a renamed combination never clashes with its old row
+    product.options.clear()
+    db.session.flush()  # deletions first, so new rows never clash with the old ones
     for variant, values in kept:
         for key, value in _option_columns(values).items():
             setattr(variant, key, value)
@@ -347,7 +348,9 @@ def bulk_update(product_ids: list[int], action: str, *, tag: str = "", actor: st
         new = parse_tags([tag])
         if not new:
             raise invalid("Enter the tag to add.", "tag")
-        db.session.execute(sa.update(Product).where(Product.id.in_(ids), sa.not_(Product.tags.contains(new)))
+        already = sa.select(sa.literal(1)).select_from(sa.func.unnest(Product.tags).alias("tag")).where(
+            sa.func.lower(sa.column("tag")) == new[0].lower()).exists()
+        db.session.execute(sa.update(Product).where(Product.id.in_(ids), sa.not_(already))
                            .values(tags=Product.tags + new, updated_at=sa.func.now()))
     elif action == "delete":
         db.session.execute(sa.delete(Product).where(Product.id.in_(ids)))

@@ -88,6 +88,8 @@ def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: never an open redirect."""
     if not target:
         return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None  # browsers read "/\\evil.example" as "//evil.example"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from app.config import ROOT
+from tests.conftest import TEST_VAR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -30,7 +31,7 @@ def _free_port() -> int:
 def live_server(app, service_env):
     """The app under gunicorn in its own process; yields its base URL."""
     port = _free_port()
-    log = open(ROOT / "var" / "test" / "live-server.log", "w")
+    log = open(TEST_VAR / "live-server.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
          "wsgi:app"],

@@ -98,8 +98,10 @@ def test_forms_without_a_csrf_token_are_refused(app, client):
 
 def test_login_never_redirects_off_site(client, make_account):
     account = make_account()
-    for target in ["https://evil.example.com/", "//evil.example.com/", "javascript:alert(1)"]:
+    for target in ["https://evil.example.com/", "//evil.example.com/", "javascript:alert(1)", "/%5Cevil.example",
+                   "/\\evil.example"]:
         response = client.post(f"/login?next={target}", {"email": account.email, "password": PASSWORD},
                                csrf_from="/login")
         assert response.status_code == 302
-        assert not re.match(r"^(https?:)?//", response.headers["Location"])
+        location = response.headers["Location"]
+        assert not re.match(r"^(https?:)?//", location) and "\\" not in location and "evil" not in location

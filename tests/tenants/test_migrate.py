@@ -23,9 +23,10 @@ def many_schemas(app):
             conn.execute(sa.text("INSERT INTO tenant_schemas (db_key, name, kind, capacity, store_count) "
                                  "VALUES ('main', :name, 'dedicated', 1, 0)"), [{"name": n} for n in names])
         yield engine, names
-        with engine.begin() as conn:
-            for name in names:
+        for name in names:  # one transaction each: dropping them all at once runs out of lock slots
+            with engine.begin() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM tenant_schemas WHERE name = ANY(:names)"), {"names": names})
 
 

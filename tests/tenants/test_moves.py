@@ -164,3 +164,75 @@ def test_cli_move_across_databases(service_env, make_store):
     refused = flask_cli(service_env, "tenants", "move", store.handle, "--to", "pooled", "--database", "pod2",
                         check=False)
     assert refused.returncode != 0 and "already pooled on pod2" in refused.stderr
+
+
+def test_a_write_with_a_stale_placement_is_refused(app, make_store):
+    from tenants.context import StoreUnavailable
+
+    store = make_store()
+    _move(app, store.handle, to_tier="dedicated")
+    with pytest.raises(StoreUnavailable, match="has just moved"):
+        with as_store(app, store):  # a process that has not heard of the move yet
+            store_service.record("t@example.com", "test", "lost?")
+    with as_store(app, _placement(app, store.handle), writable=False):
+        assert store_service.recent_activity() == []
+
+
+def test_jobs_cannot_write_to_a_frozen_store_but_can_read(app, make_store):
+    from app.extensions import get_redis
+    from tenants.context import StoreUnavailable
+    from tenants.moves import freeze_key
+
+    store = make_store()
+    with app.app_context():
+        get_redis().set(freeze_key(store.id), "1", ex=30)
+    try:
+        with pytest.raises(StoreUnavailable):
+            with as_store(app, store):
+                store_service.record("job", "test", "during freeze")
+        with as_store(app, store, writable=False):
+            assert store_service.recent_activity() == []
+    finally:
+        with app.app_context():
+            get_redis().delete(freeze_key(store.id))
+
+
+def test_a_write_in_flight_holds_the_freeze_off_and_the_move_gives_up_whole(app, make_store, monkeypatch):
+    import threading
+
+    from tenants import moves
+
+    store = make_store()
+    monkeypatch.setattr(moves, "MOVER_LOCK_TIMEOUT", "300ms")
+    opened, finish = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with as_store(app, store):
+            store_service.record("t@example.com", "test", "slow write")
+            from app.extensions import db as session_db
+            session_db.session.flush()  # the transaction has begun and holds the store's write lock
+            opened.set()
+            finish.wait(timeout=60)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    try:
+        assert opened.wait(timeout=30)
+        with pytest.raises(MoveFailed, match="did not finish"):
+            _move(app, store.handle, to_tier="dedicated")
+    finally:
+        finish.set()
+        writer.join()
+    assert _placement(app, store.handle) == store
+    assert [s for _, s in _timeline(app, store)] == ["slow write"]
+
+
+def test_two_moves_of_one_store_cannot_overlap(app, make_store):
+    store = make_store()
+
+    def second_move():
+        with pytest.raises(DirectoryError, match="already being moved"):
+            _move(app, store.handle, to_tier="dedicated", db_key="pod2")
+
+    _move(app, store.handle, to_tier="dedicated", on_frozen=lambda: in_thread(second_move))
+    assert _placement(app, store.handle).schema == f"store_{store.id}"

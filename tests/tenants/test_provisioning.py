@@ -48,13 +48,14 @@ def test_a_full_pool_makes_room_in_a_new_pool(ctx):
     from tenants.extension import state
 
     tenancy = state()
-    pools = db.session.scalars(sa.select(TenantSchema).where(TenantSchema.db_key == "pod2",
-                                                             TenantSchema.kind == "pooled")).all()
+    pools = db.session.execute(sa.select(TenantSchema.id, TenantSchema.name, TenantSchema.store_count).where(
+        TenantSchema.db_key == "pod2", TenantSchema.kind == "pooled")).all()
     with tenancy.owner_engine("main").begin() as conn:  # fill every pool on pod2
         conn.execute(sa.text("UPDATE tenant_schemas SET store_count = capacity WHERE db_key = 'pod2' "
                              "AND kind = 'pooled'"))
     db.session.rollback()
     try:
+        db.session.rollback()
         store = create_store(handle=unique_handle(), name="Overflow", currency="EUR", db_key="pod2")
         assert store.schema_name not in {p.name for p in pools}
         assert store.schema_name in _schemas("pod2")
@@ -67,20 +68,34 @@ def test_a_full_pool_makes_room_in_a_new_pool(ctx):
 
 def test_the_worker_prepares_a_spare_pool_before_the_last_one_fills(ctx, service_env):
     from tenants.extension import state
+    from tenants.provisioning import create_pool
 
-    with state().owner_engine("main").begin() as conn:  # leave one place in the pools on main
-        conn.execute(sa.text("""UPDATE tenant_schemas SET store_count = capacity - 1
-                                WHERE db_key = 'main' AND kind = 'pooled'"""))
-    pools_before = set(db.session.scalars(sa.select(TenantSchema.name).where(TenantSchema.kind == "pooled",
-                                                                             TenantSchema.db_key == "main")))
-    db.session.rollback()
-    store = create_store(handle=unique_handle(), name="Almost full", currency="USD")
-    assert store.schema_name in pools_before
-    flask_cli(service_env, "worker", "--burst", "--queue", "default")
-    pools_after = set(db.session.scalars(sa.select(TenantSchema.name).where(TenantSchema.kind == "pooled",
-                                                                            TenantSchema.db_key == "main")))
-    assert len(pools_after - pools_before) == 1
-    assert (pools_after - pools_before).pop() in _schemas("main")
+    def pools():
+        names = set(db.session.scalars(sa.select(TenantSchema.name).where(TenantSchema.kind == "pooled",
+                                                                          TenantSchema.db_key == "main")))
+        db.session.rollback()
+        return names
+
+    directory = state().owner_engine("main")
+    with directory.begin() as conn:  # every pool on main is full...
+        conn.execute(sa.text("UPDATE tenant_schemas SET store_count = capacity "
+                             "WHERE db_key = 'main' AND kind = 'pooled'"))
+    try:
+        last = create_pool("main")  # ...but this new one, which we say has one place left
+        with directory.begin() as conn:
+            conn.execute(sa.text("UPDATE tenant_schemas SET store_count = capacity - 1 WHERE name = :n"),
+                         {"n": last})
+        before = pools()
+        store = create_store(handle=unique_handle(), name="Almost full", currency="USD")
+        assert store.schema_name == last
+        flask_cli(service_env, "worker", "--burst", "--queue", "default")
+        spare = pools() - before
+        assert len(spare) == 1 and spare.pop() in _schemas("main")
+    finally:  # give the pools their true counts back: the stores they hold
+        with directory.begin() as conn:
+            conn.execute(sa.text("UPDATE tenant_schemas t SET store_count = (SELECT count(*) FROM stores s "
+                                 "WHERE s.db_key = t.db_key AND s.schema_name = t.name) "
+                                 "WHERE t.db_key = 'main' AND t.kind = 'pooled'"))
 
 
 @pytest.mark.parametrize("handle, message", [

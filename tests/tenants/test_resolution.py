@@ -90,3 +90,37 @@ def test_cached_host_follows_a_placement_change_in_another_process(app, ctx, mak
     finally:
         del resolver._on_message
     assert host not in resolver._local
+
+
+def test_a_lookup_racing_an_invalidation_is_not_cached(ctx, make_store, monkeypatch):
+    from tenants.extension import state
+
+    store = make_store()
+    host = f"{store.handle}.localhost"
+    resolver = state().resolver
+    resolver.invalidate()
+    lookup = resolver._from_redis_or_directory
+
+    def lookup_then_invalidated_elsewhere(name):
+        found = lookup(name)
+        resolver._on_message({"data": "*"})  # another process changed the directory meanwhile
+        return found
+
+    monkeypatch.setattr(resolver, "_from_redis_or_directory", lookup_then_invalidated_elsewhere)
+    assert resolver.resolve(host).id == store.id
+    assert host not in resolver._local
+    monkeypatch.undo()
+    assert resolver.resolve(host).id == store.id
+    assert host in resolver._local
+
+
+def test_invalidate_drops_the_cached_host_everywhere(app, merchant):
+    browser, _, store = merchant
+    host = f"{store.handle}.localhost"
+    assert browser.get("/", host=host).status_code == 200
+    with app.app_context():
+        from tenants.extension import state
+
+        assert host in state().resolver._local
+        state().resolver.invalidate()
+        assert host not in state().resolver._local

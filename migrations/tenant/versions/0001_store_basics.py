@@ -17,15 +17,19 @@ TRACK_CHANGES = """
 CREATE FUNCTION track_move_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     changed record;
+    tracked boolean;
 BEGIN
     IF TG_OP = 'DELETE' THEN changed := OLD; ELSE changed := NEW; END IF;
-    -- Only stores in the middle of a tier move pay for the log.
-    IF EXISTS (SELECT 1 FROM move_tracking m WHERE m.store_id = changed.store_id) THEN
-        INSERT INTO row_changes (store_id, table_name, row_id)
-        VALUES (changed.store_id, TG_TABLE_NAME, changed.id);
+    -- The log lives beside the changed table (never wherever search_path points),
+    -- and only stores in the middle of a tier move pay for it.
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.move_tracking WHERE store_id = $1)', TG_TABLE_SCHEMA)
+        INTO tracked USING changed.store_id;
+    IF tracked THEN
+        EXECUTE format('INSERT INTO %I.row_changes (store_id, table_name, row_id) VALUES ($1, $2, $3)',
+                       TG_TABLE_SCHEMA) USING changed.store_id, TG_TABLE_NAME, changed.id;
         IF TG_OP = 'UPDATE' AND OLD.id <> NEW.id THEN
-            INSERT INTO row_changes (store_id, table_name, row_id)
-            VALUES (OLD.store_id, TG_TABLE_NAME, OLD.id);
+            EXECUTE format('INSERT INTO %I.row_changes (store_id, table_name, row_id) VALUES ($1, $2, $3)',
+                           TG_TABLE_SCHEMA) USING OLD.store_id, TG_TABLE_NAME, OLD.id;
         END IF;
     END IF;
     RETURN NULL;
