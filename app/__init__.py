@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app import models  # noqa: F401  (registers every model with SQLAlchemy)
     from app.admin import bp as admin_bp
     from app.errors import register_error_handlers
+    from app.media.views import bp as media_bp
     from app.platform import bp as platform_bp
     from app.root import bp as root_bp
     from app.storefront import bp as storefront_bp
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(platform_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(storefront_bp)
+    app.register_blueprint(media_bp)
     register_error_handlers(app)
 
     from app.cli import register_cli
