@@ -57,7 +57,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # CSV imports; images are held to 10 MB
     }
     # String overrides were read like environment variables above; anything
     # else (booleans, dicts) and keys not computed here are taken as given.

@@ -7,6 +7,7 @@ database they are given.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -147,6 +148,19 @@ class Client:
         if "csrf_token" not in data:
             data["csrf_token"] = self.csrf_token(csrf_from or "/", host)
         return self.flask.post(path, data=data, headers={"Host": host or self.host}, **kwargs)
+
+    def upload(self, path: str, fields: dict, files: dict[str, tuple[bytes, str]], csrf_from: str | None = None,
+               headers: dict | None = None):
+        """POST multipart/form-data built in memory (the test client would
+        spool a large body to a temporary file it never closes)."""
+        from werkzeug.datastructures import FileStorage
+        from werkzeug.test import encode_multipart
+
+        values = {"csrf_token": self.csrf_token(csrf_from or path), **fields,
+                  **{name: FileStorage(io.BytesIO(data), filename=filename) for name, (data, filename) in files.items()}}
+        boundary, body = encode_multipart(values)
+        return self.flask.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                               headers={"Host": self.host, **(headers or {})})
 
     def csrf_token(self, path: str = "/", host: str | None = None) -> str:
         page = self.get(path, host=host)

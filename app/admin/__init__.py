@@ -48,4 +48,21 @@ def dashboard_context():
     return {}
 
 
-from app.admin import domains, home, settings, staff  # noqa: E402,F401
+@bp.app_template_global()
+def money(amount):
+    """Minor units as a decimal string in the current store's currency."""
+    from app.money import format_amount
+
+    return format_amount(amount, g.store.currency)
+
+
+@bp.app_template_global()
+def image_url(key: str, size: int | None = None) -> str:
+    from app.catalog.images import url
+
+    return url(key, size)
+
+
+from app.admin import (  # noqa: E402,F401
+    collections, domains, home, imports, inventory, product_parts, products, settings, staff,
+)

@@ -177,9 +177,12 @@ def _after_commit(variant: Variant, available_now: int, crossed: bool) -> None:
         enqueue(low_stock_alert, require_store().id, variant.id, available_now, queue_name="notifications")
 
 
-def history(variant_id: int, limit: int = 20) -> list[InventoryAdjustment]:
+def product_history(variant_ids: list[int], limit: int = 15) -> list[InventoryAdjustment]:
+    """The latest adjustments of these variants, newest first."""
+    if not variant_ids:
+        return []
     return list(db.session.scalars(
-        sa.select(InventoryAdjustment).where(InventoryAdjustment.variant_id == variant_id)
+        sa.select(InventoryAdjustment).where(InventoryAdjustment.variant_id.in_(variant_ids))
         .order_by(InventoryAdjustment.created_at.desc(), InventoryAdjustment.id.desc()).limit(limit)))
 
 

@@ -1,0 +1,98 @@
+"""Parts of the product editor that save on their own, each answering with
+its section of the page: options, a variant row, images, stock."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.products import _product, options_from_form, render_editor
+from app.catalog import product_images, products as catalog
+from app.catalog.errors import CatalogError, invalid
+from app.domain_errors import DomainError
+from app.inventory import service as inventory
+
+
+def _answer(product, section: str, *, error=None, message: str = ""):
+    """htmx gets the section back; a plain form post goes back to the page."""
+    if request.headers.get("HX-Request"):
+        if message:
+            flash(message)
+        return render_editor(product, error=error, section=section)
+    if error is not None:
+        return render_editor(product, error=error, active=section)
+    flash(message)
+    return redirect(url_for("admin.edit_product", product_id=product.id) + f"#{section}")
+
+
+@bp.post("/<handle>/products/<int:product_id>/options")
+def product_options(product_id: int):
+    product = _product(product_id)
+    try:
+        result = catalog.set_options(product, options_from_form(request.form),
+                                     confirm=request.form.get("confirm") == "yes", actor=current_user.email)
+    except CatalogError as error:
+        return _answer(_product(product_id), "variants", error=error)
+    return _answer(_product(product_id), "variants",
+                   message=f"Options saved: {result['added']} variant(s) added, {result['removed']} removed.")
+
+
+@bp.post("/<handle>/products/<int:product_id>/variants/<int:variant_id>")
+def product_variant(product_id: int, variant_id: int):
+    product = _product(product_id)
+    try:
+        catalog.update_variant(product, variant_id, request.form, actor=current_user.email)
+    except CatalogError as error:
+        return _answer(_product(product_id), "variants", error=error)
+    return _answer(_product(product_id), "variants", message="Variant saved.")
+
+
+@bp.post("/<handle>/products/<int:product_id>/images")
+def product_image_upload(product_id: int):
+    product = _product(product_id)
+    upload = request.files.get("image")
+    try:
+        if upload is None or not upload.filename:
+            raise invalid("Choose an image file to upload.", "image")
+        product_images.add_image(product, upload.read(), alt=request.form.get("alt", ""))
+    except CatalogError as error:
+        return _answer(_product(product_id), "images", error=error)
+    return _answer(_product(product_id), "images", message="Image added.")
+
+
+@bp.post("/<handle>/products/<int:product_id>/images/<int:image_id>")
+def product_image_update(product_id: int, image_id: int):
+    product = _product(product_id)
+    try:
+        if request.form.get("delete") == "yes":
+            product_images.delete_image(product, image_id)
+            message = "Image removed."
+        else:
+            position = request.form.get("position", "")
+            product_images.update_image(product, image_id, alt=request.form.get("alt", ""),
+                                        position=int(position) if position.isdigit() else None)
+            message = "Image saved."
+    except CatalogError as error:
+        return _answer(_product(product_id), "images", error=error)
+    return _answer(_product(product_id), "images", message=message)
+
+
+@bp.post("/<handle>/products/<int:product_id>/stock")
+def product_stock(product_id: int):
+    product = _product(product_id)
+    form = request.form
+    try:
+        variant_id, location_id = int(form.get("variant_id", "0")), int(form.get("location_id", "0"))
+        if variant_id not in {v.id for v in product.variants}:
+            raise invalid("Choose one of this product's variants.", "variant")
+        if form.get("mode") == "set":
+            inventory.set_on_hand(variant_id, location_id, form.get("quantity"), reason=form.get("reason", ""),
+                                  note=form.get("note", ""), actor=current_user.email)
+        else:
+            inventory.adjust(variant_id, location_id, form.get("delta"), reason=form.get("reason", ""),
+                             note=form.get("note", ""), actor=current_user.email)
+    except ValueError as error:
+        if not isinstance(error, DomainError):
+            error = invalid("Choose a variant and a location.", "location")
+        return _answer(_product(product_id), "stock", error=error)
+    return _answer(_product(product_id), "stock", message="Stock updated.")

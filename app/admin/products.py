@@ -1,0 +1,111 @@
+"""Products in the dashboard: the list (search, filters, sort, pages, bulk
+actions), creating a product, and editing its details."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.admin import bp
+from app.catalog import products as catalog
+from app.catalog.errors import CatalogError
+from app.catalog.models import STATUSES
+from app.catalog.products import OptionSpec
+from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
+from app.inventory import service as inventory
+from app.inventory.models import REASONS
+
+
+def options_from_form(form) -> list[OptionSpec]:
+    """Option rows posted as option_name_1.. and option_values_1.. (comma separated)."""
+    return [OptionSpec(form.get(f"option_name_{i}", ""), form.get(f"option_values_{i}", "").split(","))
+            for i in range(1, 5) if f"option_name_{i}" in form]
+
+
+@bp.get("/<handle>/products")
+def products():
+    query = ProductQuery.from_args(request.args)
+    page = list_products(query)
+    context = {"page": page, "sorts": SORTS, "stock_filters": STOCK_FILTERS, "statuses": STATUSES}
+    if request.headers.get("HX-Target") == "product-results":
+        return render_template("admin/products/_results.html", **context)
+    return render_template("admin/products/list.html", **context)
+
+
+@bp.post("/<handle>/products/bulk")
+def products_bulk():
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    back = url_for("admin.products") + ("?" + request.form["query"] if request.form.get("query") else "")
+    if not ids:
+        flash("Select at least one product first.")
+        return redirect(back)
+    try:
+        count = catalog.bulk_update(ids, request.form.get("action", ""), tag=request.form.get("tag", ""),
+                                    actor=current_user.email)
+    except CatalogError as error:
+        return render_template("error.html", status=error.status, title="Cannot do that",
+                               message=error.message), error.status
+    flash(f"{count} product{'s' * (count != 1)} updated.")
+    return redirect(back)
+
+
+@bp.route("/<handle>/products/new", methods=["GET", "POST"])
+def new_product():
+    form, error = request.form, None
+    if request.method == "POST":
+        try:
+            product = catalog.create_product(form, options=options_from_form(form), actor=current_user.email)
+        except CatalogError as failure:
+            error = failure
+        else:
+            flash(f"Created “{product.title}”.")
+            return redirect(url_for("admin.edit_product", product_id=product.id))
+    return render_template("admin/products/new.html", form=form, error=error, statuses=STATUSES), \
+        error.status if error else 200
+
+
+@bp.route("/<handle>/products/<int:product_id>", methods=["GET", "POST"])
+def edit_product(product_id: int):
+    product = _product(product_id)
+    error = None
+    if request.method == "POST":
+        try:
+            catalog.update_product(product, request.form, actor=current_user.email)
+        except CatalogError as failure:
+            error = failure
+        else:
+            flash("Product saved.")
+            return redirect(url_for("admin.edit_product", product_id=product.id))
+    return render_editor(product, error=error, form=request.form if error else None)
+
+
+def _product(product_id: int):
+    try:
+        return catalog.get_product(product_id)
+    except CatalogError:
+        abort(404, description="No such product in this store.")
+
+
+def render_editor(product, *, error=None, form=None, section=None, active=None, status=None):
+    """The product editor page, or one `section` of it for htmx. `active`
+    names the section the request was about: its messages show there."""
+    locations = inventory.locations(active_only=True)
+    variant_ids = [v.id for v in product.variants]
+    context = {
+        "product": product, "error": error, "form": form, "statuses": STATUSES, "reasons": REASONS,
+        "locations": locations, "levels": inventory.levels(variant_ids),
+        "history": inventory.product_history(variant_ids), "active": section or active,
+    }
+    template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
+    code = status or (error.status if error else 200)
+    return render_template(template, **context), code
+
+
+def query_string(query: ProductQuery, **changes) -> str:
+    return urlencode(query.args(**changes))
+
+
+@bp.app_template_global()
+def product_query_string(query, **changes):
+    return query_string(query, **changes)

@@ -1,0 +1,81 @@
+"""A product's images: upload, alt text, order, delete."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.catalog.errors import CatalogError, invalid, not_found
+from app.catalog.errors import CatalogErrorCode as Code
+from app.catalog.images import (
+    THUMBNAIL_SIZES,
+    ImageRejected,
+    store_image,
+    thumbnail_key,
+)
+from app.catalog.models import Product, ProductImage
+from app.extensions import db
+from app.media.storage import storage
+from app.search.outbox import schedule_indexing, touch
+from tenants.context import require_store
+
+MAX_IMAGES = 250
+
+
+def add_image(product: Product, data: bytes, *, alt: str = "", source_url: str | None = None,
+              commit: bool = True) -> ProductImage:
+    if len(product.images) >= MAX_IMAGES:
+        raise invalid(f"A product can have at most {MAX_IMAGES} images.", "image")
+    try:
+        stored = store_image(require_store().id, data)
+    except ImageRejected as error:
+        raise CatalogError(Code.INVALID, str(error), "image") from None
+    image = ProductImage(product_id=product.id, position=len(product.images) + 1, alt=_alt(alt),
+                         source_url=source_url, **stored)
+    product.images.append(image)
+    touch(product.id)
+    if commit:
+        db.session.commit()
+        schedule_indexing()
+    return image
+
+
+def _alt(alt: str) -> str:
+    alt = " ".join((alt or "").split())
+    if len(alt) > 512:
+        raise invalid("Alt text can be at most 512 characters.", "alt")
+    return alt
+
+
+def _image(product: Product, image_id: int) -> ProductImage:
+    image = next((i for i in product.images if i.id == image_id), None)
+    if image is None:
+        raise not_found("image")
+    return image
+
+
+def update_image(product: Product, image_id: int, *, alt: str, position: int | None = None) -> ProductImage:
+    image = _image(product, image_id)
+    image.alt = _alt(alt)
+    if position is not None:
+        ordered = [i for i in product.images if i.id != image_id]
+        ordered.insert(max(0, min(position - 1, len(ordered))), image)
+        for number, each in enumerate(ordered, 1):
+            each.position = number
+    db.session.commit()
+    return image
+
+
+def delete_image(product: Product, image_id: int) -> None:
+    image = _image(product, image_id)
+    key = image.storage_key
+    product.images.remove(image)
+    for number, each in enumerate(product.images, 1):
+        each.position = number
+    touch(product.id)
+    db.session.commit()
+    schedule_indexing()
+    # Files are content-addressed: keep them while another image row uses the same bytes.
+    if not db.session.scalar(sa.select(sa.func.count(ProductImage.id)).where(ProductImage.storage_key == key)):
+        files = storage()
+        files.delete(key)
+        for size in THUMBNAIL_SIZES:
+            files.delete(thumbnail_key(key, size))
