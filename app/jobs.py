@@ -11,7 +11,7 @@ import os
 
 import redis
 from flask import current_app
-from rq import Queue, Worker
+from rq import Queue, Retry, Worker
 
 QUEUES = ("reservations", "payments", "notifications", "search", "default")
 
@@ -33,6 +33,8 @@ def queue(name: str = "default") -> Queue:
 
 
 def enqueue(func, *args, queue_name: str = "default", **kwargs):
+    """Enqueue a job; every job is idempotent, so a failure is retried with back-off."""
+    kwargs.setdefault("retry", Retry(max=3, interval=[5, 30, 120]))
     return queue(queue_name).enqueue(func, *args, **kwargs)
 
 

@@ -31,9 +31,8 @@ def low_stock_alert(store_id: int, variant_id: int, available: int) -> bool:
             return False
         product = db.session.get(Product, (store_id, variant.product_id))
         name = product.title + ("" if variant.title == "Default" else f" — {variant.title}")
-        threshold = variant.low_stock_threshold
-    send_email(recipients, f"[{store.name}] Low stock: {name}",
-               f"{name} (SKU {variant.sku or 'none'}) is down to {available} available, "
-               f"at or below your threshold of {threshold}.\n\nRestock it from the Inventory page of your "
-               f"Vitrine dashboard.\n")
+        body = (f"{name} (SKU {variant.sku or 'none'}) is down to {available} available, at or below your "
+                f"threshold of {variant.low_stock_threshold}.\n\nRestock it from the Inventory page of your "
+                "Vitrine dashboard.\n")
+    send_email(recipients, f"[{store.name}] Low stock: {name}", body)
     return True

@@ -1,0 +1,116 @@
+"""Stock levels, the adjustment history, the reserved floor and low-stock alerts."""
+import email
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.catalog import products as catalog
+from app.extensions import db
+from app.inventory import service as inventory
+from app.inventory.models import InventoryAdjustment, InventoryLevel
+from app.inventory.service import InventoryError
+from tests.conftest import TEST_VAR, as_store, flask_cli
+
+
+def _setup(app, store, threshold=None):
+    with as_store(app, store):
+        product = catalog.create_product({"title": "Beanie", "price": "15", "sku": "BEANIE",
+                                          "low_stock_threshold": threshold}, actor="owner@example.com")
+        variant_id = product.variants[0].id
+    with as_store(app, store):
+        main = inventory.create_location("Main warehouse").id
+    with as_store(app, store):
+        shop = inventory.create_location("Corner shop", "1 High Street").id
+    return variant_id, main, shop
+
+
+def test_adjustments_are_recorded_with_who_why_and_how_much(app, make_store):
+    store = make_store()
+    variant_id, main, shop = _setup(app, store)
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, "+10", reason="received", note="PO 1042", actor="anna@example.com")
+    with as_store(app, store):
+        inventory.set_on_hand(variant_id, main, "7", reason="correction", actor="ben@example.com")
+    with as_store(app, store):
+        inventory.adjust(variant_id, shop, "4", reason="received", actor="anna@example.com")
+    with as_store(app, store, writable=False):
+        assert inventory.available([variant_id]) == {variant_id: 11}
+        rows = db.session.execute(sa.select(InventoryAdjustment.location_id, InventoryAdjustment.delta,
+                                             InventoryAdjustment.on_hand_after, InventoryAdjustment.reason,
+                                             InventoryAdjustment.note, InventoryAdjustment.actor)
+                                  .order_by(InventoryAdjustment.id)).all()
+    assert [tuple(r) for r in rows] == [(main, 10, 10, "received", "PO 1042", "anna@example.com"),
+                                        (main, -3, 7, "correction", "", "ben@example.com"),
+                                        (shop, 4, 4, "received", "", "anna@example.com")]
+
+
+def test_on_hand_never_goes_below_what_is_reserved(app, make_store):
+    store = make_store()
+    variant_id, main, _ = _setup(app, store)
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, 5, reason="received", actor="a@example.com")
+    with as_store(app, store):
+        db.session.execute(sa.update(InventoryLevel).values(reserved=3))
+    for call in (lambda: inventory.adjust(variant_id, main, -3, reason="damaged", actor="a@example.com"),
+                 lambda: inventory.set_on_hand(variant_id, main, 2, reason="correction", actor="a@example.com")):
+        with pytest.raises(InventoryError, match="cannot go below 3"):
+            with as_store(app, store):
+                call()
+    with as_store(app, store, writable=False):
+        assert db.session.scalar(sa.select(InventoryLevel.on_hand)) == 5
+        assert db.session.scalar(sa.select(sa.func.count(InventoryAdjustment.id))) == 1
+    with pytest.raises(sa.exc.IntegrityError, match="inventory_reserved_within_on_hand"):
+        with as_store(app, store):  # and the database itself refuses it
+            db.session.execute(sa.update(InventoryLevel).values(on_hand=2))
+
+
+@pytest.mark.parametrize("delta, reason, message", [
+    ("0", "received", "other than 0"), ("1.5", "received", "whole number"), ("ten", "received", "whole number"),
+    ("5", "because", "Choose a reason"),
+])
+def test_bad_adjustments_change_nothing(app, make_store, delta, reason, message):
+    store = make_store()
+    variant_id, main, _ = _setup(app, store)
+    with pytest.raises(InventoryError, match=message):
+        with as_store(app, store):
+            inventory.adjust(variant_id, main, delta, reason=reason, actor="a@example.com")
+    with as_store(app, store, writable=False):
+        assert db.session.scalar(sa.select(sa.func.count(InventoryAdjustment.id))) == 0
+
+
+def test_the_last_active_location_cannot_be_switched_off(app, make_store):
+    store = make_store()
+    with as_store(app, store):
+        only = inventory.create_location("Only one").id
+    with pytest.raises(InventoryError, match="at least one active location"):
+        with as_store(app, store):
+            inventory.update_location(only, name="Only one", address="", active=False)
+
+
+def _mail_for(store_name: str) -> list[email.message.Message]:
+    mail_dir = Path(TEST_VAR) / "mail"
+    messages = [email.message_from_bytes(p.read_bytes()) for p in sorted(mail_dir.glob("*.eml"))] \
+        if mail_dir.exists() else []
+    return [m for m in messages if f"[{store_name}]" in m["Subject"]]
+
+
+def test_crossing_the_low_stock_threshold_emails_the_merchant_once(app, make_store, make_account, service_env):
+    owner = make_account()
+    store = make_store(owner=owner, name="Alert Test Store")
+    variant_id, main, _ = _setup(app, store, threshold="5")
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, 20, reason="received", actor=owner.email)
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, -10, reason="shrinkage", actor=owner.email)  # 10 left: above 5
+    flask_cli(service_env, "worker", "--burst", "--queue", "notifications")
+    assert _mail_for(store.name) == []
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, -6, reason="damaged", actor=owner.email)  # 4 left: crossed
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, -1, reason="damaged", actor=owner.email)  # 3 left: still below
+    flask_cli(service_env, "worker", "--burst", "--queue", "notifications")
+    sent = _mail_for(store.name)
+    assert len(sent) == 1
+    assert sent[0]["To"] == owner.email and "Low stock: Beanie" in sent[0]["Subject"]
+    assert "down to 4 available" in sent[0].get_payload()
