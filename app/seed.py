@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.platform.accounts import create_account
 from app.store import service as store_service
+from app.search import service as search
+from app.seed_catalog import COFFEE, OUTFITTERS, seed_catalog
 from app.store.models import ActivityEvent
 from tenants.context import store_context
 from tenants.models import Account, Domain, Membership, Store
@@ -17,11 +19,11 @@ ACCOUNTS = [
     ("sam@vitrine.test", "Sam Rivera"),
 ]
 STORES = [
-    {"handle": "demo", "name": "Demo Outfitters", "currency": "USD", "tier": "pooled",
+    {"handle": "demo", "catalog": "outfitters", "name": "Demo Outfitters", "currency": "USD", "tier": "pooled",
      "domains": ["www.demo-outfitters.test"], "staff": [("sam@vitrine.test", "staff")],
      "settings": {"contact_email": "hello@demo-outfitters.test",
                   "coming_soon_message": "Trail-tested outdoor gear is on its way. Our spring collection opens soon."}},
-    {"handle": "northwind", "name": "Northwind Coffee Roasters", "currency": "EUR", "tier": "dedicated",
+    {"handle": "northwind", "catalog": "coffee", "name": "Northwind Coffee Roasters", "currency": "EUR", "tier": "dedicated",
      "domains": ["shop.northwind-coffee.test"], "staff": [("sam@vitrine.test", "admin")],
      "settings": {"contact_email": "beans@northwind-coffee.test",
                   "coming_soon_message": "Small-batch roasts, shipped the day they are roasted. Opening soon."}},
@@ -56,6 +58,10 @@ def seed() -> list[str]:
                     store_service.record(actor, verb, summary.format(domain=spec["domains"][0]))
                 store_service.update_settings(spec["settings"], "demo@vitrine.test")
                 log.append(f"seeded {store.handle}'s settings and timeline")
+        with store_context(placement_of(store)):
+            for line in seed_catalog(OUTFITTERS if spec["catalog"] == "outfitters" else COFFEE):
+                log.append(f"seeded {store.handle}'s catalog: {line}")
+            search.rebuild()  # the demo's search works before any worker runs
     from tenants.extension import state
 
     state().resolver.invalidate()

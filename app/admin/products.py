@@ -95,6 +95,8 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
     context = {
         "product": product, "error": error, "form": form, "statuses": STATUSES, "reasons": REASONS,
         "locations": locations, "levels": inventory.levels(variant_ids),
+        "location_names": {location.id: location.name for location in inventory.locations()},
+        "variant_titles": {variant.id: variant.title for variant in product.variants},
         "history": inventory.product_history(variant_ids), "active": section or active,
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
