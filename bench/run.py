@@ -124,6 +124,11 @@ def main() -> None:
         kind = "median" if "median_ms" in figures else "mean"
         print(f"{name:<26} {value:>9.3f} ms {aim:>7} ms  ({kind} of {figures['runs']}){'' if value <= aim else '  MISSED'}")
     print(f"written to {RESULTS / 'foundation.json'}")
+    stop_embedded()
+
+
+def stop_embedded() -> None:
+    """Stop the embedded servers this benchmark started (not DATABASE_URL/REDIS_URL ones)."""
     if not os.environ.get("DATABASE_URL"):
         embedded.stop_postgres(VAR / "pg")
     if not os.environ.get("REDIS_URL"):

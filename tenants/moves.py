@@ -202,8 +202,13 @@ def _wait_for_writers(engine: sa.Engine, source: Placement) -> None:
         _take_write_lock(conn, source, "pg_advisory_xact_lock")
 
 
+def _stored_columns(table: sa.Table) -> list[sa.Column]:
+    """Columns to copy: generated ones are PostgreSQL's to compute."""
+    return [c for c in table.columns if c.computed is None]
+
+
 def _columns(table: sa.Table) -> sql.Composable:
-    return sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
+    return sql.SQL(", ").join(sql.Identifier(c.name) for c in _stored_columns(table))
 
 
 def _copy_rows(src, dst, table: sa.Table, store_id: int, ids: list[int] | None = None,
@@ -229,7 +234,7 @@ def _copy_rows(src, dst, table: sa.Table, store_id: int, ids: list[int] | None =
         t=sql.Identifier(table.name), cols=_columns(table), s=staging)
     if upsert:
         updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c.name))
-                                     for c in table.columns if c.name not in ("store_id", "id"))
+                                     for c in _stored_columns(table) if c.name not in ("store_id", "id"))
         insert = sql.SQL("{} ON CONFLICT (store_id, id) DO UPDATE SET {}").format(insert, updates)
     dst.execute(insert)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.tenant_model import TenantModel
@@ -37,6 +37,9 @@ class Product(TenantModel):
     seo_description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
+    # Maintained by PostgreSQL (migration t0003) for the dashboard's search.
+    search_vector: Mapped[str] = mapped_column(TSVECTOR, sa.Computed("to_tsvector('simple', title)"),
+                                               deferred=True)
 
     options: Mapped[list[ProductOption]] = relationship(
         order_by="ProductOption.position", cascade="all, delete-orphan", passive_deletes=True)

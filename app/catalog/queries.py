@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
+
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app.catalog.models import STATUSES, Product, Variant
 from app.extensions import db
@@ -74,28 +77,51 @@ def _available_by_variant():
                    Location.active).scalar_subquery())
 
 
-def _variants_of_product():
-    return sa.select(Variant.id).where(Variant.store_id == Product.store_id, Variant.product_id == Product.id)
-
-
 def _stock_condition(kind: str):
-    available = _available_by_variant()
-    sellable = _variants_of_product().where(sa.or_(sa.not_(Variant.track_inventory), available > 0)).exists()
+    """Set-based (semi-joins over all variants), not a subquery per product:
+    levels never hold negative availability, so a product is sellable when a
+    variant is untracked or one of its levels at an active location has stock."""
+    untracked = sa.select(Variant.product_id).where(sa.not_(Variant.track_inventory))
+    stocked = (sa.select(Variant.product_id)
+               .join(InventoryLevel, sa.and_(InventoryLevel.store_id == Variant.store_id,
+                                             InventoryLevel.variant_id == Variant.id))
+               .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
+                                       Location.id == InventoryLevel.location_id))
+               .where(Location.active, InventoryLevel.on_hand > InventoryLevel.reserved))
+    sellable = Product.id.in_(sa.union(untracked, stocked))
     if kind == "in":
         return sellable
     if kind == "out":
         return sa.not_(sellable)
-    return _variants_of_product().where(Variant.track_inventory, Variant.low_stock_threshold.is_not(None),
-                                        available <= Variant.low_stock_threshold).exists()
+    totals = (sa.select(Variant.product_id)
+              .outerjoin(InventoryLevel, sa.and_(InventoryLevel.store_id == Variant.store_id,
+                                                 InventoryLevel.variant_id == Variant.id))
+              .where(Variant.track_inventory, Variant.low_stock_threshold.is_not(None))
+              .group_by(Variant.id, Variant.product_id, Variant.low_stock_threshold)
+              .having(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0)
+                      <= Variant.low_stock_threshold))
+    return Product.id.in_(totals)
+
+
+def _text_condition(text: str):
+    """Word-prefix search over title, handle, vendor and type (full-text
+    index), or a SKU prefix (index on lower(sku))."""
+    words = re.findall(r"[\w]+", text.lower())
+    conditions = []
+    if words:
+        query = " & ".join(f"{word}:*" for word in words[:8])
+        conditions.append(Product.search_vector.op("@@")(sa.func.to_tsquery("simple", query)))
+    sku = text.strip().lower().replace("\\", "").replace("%", "").replace("_", "\\_")
+    if sku:
+        conditions.append(Product.id.in_(sa.select(Variant.product_id).where(
+            sa.func.lower(Variant.sku).like(f"{sku}%"))))
+    return sa.or_(*conditions) if conditions else sa.false()
 
 
 def list_products(query: ProductQuery) -> ProductPage:
     where = []
     if query.q:
-        pattern = f"%{query.q}%"
-        where.append(sa.or_(Product.title.ilike(pattern), Product.handle.ilike(pattern),
-                            Product.vendor.ilike(pattern),
-                            _variants_of_product().where(Variant.sku.ilike(pattern)).exists()))
+        where.append(_text_condition(query.q))
     if query.status:
         where.append(Product.status == query.status)
     if query.vendor:
@@ -108,6 +134,7 @@ def list_products(query: ProductQuery) -> ProductPage:
         where.append(_stock_condition(query.stock))
     total = db.session.scalar(sa.select(sa.func.count(Product.id)).where(*where))
     products = list(db.session.scalars(sa.select(Product).where(*where).order_by(SORTS[query.sort][0], Product.id)
+                                       .options(selectinload(Product.images))
                                        .limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)))
     return ProductPage(_rows(products), total, query, *_facets())
 
