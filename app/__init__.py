@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app import models  # noqa: F401  (registers every model with SQLAlchemy)
     from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
     from app.errors import register_error_handlers
     from app.media.views import bp as media_bp
     from app.platform import bp as platform_bp
@@ -34,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(storefront_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # read-only GETs, no cookies
     register_error_handlers(app)
 
     from app.cli import register_cli

@@ -1,4 +1,4 @@
-"""Project commands: `flask --app wsgi db upgrade | seed demo | worker | up`."""
+"""Project commands: `flask --app wsgi db upgrade | seed demo | worker | scheduler | search | up`."""
 from __future__ import annotations
 
 import json
@@ -14,6 +14,8 @@ from flask.cli import AppGroup
 
 from app import embedded
 from app.jobs import QUEUES, run_worker
+from app.scheduler import scheduler
+from app.search.cli import search_cli
 from tenants.cli import tenants_cli
 
 db_cli = AppGroup("db", help="Directory (public schema) migrations.")
@@ -56,7 +58,7 @@ def worker(burst, queues):
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--web-workers", envvar="WEB_CONCURRENCY", default=2, show_default=True)
 def up(port, host, web_workers):
-    """Migrate, seed the demo, and run the web app and a worker until Ctrl-C."""
+    """Migrate, seed the demo, and run the web app, a worker and the scheduler until Ctrl-C."""
     config = current_app.config
     child_env = {
         **os.environ,
@@ -72,6 +74,7 @@ def up(port, host, web_workers):
         subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
                           str(web_workers), "--threads", "4", "--access-logfile", "-", "wsgi:app"], env=child_env),
         subprocess.Popen(flask + ["worker"], env=child_env),
+        subprocess.Popen(flask + ["scheduler"], env=child_env),
     ]
     click.echo(f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
                f"  Demo login: demo@vitrine.test / window-shopping-2026   —   Ctrl-C stops everything.\n")
@@ -108,5 +111,5 @@ def _stop_embedded() -> None:
 
 
 def register_cli(app) -> None:
-    for command in (db_cli, seed_cli, tenants_cli, worker, up):
+    for command in (db_cli, seed_cli, tenants_cli, search_cli, worker, scheduler, up):
         app.cli.add_command(command)

@@ -1,0 +1,64 @@
+"""JSON API v1: read-only catalog endpoints on a store's own host.
+
+    GET /api/v1/products            active products, filtered and paginated
+    GET /api/v1/products/<handle>   one active product
+
+The request's store context (tenants.extension) scopes every query to the
+store, row-level security included; the platform host gets a JSON 404.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request, url_for
+
+from app.api import products
+from app.api.errors import ApiError, int_parameter, not_found
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+CACHE_CONTROL = "public, max-age=30"
+
+
+@bp.before_request
+def store_host_only():
+    if g.get("store") is None:
+        raise not_found("The API answers on a store's own host.")
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return error.response()
+
+
+@bp.get("/products")
+def list_products():
+    filters = products.ProductFilters.from_args(request.args)
+    page = int_parameter(request.args, "page", default=1, minimum=1)
+    limit = int_parameter(request.args, "limit", default=products.DEFAULT_LIMIT, minimum=1,
+                          maximum=products.MAX_LIMIT)
+    result = products.list_products(filters, page=page, limit=limit)
+    next_page = page + 1 if page < result.pages else None
+    prev_page = (min(page - 1, result.pages) or None) if page > 1 else None  # past the end: the last page
+    body = products.page_json(result, currency=g.store.currency, base_url=request.url_root,
+                              next_url=_page_url(next_page), prev_url=_page_url(prev_page))
+    links = [f'<{url}>; rel="{rel}"' for rel, url in (("next", body["pagination"]["next"]),
+                                                         ("prev", body["pagination"]["prev"])) if url]
+    return _public(jsonify(body), {"Link": ", ".join(links)} if links else {})
+
+
+@bp.get("/products/<handle>")
+def show_product(handle: str):
+    product, stock = products.get_product(handle)
+    body = {"product": products.product_json(product, stock, currency=g.store.currency,
+                                              base_url=request.url_root)}
+    return _public(jsonify(body))
+
+
+def _page_url(page: int | None) -> str | None:
+    if page is None:
+        return None
+    return url_for(request.endpoint, **{**request.args.to_dict(), "page": page}, _external=True)
+
+
+def _public(response, headers: dict | None = None):
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers.update(headers or {})
+    return response

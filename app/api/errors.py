@@ -1,0 +1,74 @@
+"""API errors and query-parameter parsing.
+
+Every error answers JSON `{"error": {"code", "message"[, "parameter"]}}`; the
+codes are stable and clients may branch on them. Bad query parameters are a
+400 before anything is read from the database.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from flask import jsonify
+
+
+class ApiErrorCode(str, Enum):
+    INVALID_PARAMETER = "invalid_parameter"
+    NOT_FOUND = "not_found"
+
+
+class ApiError(Exception):
+    def __init__(self, code: ApiErrorCode, message: str, *, status: int, parameter: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.parameter = parameter
+
+    def response(self):
+        body = {"code": self.code.value, "message": self.message}
+        if self.parameter:
+            body["parameter"] = self.parameter
+        return jsonify(error=body), self.status
+
+
+def invalid_parameter(name: str, message: str) -> ApiError:
+    return ApiError(ApiErrorCode.INVALID_PARAMETER, message, status=400, parameter=name)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(ApiErrorCode.NOT_FOUND, message, status=404)
+
+
+def int_parameter(args, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise invalid_parameter(name, f"`{name}` must be a whole number.")
+    value = int(text)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"{minimum} or more"
+        raise invalid_parameter(name, f"`{name}` must be {bounds}.")
+    return value
+
+
+def bool_parameter(args, name: str) -> bool | None:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise invalid_parameter(name, f"`{name}` must be true or false.")
+    return value == "true"
+
+
+def text_parameter(args, name: str, *, max_length: int = 255) -> str | None:
+    """A filter's value with runs of whitespace folded; blank means no filter."""
+    raw = args.get(name)
+    if raw is None:
+        return None
+    value = " ".join(raw.split())
+    if len(value) > max_length:
+        raise invalid_parameter(name, f"`{name}` can be at most {max_length} characters.")
+    return value or None
