@@ -10,6 +10,11 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static",
                 template_folder="templates")
     app.config.from_mapping(load_config(config))
+    if app.config["PROXY_HOPS"]:  # behind a TLS-terminating proxy: trust its X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app.extensions import csrf, db, login_manager, redis_client
     from tenants import tenancy

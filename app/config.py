@@ -51,6 +51,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "POOL_CAPACITY": int(env.get("POOL_CAPACITY", "100")),
         "STORE_CACHE_TTL": float(env.get("STORE_CACHE_TTL", "60")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/300"),
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
+        "SMTP_URL": env.get("SMTP_URL", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

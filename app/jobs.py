@@ -43,23 +43,23 @@ def job(fn):
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        try:
+        if _worker_app is None:  # called in-process (tests, benchmarks): the caller's app
             current_app._get_current_object()
-        except RuntimeError:
-            pass
-        else:
-            return fn(*args, **kwargs)  # already in an app (e.g. a synchronous queue)
-        if _worker_app is None:
-            raise RuntimeError("jobs run under `flask --app wsgi worker`")
-        with _worker_app.app_context():
-            if os.getpid() != _worker_pid:
-                _forget_inherited_connections(_worker_app)
+            return fn(*args, **kwargs)
+        with _worker_app.app_context():  # a fresh context, so each job has its own session
+            _forget_inherited_connections(_worker_app)
             return fn(*args, **kwargs)
 
     return run
 
 
 def _forget_inherited_connections(app) -> None:
+    """In a forked work horse, drop (without closing) the parent's pooled
+    connections, once per process: a socket must never be shared by two."""
+    global _worker_pid
+    if os.getpid() == _worker_pid:
+        return
+    _worker_pid = os.getpid()
     from app.extensions import db
 
     for engine in db.engines.values():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 from flask import current_app
@@ -32,14 +33,30 @@ def index_dir(store_id: int) -> Path:
     return Path(current_app.config["VAR_DIR"]) / "search" / str(int(store_id))
 
 
-def open_index(store_id: int, *, fresh: bool = False):
+def open_index(store_id: int):
     path = index_dir(store_id)
-    if fresh and path.exists():
-        shutil.rmtree(path)
     if not whoosh_index.exists_in(path):
         path.mkdir(parents=True, exist_ok=True)
         return whoosh_index.create_in(path, SCHEMA)
     return whoosh_index.open_dir(path)
+
+
+def new_index(store_id: int):
+    """An empty index beside the live one; `swap_in` replaces the live one with it."""
+    path = index_dir(store_id).with_name(f"{store_id}.rebuild-{uuid.uuid4().hex[:8]}")
+    path.mkdir(parents=True)
+    return whoosh_index.create_in(path, SCHEMA)
+
+
+def swap_in(store_id: int, built) -> None:
+    """Replace the live index with a rebuilt one: searches go on against the
+    old one until the rename, never against a half-built one."""
+    live, fresh = index_dir(store_id), Path(built.storage.folder)
+    retired = live.with_name(f"{store_id}.retired-{uuid.uuid4().hex[:8]}")
+    if live.exists():
+        live.rename(retired)
+    fresh.rename(live)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def document(product, available_by_variant: dict[int, int]) -> dict:

@@ -16,11 +16,13 @@ from whoosh.query import And, Every, Term
 from app.catalog.models import Product
 from app.extensions import db
 from app.inventory.service import available
-from app.search.index import document, open_index
+from app.search.index import document, new_index, open_index, swap_in
 from app.search.models import SearchOutbox
 from tenants.context import require_store
+from tenants.session import tenant_engine
 
 BATCH = 500
+INDEX_LOCK = 7_204  # advisory-lock namespace: (INDEX_LOCK, store id)
 SEARCH_FIELDS = ["title", "description", "vendor", "product_type", "tags", "options", "sku"]
 
 
@@ -36,6 +38,7 @@ def apply_outbox() -> int:
     store = require_store()
     done = 0
     while True:
+        _lock_index(store.id)
         rows = db.session.execute(sa.select(SearchOutbox.id, SearchOutbox.product_id).order_by(SearchOutbox.id)
                                   .limit(BATCH).with_for_update(skip_locked=True)).all()
         if not rows:
@@ -56,16 +59,26 @@ def apply_outbox() -> int:
         done += len(product_ids)
 
 
+def _lock_index(store_id: int) -> None:
+    """One writer of a store's index at a time (until the transaction ends):
+    an update applied to an index that a rebuild is about to replace would be lost."""
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(INDEX_LOCK, store_id)),
+                       bind_arguments={"bind": tenant_engine(db)})
+
+
 def rebuild() -> int:
-    """Recreate the current store's index from the database."""
+    """Recreate the current store's index from the database, then swap it in."""
     store = require_store()
+    _lock_index(store.id)
     db.session.execute(sa.delete(SearchOutbox))
     ids = list(db.session.scalars(sa.select(Product.id).order_by(Product.id)))
-    writer = open_index(store.id, fresh=True).writer(timeout=30)
+    built = new_index(store.id)
+    writer = built.writer(timeout=30)
     for start in range(0, len(ids), BATCH):
         for doc in _documents(ids[start:start + BATCH]).values():
             writer.add_document(**doc)
     writer.commit()
+    swap_in(store.id, built)
     db.session.commit()
     return len(ids)
 

@@ -1,0 +1,80 @@
+"""A merchant builds a product in the browser: options and variants, an
+image, stock at two locations, then finds it in the list by searching."""
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.catalog.helpers import png_bytes
+
+pytestmark = pytest.mark.e2e
+
+
+def _sign_up_with_store(page, port: int) -> str:
+    handle = f"cat-{uuid.uuid4().hex[:8]}"
+    page.goto(f"http://localhost:{port}/signup")
+    page.get_by_label("Your name").fill("Cara Catalog")
+    page.get_by_label("Email").fill(f"{handle}@example.com")
+    page.get_by_label("Password").fill("a-long-passphrase-2026")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_label("Store name").fill("Cara's Outdoor")
+    page.get_by_label("Handle").fill(handle)
+    page.get_by_role("button", name="Create store").click()
+    expect(page.get_by_role("heading", name="Cara's Outdoor")).to_be_visible()
+    return handle
+
+
+def test_build_a_product_with_variants_image_and_stock_then_find_it(live_server, page, tmp_path):
+    port = live_server
+    _sign_up_with_store(page, port)
+
+    page.get_by_role("link", name="Locations").click()
+    for name in ("North warehouse", "City shop"):
+        page.get_by_role("textbox", name="Name").last.fill(name)
+        page.get_by_role("button", name="Add location").click()
+        expect(page.get_by_text(f"Added {name}.")).to_be_visible()
+
+    page.get_by_role("link", name="Products", exact=True).click()
+    page.get_by_role("link", name="Add product").click()
+    page.get_by_label("Title", exact=True).fill("Glacier Parka")
+    page.get_by_label("Price (USD)").fill("249.00")
+    page.get_by_label("SKU", exact=True).fill("PARKA-GL")
+    page.get_by_label("Option 1 name").fill("Size")
+    page.locator("input[name=option_values_1]").fill("M, L")
+    page.get_by_label("Option 2 name").fill("Color")
+    page.locator("input[name=option_values_2]").fill("Ice, Night")
+    page.get_by_role("button", name="Save product").click()
+
+    expect(page.get_by_role("heading", name="Glacier Parka")).to_be_visible()
+    variants = page.locator("#variants .variant-row:not(.head)")
+    expect(variants).to_have_count(4)
+    for title in ("M / Ice", "M / Night", "L / Ice", "L / Night"):
+        expect(page.locator("#variants").get_by_text(title, exact=True)).to_be_visible()
+
+    picture = tmp_path / "parka.png"
+    picture.write_bytes(png_bytes(64, 64))
+    page.locator("#images input[type=file]").set_input_files(str(picture))
+    expect(page.locator("#images img.preview")).to_be_visible()  # preview before upload
+    page.locator("#images").get_by_label("Alt text").fill("Parka front")
+    page.locator("#images").get_by_role("button", name="Upload").click()
+    expect(page.locator("#images").get_by_text("Image added.")).to_be_visible()
+    expect(page.locator("#images .gallery img")).to_have_count(1)
+
+    stock = page.locator("#stock")
+    for location, quantity in (("North warehouse", "7"), ("City shop", "3")):
+        stock.locator("select[name=variant_id]").select_option(label="M / Ice")
+        stock.locator("select[name=location_id]").select_option(label=location)
+        stock.get_by_role("textbox", name="Adjust by").fill(quantity)
+        stock.get_by_role("button", name="Update stock").click()
+        expect(page.locator("#stock").get_by_text("Stock updated.")).to_be_visible()
+    expect(page.locator("#stock").get_by_text("M / Ice at City shop: +3 → 3")).to_be_visible()
+
+    page.get_by_role("link", name="Products", exact=True).click()
+    page.get_by_role("searchbox", name="Search products").fill("glacier")
+    results = page.locator("#product-results")
+    expect(results.get_by_role("link", name="Glacier Parka")).to_be_visible()
+    expect(results.get_by_text("10 available")).to_be_visible()
+    page.get_by_role("searchbox", name="Search products").fill("nothing-matches-this")
+    expect(results.get_by_role("link", name="Glacier Parka")).to_have_count(0)
+    page.get_by_role("searchbox", name="Search products").fill("PARKA-GL")
+    expect(results.get_by_role("link", name="Glacier Parka")).to_be_visible()
