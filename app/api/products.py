@@ -21,8 +21,8 @@ from app.catalog import images
 from app.catalog.collections import products_query
 from app.catalog.models import Collection, Product, ProductImage, ProductOption, Variant
 from app.extensions import db
-from app.inventory.models import InventoryLevel, Location
 from app.inventory.service import available as units_available
+from app.inventory.service import sellable_products
 from app.money import format_amount
 from app.search.service import search
 
@@ -77,18 +77,7 @@ def _has_tag(tag: str):
 
 
 def _available_condition():
-    """SQL twin of app.inventory.service.available(): some variant does not
-    track stock, or has on_hand - reserved > 0 summed over active locations."""
-    units = (sa.select(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0))
-             .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
-                                     Location.id == InventoryLevel.location_id))
-             .where(InventoryLevel.store_id == Variant.store_id, InventoryLevel.variant_id == Variant.id,
-                    Location.active)
-             .correlate(Variant).scalar_subquery())
-    return (sa.select(Variant.id)
-            .where(Variant.store_id == Product.store_id, Variant.product_id == Product.id,
-                   sa.or_(sa.not_(Variant.track_inventory), units > 0))
-            .correlate(Product).exists())
+    return Product.id.in_(sellable_products())
 
 
 def _search_ids(text: str) -> list[int]:

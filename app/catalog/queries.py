@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.catalog.models import STATUSES, Product, Variant
 from app.extensions import db
 from app.inventory.models import InventoryLevel, Location
+from app.inventory.service import sellable_products
 
 SORTS = {
     "updated": (Product.updated_at.desc(), "Last updated"),
@@ -78,28 +79,20 @@ def _available_by_variant():
 
 
 def _stock_condition(kind: str):
-    """Set-based (semi-joins over all variants), not a subquery per product:
-    levels never hold negative availability, so a product is sellable when a
-    variant is untracked or one of its levels at an active location has stock."""
-    untracked = sa.select(Variant.product_id).where(sa.not_(Variant.track_inventory))
-    stocked = (sa.select(Variant.product_id)
-               .join(InventoryLevel, sa.and_(InventoryLevel.store_id == Variant.store_id,
-                                             InventoryLevel.variant_id == Variant.id))
-               .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
-                                       Location.id == InventoryLevel.location_id))
-               .where(Location.active, InventoryLevel.on_hand > InventoryLevel.reserved))
-    sellable = Product.id.in_(sa.union(untracked, stocked))
+    sellable = Product.id.in_(sellable_products())
     if kind == "in":
         return sellable
     if kind == "out":
         return sa.not_(sellable)
+    on_sale = sa.case((Location.active, InventoryLevel.on_hand - InventoryLevel.reserved), else_=0)
     totals = (sa.select(Variant.product_id)
               .outerjoin(InventoryLevel, sa.and_(InventoryLevel.store_id == Variant.store_id,
                                                  InventoryLevel.variant_id == Variant.id))
+              .outerjoin(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
+                                           Location.id == InventoryLevel.location_id))
               .where(Variant.track_inventory, Variant.low_stock_threshold.is_not(None))
               .group_by(Variant.id, Variant.product_id, Variant.low_stock_threshold)
-              .having(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0)
-                      <= Variant.low_stock_threshold))
+              .having(sa.func.coalesce(sa.func.sum(on_sale), 0) <= Variant.low_stock_threshold))
     return Product.id.in_(totals)
 
 

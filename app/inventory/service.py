@@ -101,6 +101,21 @@ def available(variant_ids: list[int]) -> dict[int, int]:
     return totals
 
 
+def sellable_products():
+    """A select of the ids of products a shopper could buy now: some variant
+    does not track stock, or has on_hand > reserved at an active location.
+    (Levels never hold negative availability, so "some level has stock" is
+    "the variant's total is above 0" — and a semi-join, not a sum per row.)"""
+    untracked = sa.select(Variant.product_id).where(sa.not_(Variant.track_inventory))
+    stocked = (sa.select(Variant.product_id)
+               .join(InventoryLevel, sa.and_(InventoryLevel.store_id == Variant.store_id,
+                                             InventoryLevel.variant_id == Variant.id))
+               .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
+                                       Location.id == InventoryLevel.location_id))
+               .where(Location.active, InventoryLevel.on_hand > InventoryLevel.reserved))
+    return sa.union(untracked, stocked)
+
+
 def _parse_quantity(raw, field: str, *, signed: bool) -> int:
     text = str(raw if raw is not None else "").strip()
     digits = text[1:] if signed and text[:1] in "+-" else text
