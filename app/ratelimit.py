@@ -23,6 +23,17 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+def check(name: str, key: str, limit: Limit) -> None:
+    """RateLimited if `limit` attempts were already counted in the window."""
+    redis_key = f"vitrine:ratelimit:{name}:{key}"
+    pipe = get_redis().pipeline()
+    pipe.get(redis_key)
+    pipe.ttl(redis_key)
+    count, ttl = pipe.execute()
+    if count is not None and int(count) >= limit.count:
+        raise RateLimited(max(1, ttl))
+
+
 def hit(name: str, key: str, limit: Limit) -> None:
     """Count one attempt; RateLimited once `limit` is exceeded in the window."""
     redis_key = f"vitrine:ratelimit:{name}:{key}"

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.forms import render_invalid
 from app.platform import accounts, bp
 from app.platform.forms import LoginForm, NewStoreForm, SignupForm
-from app.ratelimit import Limit, RateLimited, hit, reset
+from app.ratelimit import Limit, RateLimited, check, hit, reset
 from app.store import service as store_service
 from tenants import state
 from tenants.context import store_context
@@ -42,14 +42,19 @@ def login():
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         limit = Limit.parse(current_app.config["LOGIN_RATE_LIMIT"])
+        # Failed attempts count, per email and (more loosely) per address.
+        limits = (("login-email", email, limit),
+                  ("login-ip", request.remote_addr or "-", Limit(limit.count * 5, limit.seconds)))
         try:
-            hit("login-ip", request.remote_addr or "-", Limit(limit.count * 5, limit.seconds))
-            hit("login-email", email, limit)
+            for name, key, each in limits:
+                check(name, key, each)
         except RateLimited as limited:
             form.form_errors.append(f"Too many attempts. Try again in {limited.retry_after} seconds.")
             return render_template("platform/login.html", form=form), 429, {"Retry-After": str(limited.retry_after)}
         account = accounts.authenticate(email, form.password.data)
         if account is None:
+            for name, key, each in limits:
+                hit(name, key, each)
             form.form_errors.append("That email and password do not match an account.")
             return render_template("platform/login.html", form=form), 401
         reset("login-email", email)
