@@ -26,6 +26,8 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.product_list
+	$(BIN)/python -m bench.import_csv
 
 clean-data:
 	rm -rf var/
