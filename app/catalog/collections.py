@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.catalog.errors import CatalogError, CatalogErrorCode as Code, invalid, not_found
 from app.catalog.models import Collection, CollectionProduct, Product, Variant
-from app.catalog.products import HANDLE_RE, free_handle, slugify
+from app.catalog.products import HANDLE_RE, slugify
 from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
