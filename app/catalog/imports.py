@@ -1,0 +1,629 @@
+"""Product CSV imports: checked up front, then worked through by an RQ job.
+
+`start_import` refuses a file that is not UTF-8 CSV with Shopify's header (a
+422, and nothing is written), records an ImportJob and queues `run_import`.
+The job creates or updates one product per Handle, each whole or not at all;
+products go in chunks of CHUNK, one transaction each, after which the job's
+counters (which a dashboard polls) move on. It ends "done" with a per-row
+report, or "failed" with the reason; what was committed before stays.
+
+Image URLs are fetched here too (ImageFetcher, download): several at a time,
+each URL once per import, never from private network addresses.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from app.catalog import csv_format
+from app.catalog.csv_format import ParsedFile, ProductGroup, VariantRow
+from app.catalog.errors import CatalogError, not_found
+from app.catalog.images import MAX_IMAGE_BYTES, ImageRejected, store_image
+from app.catalog.models import ImportJob, Product, ProductImage, ProductOption, Variant
+from app.catalog.products import (OptionSpec, check_skus_free, clean_options, clean_product, clean_variant,
+                                  create_product)
+from app.extensions import db, get_redis
+from app.inventory import service as inventory
+from app.inventory.models import Location
+from app.inventory.service import InventoryError
+from app.money import format_amount
+from app.search.outbox import schedule_indexing, touch
+from app.store import service as store_service
+from tenants.context import require_store, store_context
+
+log = logging.getLogger(__name__)
+
+CHUNK = 50  # products per transaction (and per progress update)
+IMPORT_THREADS = 2
+MAX_REPORT = 5000
+JOB_TIMEOUT = 4 * 3600
+# The upload waits for the worker in Redis, not on disk: web and workers may
+# run on different machines, and Redis is the store both always reach (media
+# storage is a local directory, and is served publicly). The TTL cleans up
+# after an upload whose job never ran; the job deletes it when it finishes.
+UPLOAD_TTL = 3 * 24 * 3600
+PRODUCT_FIELDS = ("title", "handle", "description_html", "vendor", "product_type", "tags", "status", "seo_title",
+                  "seo_description")
+DEFAULT_LOCATION = "Default location"
+CLASHED = ("Another change to this store took the same handle or SKU while the file was importing; import the "
+           "file again.")
+TOO_LARGE = "A number in this product is too large to store (a price, weight or quantity)."
+FETCH_TIMEOUT, FETCH_DEADLINE, FETCH_THREADS, MAX_REDIRECTS = 10, 60, 8, 5
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def upload_key(store_id: int, token: str) -> str:
+    return f"vitrine:store:{store_id}:import:{token}"
+
+
+def start_import(filename: str, data: bytes, actor: str) -> ImportJob:
+    """Check the file, record an ImportJob and queue it. File-level problems
+    raise CatalogError (422) and write nothing."""
+    from app.catalog.jobs import run_import
+    from app.jobs import enqueue
+
+    store = require_store()
+    text = csv_format.decode(data)
+    csv_format.read_header(text)
+    name = os.path.basename((filename or "").replace("\\", "/")).strip()[:255] or "products.csv"
+    job = ImportJob(token=secrets.token_hex(16), filename=name, status="queued", actor=actor[:254])
+    get_redis().set(upload_key(store.id, job.token), text, ex=UPLOAD_TTL)
+    db.session.add(job)
+    db.session.commit()
+    enqueue(run_import, store.id, job.id, queue_name="default", job_timeout=JOB_TIMEOUT)
+    return job
+
+
+def get_import(token: str) -> ImportJob:
+    job = db.session.scalar(sa.select(ImportJob).where(ImportJob.token == str(token)[:32]))
+    if job is None:
+        raise not_found("import")
+    return job
+
+
+def recent_imports(limit: int = 10) -> list[ImportJob]:
+    return list(db.session.scalars(sa.select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
+
+
+def run(job_id: int) -> str:
+    """Work through a queued import in the current store; returns its final
+    status. A job that is running or finished is left alone."""
+    store = require_store()
+    claimed = db.session.execute(sa.update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "queued")
+                                 .values(status="running")).rowcount
+    db.session.commit()
+    if not claimed:
+        return "skipped"
+    job = db.session.get(ImportJob, (store.id, job_id))
+    try:
+        text = get_redis().get(upload_key(store.id, job.token))
+        if text is None:
+            raise ImportAborted("The uploaded file is no longer available (uploads are kept for 3 days). "
+                                "Upload it again.")
+        _Import(job, csv_format.parse_text(text, store.currency)).run()
+    except Exception as error:  # the job as a whole failed: say so on the job, keep what was committed
+        db.session.rollback()
+        if not isinstance(error, ImportAborted):
+            log.exception("import %s of store %s failed", job_id, store.id)
+        job = db.session.get(ImportJob, (store.id, job_id))
+        job.status, job.finished_at = "failed", _now()
+        job.error = str(error) if isinstance(error, (ImportAborted, CatalogError)) else \
+            f"The import stopped unexpectedly ({type(error).__name__}). Products committed before it stopped " \
+            "were kept; fix the problem and import the file again."
+        db.session.commit()
+    finally:
+        get_redis().delete(upload_key(store.id, job.token))
+    return job.status
+
+
+class ImportAborted(RuntimeError):
+    pass
+
+
+class _Refused(Exception):
+    """A product is refused; `row` says where."""
+
+    def __init__(self, row: int, message: str):
+        super().__init__(message)
+        self.row, self.message = row, message
+
+
+class _Import:
+    """Splits the file into chunks of CHUNK products, has a few threads import
+    them (each chunk in its own session and transaction, so one thread's
+    Python runs while another waits on PostgreSQL) and records progress on
+    the job as chunks finish."""
+
+    def __init__(self, job: ImportJob, parsed: ParsedFile):
+        self.job, self.parsed = job, parsed
+        self.report = [e.as_dict() for e in parsed.errors]
+        self.counts = {"created": 0, "updated": 0, "failed": 0}
+
+    def run(self) -> None:
+        job, parsed = self.job, self.parsed
+        job.total_rows, job.processed_rows = parsed.total_rows, len(parsed.errors)
+        db.session.commit()
+        location = _stock_location() if parsed.has_quantities else None
+        if parsed.has_quantities and location is None:
+            row, handle = next((v.row, p.handle) for p in parsed.products for v in p.variants
+                               if v.quantity is not None)
+            self.report.append({"row": row, "handle": handle, "message": "Stock was not set: the store has no active "
+                                "location. Activate a location and import the file again."})
+        app, store = current_app._get_current_object(), require_store()
+        fetcher = ImageFetcher(app, store.id, allow_private=_private_urls_allowed())
+        settings = _Settings(actor=job.actor, filename=job.filename, currency=store.currency,
+                             location_id=location.id if location else None, fetcher=fetcher)
+        chunks = [parsed.products[i:i + CHUNK] for i in range(0, len(parsed.products), CHUNK)]
+        with fetcher, ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
+            futures = [pool.submit(_import_chunk, app, store, chunk, settings) for chunk in chunks]
+            try:
+                for future in as_completed(futures):
+                    rows, report, counts = future.result()
+                    job.processed_rows += rows
+                    self.report += report
+                    for key, value in counts.items():
+                        self.counts[key] += value
+                    self._save_progress()
+                    db.session.commit()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        job.status, job.finished_at, job.processed_rows = "done", _now(), job.total_rows
+        self._save_progress()
+        store_service.record(job.actor, "products.imported",
+                             f"Imported {job.filename}: {job.created_products} created, {job.updated_products} "
+                             f"updated, {job.failed_products} refused")
+        db.session.commit()
+        schedule_indexing()
+
+    def _save_progress(self) -> None:
+        job = self.job
+        job.created_products, job.updated_products = self.counts["created"], self.counts["updated"]
+        job.failed_products = self.counts["failed"]
+        self.report.sort(key=lambda entry: (entry["row"] is None, entry["row"] or 0))
+        report = self.report[:MAX_REPORT]
+        if len(self.report) > MAX_REPORT:
+            report.append({"row": None, "handle": "", "message": f"…and {len(self.report) - MAX_REPORT} more."})
+        job.report = report
+
+
+@dataclass(frozen=True)
+class _Settings:
+    actor: str
+    filename: str
+    currency: str
+    location_id: int | None
+    fetcher: ImageFetcher
+
+
+def _import_chunk(app, store, chunk: list[ProductGroup], settings: _Settings) -> tuple[int, list, dict]:
+    """In a thread of its own: import a chunk in one transaction; returns
+    (rows, report entries, counts)."""
+    with app.app_context(), store_context(store):
+        worker = _Chunk(settings)
+        worker.run(chunk)
+    return sum(len(group.rows) for group in chunk), worker.report, worker.counts
+
+
+class _Chunk:
+    def __init__(self, settings: _Settings):
+        self.settings, self.actor, self.currency = settings, settings.actor, settings.currency
+        self.report: list[dict] = []
+        self.counts = {"created": 0, "updated": 0, "failed": 0}
+
+    def run(self, chunk: list[ProductGroup]) -> None:
+        """A savepoint costs several round trips (the store's settings are
+        set again at each), so a new product, whose checks all run before
+        anything is written, goes without one. Should the database refuse
+        something anyway, the chunk is rolled back and replayed with a
+        savepoint around every product, so only the culprit is refused."""
+        try:
+            self._products(chunk, careful=False)
+        except sa.exc.DBAPIError:
+            db.session.rollback()
+            self.report, self.counts = [], dict.fromkeys(self.counts, 0)
+            self._products(chunk, careful=True)
+
+    def _products(self, chunk: list[ProductGroup], careful: bool) -> None:
+        store_id = require_store().id
+        # Held here, so the session's identity map keeps it for set_on_hand.
+        self.location = db.session.get(Location, (store_id, self.settings.location_id)) \
+            if self.settings.location_id else None
+        existing = _existing([group.handle for group in chunk])
+        wanted = set()
+        for group in chunk:
+            product = existing.get(group.handle)
+            known = set() if product is None else \
+                {i.source_url for i in product.images} | {i.storage_key for i in product.images}
+            if not group.errors:
+                wanted |= {u for u in group.image_urls() if u not in known and _own_media_key(u) not in known}
+        self.settings.fetcher.fetch(wanted)
+        stock = _levels([v.id for p in existing.values() for v in p.variants])
+        for group in chunk:
+            self._product(group, existing.get(group.handle), stock, careful)
+
+    def _note(self, row: int | None, handle: str, message: str) -> None:
+        self.report.append({"row": row, "handle": handle, "message": message})
+
+    def _product(self, group: ProductGroup, product: Product | None, stock: dict, careful: bool) -> None:
+        if group.errors:
+            self.report.extend(error.as_dict() for error in group.errors)
+            self.counts["failed"] += 1
+            return
+        notes: list[tuple[int, str]] = []
+        savepoint = careful or product is not None
+        try:
+            with db.session.begin_nested() if savepoint else nullcontext():
+                if product is None:
+                    product, variants = self._create(group)
+                    outcome = "created"
+                else:
+                    variants = self._update(product, group, notes)
+                    outcome = "updated"
+                _images(product, group, variants, self.settings.fetcher, notes)
+                self._stock(group, variants, stock, notes)
+                db.session.flush()  # this product's own errors surface here, not in the next one's
+        except _Refused as refused:
+            self._note(refused.row, group.handle, refused.message)
+            outcome = "failed"
+        except (CatalogError, InventoryError) as error:
+            self._note(group.first_row, group.handle, error.message)
+            outcome = "failed"
+        except (sa.exc.IntegrityError, sa.exc.DataError) as error:
+            if not savepoint:
+                raise  # the chunk is replayed with savepoints
+            self._note(group.first_row, group.handle, TOO_LARGE if isinstance(error, sa.exc.DataError) else CLASHED)
+            outcome = "failed"
+        else:
+            for row, message in notes:
+                self._note(row, group.handle, message)
+        self.counts[outcome] += 1
+
+    def _create(self, group: ProductGroup) -> tuple[Product, list[Variant]]:
+        rows = [{**_option_columns(row.values), "price": "0", **row.fields} for row in group.variants]
+        options = [OptionSpec(name, [row.values[i] for row in group.variants])
+                   for i, name in enumerate(group.option_names)]
+        product = create_product({**group.fields, "handle": group.handle}, options=options, variants=rows,
+                                 actor=self.actor, commit=False)
+        return product, list(product.variants)
+
+    def _update(self, product: Product, group: ProductGroup, notes: list) -> list[Variant]:
+        fields = clean_product({**{k: getattr(product, k) for k in PRODUCT_FIELDS}, **group.fields,
+                                "handle": product.handle})
+        for key, value in fields.items():
+            if getattr(product, key) != value:
+                setattr(product, key, value)
+        if group.options_given:
+            variants = self._replace_variants(product, group, notes)
+        else:
+            variants = self._update_by_sku(product, group)
+        touch(product.id)
+        return variants
+
+    def _replace_variants(self, product: Product, group: ProductGroup, notes: list) -> list[Variant]:
+        """The file says what the variants are: match each row to a variant by
+        SKU, else by option values; variants the file leaves out are removed."""
+        opts = clean_options([OptionSpec(name, [row.values[i] for row in group.variants])
+                              for i, name in enumerate(group.option_names)])
+        existing = list(product.variants)
+        by_sku = {v.sku: v for v in existing if v.sku}
+        by_values = {v.option_values: v for v in existing}
+        plan, used = [], set()
+        for row in group.variants:
+            match = by_sku.get(row.fields.get("sku") or "")
+            if match is None or match.id in used:
+                match = by_values.get(row.values)
+            if match is not None and match.id in used:
+                match = None
+            if match is not None:
+                used.add(match.id)
+            plan.append((row, match))
+        check_skus_free([row.fields.get("sku", match.sku if match else None) for row, match in plan],
+                        own_variant_ids=[v.id for v in existing])
+        doomed = [v for v in existing if v.id not in used]
+        for variant in doomed:
+            product.variants.remove(variant)
+        if doomed:
+            titles = ", ".join(v.title for v in doomed[:5]) + ("…" if len(doomed) > 5 else "")
+            notes.append((group.first_row, f"Removed {len(doomed)} variant(s) the file does not list: {titles}."))
+        _set_options(product, opts)
+        moving = [match for row, match in plan if match is not None and match.option_values != row.values]
+        for variant in moving:  # out of the way first: the (product, options) index is unique
+            variant.option1, variant.option2, variant.option3 = f"~import~{variant.id}", None, None
+        if doomed or moving:
+            db.session.flush()
+        variants = []
+        for position, (row, match) in enumerate(plan, 1):
+            if match is None:
+                match = Variant(position=position, **_clean(row, {"price": "0"}, self.currency),
+                                **_option_columns(row.values))
+                product.variants.append(match)
+            else:
+                _apply(match, {**_clean(row, _variant_fields(match, self.currency), self.currency),
+                               **_option_columns(row.values), "position": position})
+            variants.append(match)
+        return variants
+
+    def _update_by_sku(self, product: Product, group: ProductGroup) -> list[Variant]:
+        """No option columns: the rows update existing variants, found by SKU
+        (or the only variant); the product's options stay as they are."""
+        variants = []
+        for row in group.variants:
+            sku = row.fields.get("sku")
+            match = next((v for v in product.variants if sku and v.sku == sku), None)
+            if match is None and len(product.variants) == 1 and len(group.variants) == 1:
+                match = product.variants[0]
+            if match is None:
+                raise _Refused(row.row, f"No variant of “{product.title}” has the SKU “{sku or ''}”; to add "
+                                        "variants, include the Option1 Name and Option1 Value columns.")
+            if match in variants:
+                raise _Refused(row.row, f"Two rows update the same variant (SKU {sku}).")
+            variants.append(match)
+        check_skus_free([row.fields.get("sku", v.sku) for row, v in zip(group.variants, variants)],
+                        own_variant_ids=[v.id for v in product.variants])
+        for row, variant in zip(group.variants, variants):
+            _apply(variant, _clean(row, _variant_fields(variant, self.currency), self.currency))
+        return variants
+
+    def _stock(self, group: ProductGroup, variants: list[Variant], stock: dict, notes: list) -> None:
+        rows = [(row, variant) for row, variant in zip(group.variants, variants) if row.quantity is not None]
+        if not rows or self.location is None:
+            return
+        db.session.flush()  # new variants get their ids
+        # Each variant's level is read and written once, so the writes can
+        # wait and go to the database together, in the flush that follows.
+        with db.session.no_autoflush:
+            for row, variant in rows:
+                quantity = row.quantity
+                if quantity < 0:
+                    message = f"Variant Inventory Qty {quantity} was set to 0: stock cannot be negative."
+                    notes.append((row.row, message))
+                    quantity = 0
+                if quantity == stock.get((variant.id, self.location.id), 0):
+                    continue
+                try:
+                    inventory.set_on_hand(variant.id, self.location.id, quantity, reason="import",
+                                          note=f"CSV import {self.settings.filename}", actor=self.actor,
+                                          commit=False)
+                except InventoryError as error:
+                    notes.append((row.row, f"Stock was not changed: {error.message}"))
+
+
+def _private_urls_allowed() -> bool:
+    """Image URLs on private networks (the worker's own, a cloud metadata
+    service…) are refused unless IMPORT_ALLOW_PRIVATE_URLS is set (tests,
+    development)."""
+    flag = current_app.config.get("IMPORT_ALLOW_PRIVATE_URLS", os.environ.get("IMPORT_ALLOW_PRIVATE_URLS", ""))
+    return str(flag).lower() in ("1", "true", "yes")
+
+
+def _stock_location() -> Location | None:
+    """The first active location; a "Default location" if the store has none."""
+    active = inventory.locations(active_only=True)
+    if active:
+        return active[0]
+    if inventory.locations():
+        return None
+    return inventory.create_location(DEFAULT_LOCATION)
+
+
+def _existing(handles: list[str]) -> dict[str, Product]:
+    products = db.session.scalars(sa.select(Product).where(Product.handle.in_(handles)).options(
+        selectinload(Product.options), selectinload(Product.variants), selectinload(Product.images)))
+    return {product.handle: product for product in products}
+
+
+def _levels(variant_ids: list[int]) -> dict[tuple[int, int], int]:
+    return {key: level.on_hand for key, level in inventory.levels(variant_ids).items()}
+
+
+def _option_columns(values: tuple[str, ...]) -> dict:
+    padded = list(values) + [None] * (3 - len(values))
+    return {"option1": padded[0], "option2": padded[1], "option3": padded[2]}
+
+
+def _variant_fields(variant: Variant, currency: str) -> dict:
+    return {"price": format_amount(variant.price, currency),
+            "compare_at_price": format_amount(variant.compare_at_price, currency), "sku": variant.sku,
+            "barcode": variant.barcode, "weight_grams": str(variant.weight_grams),
+            "track_inventory": variant.track_inventory,
+            "low_stock_threshold": "" if variant.low_stock_threshold is None else str(variant.low_stock_threshold)}
+
+
+def _clean(row: VariantRow, base: dict, currency: str) -> dict:
+    try:
+        return clean_variant({**base, **row.fields}, currency)
+    except CatalogError as error:
+        raise _Refused(row.row, error.message) from None
+
+
+def _apply(obj, values: dict) -> None:
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+
+
+def _set_options(product: Product, opts: list[OptionSpec]) -> None:
+    current = list(product.options)
+    for i, spec in enumerate(opts):
+        if i < len(current):
+            _apply(current[i], {"name": spec.name, "values": list(spec.values)})
+        else:
+            product.options.append(ProductOption(position=i + 1, name=spec.name, values=list(spec.values)))
+    for option in current[len(opts):]:
+        product.options.remove(option)
+
+
+def _own_media_key(url: str) -> str | None:
+    """The storage key in one of our own /media/ URLs (an exported file being
+    imported back), so the image is recognised without fetching it."""
+    path = urlsplit(url).path
+    return unquote(path[len("/media/"):]) if path.startswith("/media/") else None
+
+
+def _images(product: Product, group: ProductGroup, variants: list[Variant], fetcher: ImageFetcher,
+            notes: list) -> None:
+    """Attach the file's images in its order (Image Position), reusing images
+    the product already has from the same URL or with the same bytes; link
+    Variant Image. An image that cannot be had is reported, never fatal."""
+    links = [(row, variant) for row, variant in zip(group.variants, variants)
+             if row.image_src or (row.image_src == "" and variant.image_id is not None)]
+    if not group.images and not links:
+        return
+    by_source = {i.source_url: i for i in product.images if i.source_url}
+    by_key = {i.storage_key: i for i in product.images}
+    placed: dict[str, ProductImage | None] = {}
+
+    def resolve(src: str, row: int) -> ProductImage | None:
+        if src not in placed:
+            image = by_source.get(src) or by_key.get(_own_media_key(src) or "")
+            if image is None:
+                stored, problem = fetcher.result(src)
+                if problem:
+                    notes.append((row, f"Image {src[:300]} was not imported: {problem}"))
+                else:
+                    image = by_key.get(stored["storage_key"])
+                    if image is None:
+                        image = ProductImage(position=0, alt="", source_url=src, **stored)
+                        product.images.append(image)
+                        by_key[image.storage_key] = image
+                    image.source_url = image.source_url or src
+            placed[src] = image
+        return placed[src]
+
+    ordered: list[ProductImage] = []
+    for image_row in sorted(group.images, key=lambda r: (r.position is None, r.position or 0, r.row)):
+        image = resolve(image_row.src, image_row.row)
+        if image is not None:
+            if image_row.alt is not None:
+                _apply(image, {"alt": image_row.alt[:512]})
+            if image not in ordered:
+                ordered.append(image)
+    for row, _ in links:
+        image = resolve(row.image_src, row.row) if row.image_src else None
+        if image is not None and image not in ordered:
+            ordered.append(image)
+    for position, image in enumerate(ordered + [i for i in product.images if i not in ordered], 1):
+        _apply(image, {"position": position})
+    db.session.flush()  # image ids for the variant links
+    for row, variant in links:
+        if not row.image_src:
+            variant.image_id = None
+        elif placed.get(row.image_src) is not None:
+            _apply(variant, {"image_id": placed[row.image_src].id})
+
+
+class FetchProblem(Exception):
+    pass
+
+
+class ImageFetcher:
+    """Downloads and stores image URLs, several at a time, for one import.
+    Each URL is fetched once, however many rows and chunks (threads) use it:
+    they all wait on the same future."""
+
+    def __init__(self, app, store_id: int, allow_private: bool = False):
+        self.app, self.store_id, self.allow_private = app, store_id, allow_private
+        self.futures: dict[str, Future] = {}
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=FETCH_THREADS)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def fetch(self, urls: set[str]) -> None:
+        """Have these URLs fetched (those not asked for before) and wait for them."""
+        with self.lock:
+            futures = [self.futures.get(url) or self.futures.setdefault(url, self.pool.submit(self._get, url))
+                       for url in sorted(urls)]
+        wait(futures)
+
+    def result(self, url: str) -> tuple[dict | None, str | None]:
+        """(ProductImage columns, None) or (None, what went wrong)."""
+        future = self.futures.get(url)
+        return future.result() if future else (None, "it was not fetched.")
+
+    def _get(self, url: str) -> tuple[dict | None, str | None]:
+        try:
+            data = download(url, self.allow_private)
+            with self.app.app_context():
+                return store_image(self.store_id, data), None
+        except (FetchProblem, ImageRejected) as problem:
+            return None, str(problem)
+
+
+def download(url: str, allow_private: bool = False) -> bytes:
+    """The body at an http(s) URL: at most 10 MB, 10 s per network wait, a
+    minute in all; redirects are followed (each hop checked) up to 5."""
+    deadline = time.monotonic() + FETCH_DEADLINE
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchProblem("it is not an http or https URL.")
+        if not allow_private:
+            _check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        try:
+            with requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=False,
+                              headers={"User-Agent": "Vitrine product import"}) as response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers["Location"])
+                    continue
+                if response.status_code != 200:
+                    raise FetchProblem(f"the server answered {response.status_code} {response.reason}.")
+                length = response.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > MAX_IMAGE_BYTES:
+                    raise FetchProblem("it is larger than 10 MB.")
+                body = bytearray()
+                for piece in response.iter_content(65536):
+                    body += piece
+                    if len(body) > MAX_IMAGE_BYTES:
+                        raise FetchProblem("it is larger than 10 MB.")
+                    if time.monotonic() > deadline:
+                        raise FetchProblem("it took more than a minute to download.")
+                return bytes(body)
+        except requests.Timeout:
+            raise FetchProblem(f"the server did not answer within {FETCH_TIMEOUT} seconds.") from None
+        except requests.ConnectionError:
+            raise FetchProblem("the server could not be reached.") from None
+        except requests.RequestException:
+            raise FetchProblem("it could not be downloaded.") from None
+    raise FetchProblem("it redirects too many times.")
+
+
+def _check_public(host: str, port: int) -> None:
+    """Refuse hosts that resolve to loopback, private, link-local or other
+    non-public addresses (server-side request forgery). A host that changes
+    its DNS answer between this check and the request could still slip
+    through; the network should also keep workers off internal services."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise FetchProblem(f"the host {host} cannot be found.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            raise FetchProblem("it points to a private network address, which imports may not fetch.")
