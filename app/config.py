@@ -52,6 +52,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "STORE_CACHE_TTL": float(env.get("STORE_CACHE_TTL", "60")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/300"),
         "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
+        # CSV imports fetch Image Src URLs; private addresses only when this is on (tests, development).
+        "IMPORT_ALLOW_PRIVATE_URLS": env.get("IMPORT_ALLOW_PRIVATE_URLS", "0").lower() in ("1", "true", "yes"),
         "SMTP_URL": env.get("SMTP_URL", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

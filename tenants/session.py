@@ -50,6 +50,8 @@ def search_path_for(schema: str) -> str:
 
 @event.listens_for(TenantSession, "after_begin")
 def _enter_store(session, transaction, connection):
+    if transaction.nested:
+        return  # a savepoint inside a transaction that was already set up
     if not any(key.startswith("tenant:") and engine is connection.engine
                for key, engine in session._db.engines.items() if key):
         return

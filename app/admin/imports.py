@@ -1,28 +1,21 @@
 """Product CSV import (a background job with a live progress bar) and export."""
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
-from flask import Response, abort, g, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.admin import bp
 from app.catalog.errors import CatalogError, invalid
-from app.catalog.models import ImportJob
-from app.extensions import db
-
-
-def _recent_jobs() -> list[ImportJob]:
-    return list(db.session.scalars(sa.select(ImportJob).order_by(ImportJob.created_at.desc()).limit(10)))
+from app.catalog.imports import get_import, recent_imports, start_import
 
 
 @bp.route("/<handle>/products/imports", methods=["GET", "POST"])
 def imports():
     error = None
     if request.method == "POST":
-        from app.catalog.imports import start_import
-
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
@@ -32,13 +25,14 @@ def imports():
             error = failure
         else:
             return redirect(url_for("admin.import_job", token=job.token))
-    return render_template("admin/imports.html", jobs=_recent_jobs(), error=error), error.status if error else 200
+    return render_template("admin/imports.html", jobs=recent_imports(), error=error), error.status if error else 200
 
 
 @bp.get("/<handle>/products/imports/<token>")
 def import_job(token: str):
-    job = db.session.scalar(sa.select(ImportJob).where(ImportJob.token == token))
-    if job is None:
+    try:
+        job = get_import(token)
+    except CatalogError:
         abort(404, description="No such import in this store.")
     template = "admin/_import_progress.html" if request.headers.get("HX-Request") else "admin/import_job.html"
     return render_template(template, job=job)
@@ -46,10 +40,14 @@ def import_job(token: str):
 
 @bp.get("/<handle>/products/export.csv")
 def export_products():
+    """Written to a spooled temporary file while the store's context is
+    active, then sent: a streamed body would outlive the request's store."""
     from app.catalog.csv_format import export_products as rows
 
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    for chunk in rows(base_url=request.host_url.rstrip("/")):
+        spool.write(chunk.encode("utf-8"))
+    spool.seek(0)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
-    filename = f"{g.store.handle}-products-{stamp}.csv"
-    base_url = request.host_url.rstrip("/")
-    return Response(stream_with_context(rows(base_url=base_url)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return send_file(spool, mimetype="text/csv", as_attachment=True,
+                     download_name=f"{g.store.handle}-products-{stamp}.csv")

@@ -214,3 +214,34 @@ def test_another_merchants_product_is_a_404(app, merchant, make_account, make_st
     assert response.status_code == 404
     with as_store(app, other_store, writable=False):
         assert db.session.scalar(sa.select(Product.title)) == "Trail Runner"
+
+
+def test_import_a_csv_from_the_dashboard_with_live_progress_and_a_report(app, merchant, service_env):
+    from tests.conftest import flask_cli
+
+    browser, _, store = merchant
+    page = f"/dashboard/{store.handle}/products/imports"
+    csv = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+           "camp-mug,Camp Mug,Color,Blue,MUG-B,12.00\n"
+           "camp-mug,,Color,Green,MUG-G,12.00\n"
+           "broken,Broken,,,BRK-1,twelve\n")
+    refused = browser.upload(page, {}, {"file": (csv.encode("utf-16"), "products.csv")})
+    assert refused.status_code == 422 and "UTF-8" in refused.get_data(as_text=True)
+
+    started = browser.upload(page, {}, {"file": (csv.encode(), "products.csv")})
+    assert started.status_code == 302
+    job_page = started.headers["Location"]
+    queued = browser.get(job_page, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in queued and "<html" not in queued
+
+    flask_cli(service_env, "worker", "--burst", "--queue", "default")
+    done = browser.get(job_page, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "every 1s" not in done  # the bar stops polling once the job is finished
+    assert "1 created" in done and "1 refused" in done
+    assert re.search(r"<td>4</td><td>broken</td><td>[^<]*twelve", done)
+    assert "products.csv" in browser.get(page).get_data(as_text=True)
+
+    with browser.get(f"/dashboard/{store.handle}/products/export.csv") as exported:
+        text = exported.get_data(as_text=True)
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert text.startswith("Handle,Title,") and "MUG-G" in text and "BRK-1" not in text

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy.orm import selectinload
 
-from app.catalog import csv_format, imports
+from app.catalog import csv_format, image_fetch, imports
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.images import store_image
@@ -417,11 +417,11 @@ def test_a_file_of_many_chunks_imports_in_full_and_fetches_a_shared_image_once(a
 
 def test_image_urls_on_private_networks_are_refused_by_default(web):
     web.files["/photo.png"] = png(8, 8, "red")
-    assert imports.download(f"{web.url}/photo.png", allow_private=True) == web.files["/photo.png"]
-    with pytest.raises(imports.FetchProblem, match="private network"):
-        imports.download(f"{web.url}/photo.png")
-    with pytest.raises(imports.FetchProblem, match="private network"):
-        imports.download("http://169.254.169.254/latest/meta-data/")
+    assert image_fetch.download(f"{web.url}/photo.png", allow_private=True) == web.files["/photo.png"]
+    with pytest.raises(image_fetch.FetchProblem, match="private network"):
+        image_fetch.download(f"{web.url}/photo.png")
+    with pytest.raises(image_fetch.FetchProblem, match="private network"):
+        image_fetch.download("http://169.254.169.254/latest/meta-data/")
 
 
 def test_a_finished_import_is_not_run_again(app, make_store, service_env):
