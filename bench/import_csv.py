@@ -19,9 +19,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from app import embedded
 from app.catalog.csv_format import COLUMNS
-from bench.run import RESULTS, VAR, _app
+from bench.run import RESULTS, _app, stop_embedded
 
 PRODUCTS, SIZES, COLORS = 2500, ("S", "M"), ("Ink", "Sand")
 AIM_SECONDS = 60.0
@@ -92,10 +91,7 @@ def main() -> None:
     print(f"imported {rows} rows ({PRODUCTS} products) in {seconds:.1f} s: {rows / seconds:.0f} rows/s "
           f"(aim {AIM_SECONDS:.0f} s){verdict}; the same file again (updates) in {seconds_again:.1f} s")
     print(f"written to {RESULTS / 'import_csv.json'}")
-    if not os.environ.get("DATABASE_URL"):
-        embedded.stop_postgres(VAR / "pg")
-    if not os.environ.get("REDIS_URL"):
-        embedded.stop_redis(VAR / "redis")
+    stop_embedded()
 
 
 if __name__ == "__main__":
