@@ -7,6 +7,9 @@ no worker picks up within its interval expires instead of piling up.
 """
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 from redis import Redis
 from rq.cron import CronScheduler
@@ -24,7 +27,27 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     return scheduler
 
 
+def run(scheduler: CronScheduler, stop: threading.Event) -> None:
+    """CronScheduler's loop, stopped by an event rather than by an exception
+    raised from a signal handler: RQ's own handler raises StopRequested, which
+    is lost when the signal lands while a log line is being written (logging
+    swallows it), and the scheduler then never stops."""
+    scheduler.register_birth()
+    try:
+        while not stop.is_set():
+            if scheduler.enqueue_jobs():
+                scheduler.save()
+            scheduler.heartbeat()
+            stop.wait(max(0.0, scheduler.calculate_sleep_interval()))
+    finally:
+        scheduler.register_death()
+
+
 @click.command("scheduler")
 def scheduler():
     """Enqueue periodic jobs (search outbox sweep every 60 s) until stopped."""
-    build_scheduler(rq_connection()).start()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    run(build_scheduler(rq_connection()), stop)
+    click.echo("scheduler stopped")
