@@ -29,7 +29,7 @@ from tenants.errors import DirectoryError, DirectoryErrorCode as Code, NotFound
 from tenants.extension import state
 from tenants.migrations import head, schema_revision
 from tenants.models import Store, TenantSchema
-from tenants.provisioning import create_dedicated_schema, drop_dedicated_schema, placement_of
+from tenants.provisioning import allocate_pool_slot, create_dedicated_schema, drop_dedicated_schema, placement_of
 from tenants.session import search_path_for
 from tenants.tenant_model import data_tables
 
@@ -134,8 +134,6 @@ def _place(source: Placement, to_tier: str, db_key: str) -> Placement:
         schema = f"store_{source.id}"
         create_dedicated_schema(db_key, schema)
     else:
-        from tenants.provisioning import allocate_pool_slot
-
         schema, _ = allocate_pool_slot(db_key)
         db.session.commit()
     return replace(source, tier=to_tier, db_key=db_key, schema=schema)

@@ -104,10 +104,7 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
     return render_template(template, **context), code
 
 
-def query_string(query: ProductQuery, **changes) -> str:
-    return urlencode(query.args(**changes))
-
-
 @bp.app_template_global()
-def product_query_string(query, **changes):
-    return query_string(query, **changes)
+def product_query_string(query: ProductQuery, **changes) -> str:
+    """The list's query string with some arguments changed (pages, bulk actions)."""
+    return urlencode(query.args(**changes))

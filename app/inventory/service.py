@@ -158,7 +158,9 @@ def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -
                                                      location_id=location_id).on_conflict_do_nothing())
     level = db.session.scalar(sa.select(InventoryLevel).where(
         InventoryLevel.variant_id == variant_id, InventoryLevel.location_id == location_id).with_for_update())
-    before = available([variant_id])[variant_id]
+    # Only a variant with a threshold needs the total before and after (one more query).
+    watched = variant.low_stock_threshold is not None
+    before = available([variant_id])[variant_id] if watched else 0
     delta = delta_for(level.on_hand)
     if level.on_hand + delta < level.reserved:
         raise InventoryError(InventoryErrorCode.BELOW_RESERVED,
@@ -174,7 +176,7 @@ def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -
 
         touch(variant.product_id)  # availability is part of the search document
     after = before + delta
-    crossed = variant.low_stock_threshold is not None and before > variant.low_stock_threshold >= after
+    crossed = watched and before > variant.low_stock_threshold >= after
     if commit:
         db.session.commit()
         _after_commit(variant, after, crossed)
