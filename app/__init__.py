@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import models  # noqa: F401  (registers every model with SQLAlchemy)
+    from app import handlers, models  # noqa: F401  (registers every model and outbox handler)
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.errors import register_error_handlers

@@ -55,6 +55,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # CSV imports fetch Image Src URLs; private addresses only when this is on (tests, development).
         "IMPORT_ALLOW_PRIVATE_URLS": env.get("IMPORT_ALLOW_PRIVATE_URLS", "0").lower() in ("1", "true", "yes"),
         "SMTP_URL": env.get("SMTP_URL", ""),
+        "SEARCH_WRITER_TIMEOUT": float(env.get("SEARCH_WRITER_TIMEOUT", "30")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -13,7 +13,7 @@ import redis
 from flask import current_app
 from rq import Queue, Retry, Worker
 
-QUEUES = ("reservations", "payments", "notifications", "search", "default")
+QUEUES = ("reservations", "payments", "notifications", "search", "imports", "default")
 
 _worker_app = None
 _worker_pid = None

@@ -14,15 +14,15 @@ import click
 from redis import Redis
 from rq.cron import CronScheduler
 
+from app.effects.dispatch import sweep
 from app.jobs import rq_connection
-from app.search.jobs import sweep_outboxes
 
 SWEEP_INTERVAL = 60  # seconds
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler = CronScheduler(connection=connection)
-    scheduler.register(sweep_outboxes, queue_name="search", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
+    scheduler.register(sweep, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)
     return scheduler
 
@@ -45,7 +45,7 @@ def run(scheduler: CronScheduler, stop: threading.Event) -> None:
 
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (search outbox sweep every 60 s) until stopped."""
+    """Enqueue periodic jobs (the outbox sweep every 60 s) until stopped."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -45,7 +45,6 @@ class StoreUnavailable(RuntimeError):
 
 
 _current: ContextVar[Placement | None] = ContextVar("vitrine_store", default=None)
-_writable: ContextVar[bool] = ContextVar("vitrine_store_writable", default=True)
 
 
 def current_store() -> Placement | None:
@@ -59,23 +58,17 @@ def require_store() -> Placement:
     return store
 
 
-def writable() -> bool:
-    return _writable.get()
-
-
-def activate(store: Placement | None, *, writable: bool = True):
+def activate(store: Placement | None):
     """Make `store` current; returns a token for `deactivate`."""
-    return _current.set(store), _writable.set(writable)
+    return _current.set(store)
 
 
-def deactivate(tokens) -> None:
-    store_token, writable_token = tokens
-    _current.reset(store_token)
-    _writable.reset(writable_token)
+def deactivate(token) -> None:
+    _current.reset(token)
 
 
 @contextmanager
-def store_context(store: Placement, *, writable: bool = True):
+def store_context(store: Placement):
     """Run a block as `store`: commit on success, roll back on error.
 
     Either way the tenant transaction ends inside the block, so the store's
@@ -84,7 +77,7 @@ def store_context(store: Placement, *, writable: bool = True):
     from app.extensions import db
 
     db.session.commit()  # nothing opened before may carry another store's settings
-    tokens = activate(store, writable=writable)
+    token = activate(store)
     try:
         yield store
         db.session.commit()
@@ -92,4 +85,4 @@ def store_context(store: Placement, *, writable: bool = True):
         db.session.rollback()
         raise
     finally:
-        deactivate(tokens)
+        deactivate(token)

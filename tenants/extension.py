@@ -77,15 +77,15 @@ def use_store(store) -> None:
     """Make `store` current for the rest of this request.
 
     A write request to a store in the middle of a tier move's switch is
-    refused up front (503), before it changes anything anywhere.
+    refused up front (503), before it changes anything anywhere; the write
+    guard (tenants.session) checks again at the first write.
     """
-    writes = request.method not in SAFE_METHODS
-    if writes:
+    if request.method not in SAFE_METHODS:
         from tenants.moves import refuse_if_frozen
 
         refuse_if_frozen(store)
     g.store = store
-    g.store_tokens.append(activate(store, writable=writes))
+    g.store_tokens.append(activate(store))
 
 
 def _leave_request_store(exc=None):

@@ -217,12 +217,22 @@ def in_thread(fn, *args):
 
 
 @contextmanager
-def as_store(app, placement, writable=True):
+def as_store(app, placement):
     from tenants.context import store_context
 
     with app.app_context():
-        with store_context(placement, writable=writable):
+        with store_context(placement):
             yield
+
+
+def run_effects(queue: str = "search") -> int:
+    """Inside a store context: hand the store's outbox rows for `queue` to
+    their handlers, in-process, the way a worker's dispatch job does."""
+    from app.effects.dispatch import drain
+    from app.effects.models import Outbox
+    from tenants.context import require_store
+
+    return drain(Outbox, queue, require_store().id)
 
 
 def flask_cli(service_env, *args, check=True, timeout=600) -> subprocess.CompletedProcess:

@@ -37,7 +37,7 @@ from app.inventory import service as inventory
 from app.inventory.models import Location
 from app.inventory.service import InventoryError
 from app.money import format_amount
-from app.search.outbox import schedule_indexing, touch
+from app.catalog.events import product_changed
 from app.store import service as store_service
 from tenants.context import require_store, store_context
 
@@ -187,7 +187,6 @@ class _Import:
                              f"Imported {job.filename}: {job.created_products} created, {job.updated_products} "
                              f"updated, {job.failed_products} refused")
         db.session.commit()
-        schedule_indexing()
 
     def _save_progress(self) -> None:
         job = self.job
@@ -310,7 +309,7 @@ class _Chunk:
             variants = self._replace_variants(product, group, notes)
         else:
             variants = self._update_by_sku(product, group)
-        touch(product.id)
+        product_changed(product.id)
         return variants
 
     def _replace_variants(self, product: Product, group: ProductGroup, notes: list) -> list[Variant]:

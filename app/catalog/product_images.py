@@ -1,20 +1,11 @@
 """A product's images: upload, alt text, order, delete."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from app.catalog.errors import CatalogError, invalid, not_found
-from app.catalog.errors import CatalogErrorCode as Code
-from app.catalog.images import (
-    THUMBNAIL_SIZES,
-    ImageRejected,
-    store_image,
-    thumbnail_key,
-)
+from app.catalog.errors import CatalogError, CatalogErrorCode as Code, invalid, not_found
+from app.catalog.events import media_released, product_changed
+from app.catalog.images import ImageRejected, store_image
 from app.catalog.models import Product, ProductImage
 from app.extensions import db
-from app.media.storage import storage
-from app.search.outbox import schedule_indexing, touch
 from tenants.context import require_store
 
 MAX_IMAGES = 250
@@ -31,10 +22,9 @@ def add_image(product: Product, data: bytes, *, alt: str = "", source_url: str |
     image = ProductImage(product_id=product.id, position=len(product.images) + 1, alt=_alt(alt),
                          source_url=source_url, **stored)
     product.images.append(image)
-    touch(product.id)
+    product_changed(product.id)
     if commit:
         db.session.commit()
-        schedule_indexing()
     return image
 
 
@@ -70,12 +60,6 @@ def delete_image(product: Product, image_id: int) -> None:
     product.images.remove(image)
     for number, each in enumerate(product.images, 1):
         each.position = number
-    touch(product.id)
+    product_changed(product.id)
+    media_released(key)
     db.session.commit()
-    schedule_indexing()
-    # Files are content-addressed: keep them while another image row uses the same bytes.
-    if not db.session.scalar(sa.select(sa.func.count(ProductImage.id)).where(ProductImage.storage_key == key)):
-        files = storage()
-        files.delete(key)
-        for size in THUMBNAIL_SIZES:
-            files.delete(thumbnail_key(key, size))

@@ -2,7 +2,7 @@
 
 Functions take plain values (a form's or a CSV row's), validate them, write
 in the current store's transaction and commit; every product change also
-adds a search-outbox row in the same transaction.
+emits `product.changed` into the outbox in the same transaction (app.effects).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from app.catalog.models import MAX_OPTIONS, STATUSES, Product, ProductOption, Va
 from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
-from app.search.outbox import schedule_indexing, touch
+from app.catalog.events import product_changed
 from app.store import service as store_service
 from tenants.context import require_store
 
@@ -226,7 +226,7 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     product.variants = [Variant(position=i, **row) for i, row in enumerate(rows, 1)]
     db.session.add(product)
     db.session.flush()
-    touch(product.id)
+    product_changed(product.id)
     store_service.record(actor, "product.created", f"Created product “{product.title}”")
     if commit:
         _commit()
@@ -255,7 +255,7 @@ def update_product(product: Product, data: Mapping, *, actor: str) -> Product:
     fields["handle"] = _claim_handle(fields["handle"] or product.handle, fields["title"], product.id)
     for key, value in fields.items():
         setattr(product, key, value)
-    touch(product.id)
+    product_changed(product.id)
     _commit()
     return product
 
@@ -300,7 +300,7 @@ def set_options(product: Product, options: Iterable[OptionSpec], *, confirm: boo
         if variant not in product.variants:
             product.variants.append(variant)
     product.options = [ProductOption(position=i, name=o.name, values=o.values) for i, o in enumerate(opts, 1)]
-    touch(product.id)
+    product_changed(product.id)
     added = len(combos) - len(by_values)
     store_service.record(actor, "product.options", f"Changed options of “{product.title}”: "
                                                    f"{added} variant(s) added, {len(doomed)} removed")
@@ -330,7 +330,7 @@ def update_variant(product: Product, variant_id: int, data: Mapping, *, actor: s
     check_skus_free([row["sku"]], own_variant_ids=[variant.id])
     for key, value in row.items():
         setattr(variant, key, value)
-    touch(product.id)
+    product_changed(product.id)
     _commit()
     return variant
 
@@ -356,7 +356,7 @@ def bulk_update(product_ids: list[int], action: str, *, tag: str = "", actor: st
         db.session.execute(sa.delete(Product).where(Product.id.in_(ids)))
     else:
         raise invalid("Choose what to do with the selected products.", "action")
-    touch(*ids)
+    product_changed(*ids)
     store_service.record(actor, f"products.{action}", f"{action.capitalize()}: {len(ids)} product(s)")
     _commit()
     return len(ids)
@@ -373,4 +373,3 @@ def _commit() -> None:
         if "handle" in constraint:
             raise CatalogError(Code.TAKEN, "Another product already uses that handle.", "handle") from None
         raise
-    schedule_indexing()

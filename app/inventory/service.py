@@ -11,9 +11,11 @@ from enum import Enum
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.domain_errors import DomainError
 from app.extensions import db
+from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
 from tenants.context import require_store
 
@@ -172,26 +174,13 @@ def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -
         level.on_hand += delta
         db.session.add(InventoryAdjustment(variant_id=variant_id, location_id=location_id, delta=delta,
                                            on_hand_after=level.on_hand, reason=reason, note=note, actor=actor))
-        from app.search.outbox import touch
-
-        touch(variant.product_id)  # availability is part of the search document
+        product_changed(variant.product_id)  # availability is part of the product's document
     after = before + delta
-    crossed = watched and before > variant.low_stock_threshold >= after
+    if watched and before > variant.low_stock_threshold >= after:
+        stock_low(variant.id, after)
     if commit:
         db.session.commit()
-        _after_commit(variant, after, crossed)
     return level
-
-
-def _after_commit(variant: Variant, available_now: int, crossed: bool) -> None:
-    from app.search.outbox import schedule_indexing
-
-    schedule_indexing()
-    if crossed:
-        from app.jobs import enqueue
-        from app.notifications.jobs import low_stock_alert
-
-        enqueue(low_stock_alert, require_store().id, variant.id, available_now, queue_name="notifications")
 
 
 def product_history(variant_ids: list[int], limit: int = 15) -> list[InventoryAdjustment]:

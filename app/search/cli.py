@@ -56,7 +56,7 @@ def status():
     placements = _placements(None)
     waiting = 0
     for placement in placements:
-        with store_context(placement, writable=False):
+        with store_context(placement):
             pending = service.pending()
         waiting += pending
         click.echo(f"{placement.handle}: {pending} pending")

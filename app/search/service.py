@@ -1,23 +1,26 @@
 """Keeping each store's search index in step with its catalog, and querying it.
 
-Writers record product ids in the outbox (app.search.outbox); `apply_outbox`
-turns them into index updates and only then deletes those outbox rows, so a
-worker that was down simply catches up when it returns.
+Product writes emit `product.changed` into the store's outbox (app.effects);
+its handler (app.search.handlers) calls `reindex`, and the outbox rows are
+deleted only once the index write succeeded, so a worker that was down
+simply catches up when it returns.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import And, Every, Term
 
+from app.catalog.events import PRODUCT_CHANGED
 from app.catalog.models import Product
+from app.effects.models import Outbox
 from app.extensions import db
 from app.inventory.service import available
 from app.search.index import document, new_index, open_index, swap_in
-from app.search.models import SearchOutbox
 from tenants.context import require_store
 from tenants.session import tenant_engine
 
@@ -33,30 +36,22 @@ def _documents(product_ids: list[int]) -> dict[int, dict]:
     return {p.id: document(p, stock) for p in products}
 
 
-def apply_outbox() -> int:
-    """Apply the current store's pending outbox rows; returns how many products were reindexed."""
+def reindex(product_ids: list[int]) -> None:
+    """Rewrite these products' documents (or remove them: deleted products)."""
     store = require_store()
-    done = 0
-    while True:
-        _lock_index(store.id)
-        rows = db.session.execute(sa.select(SearchOutbox.id, SearchOutbox.product_id).order_by(SearchOutbox.id)
-                                  .limit(BATCH).with_for_update(skip_locked=True)).all()
-        if not rows:
-            db.session.commit()
-            return done
-        product_ids = sorted({product_id for _, product_id in rows})
-        docs = _documents(product_ids)
-        writer = open_index(store.id).writer(timeout=30)
+    _lock_index(store.id)
+    docs = _documents(product_ids)
+    writer = open_index(store.id).writer(timeout=current_app.config["SEARCH_WRITER_TIMEOUT"])
+    try:
         for product_id in product_ids:
             if product_id in docs:
                 writer.update_document(**docs[product_id])
             else:
                 writer.delete_by_term("id", str(product_id))
-        writer.commit()
-        # Only the rows read: a row committed meanwhile with a lower id stays for next time.
-        db.session.execute(sa.delete(SearchOutbox).where(SearchOutbox.id.in_([row_id for row_id, _ in rows])))
-        db.session.commit()
-        done += len(product_ids)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
 
 
 def _lock_index(store_id: int) -> None:
@@ -70,10 +65,10 @@ def rebuild() -> int:
     """Recreate the current store's index from the database, then swap it in."""
     store = require_store()
     _lock_index(store.id)
-    db.session.execute(sa.delete(SearchOutbox))
+    db.session.execute(sa.delete(Outbox).where(Outbox.topic == PRODUCT_CHANGED))
     ids = list(db.session.scalars(sa.select(Product.id).order_by(Product.id)))
     built = new_index(store.id)
-    writer = built.writer(timeout=30)
+    writer = built.writer(timeout=current_app.config["SEARCH_WRITER_TIMEOUT"])
     for start in range(0, len(ids), BATCH):
         for doc in _documents(ids[start:start + BATCH]).values():
             writer.add_document(**doc)
@@ -84,7 +79,8 @@ def rebuild() -> int:
 
 
 def pending() -> int:
-    return db.session.scalar(sa.select(sa.func.count(SearchOutbox.id)))
+    """Changed products still waiting for the index, in the current store."""
+    return db.session.scalar(sa.select(sa.func.count(Outbox.id)).where(Outbox.topic == PRODUCT_CHANGED))
 
 
 @dataclass

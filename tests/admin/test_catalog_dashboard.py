@@ -12,7 +12,7 @@ from tests.conftest import Client, as_store
 
 
 def _count(app, store, model, *where):
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
@@ -62,7 +62,7 @@ def test_duplicate_sku_in_the_editor_is_refused(app, merchant):
     browser, _, store = merchant
     first = _product_id(_new_product(browser, store))
     second = _product_id(_new_product(browser, store, title="Road Runner", sku="RR-1"))
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == second).limit(1))
     path = f"/dashboard/{store.handle}/products/{second}"
     response = browser.post(f"{path}/variants/{variant_id}", {"price": "10", "sku": "TR-1"}, csrf_from=path)
@@ -102,7 +102,7 @@ def test_image_upload_checks_the_content(app, merchant):
 
     ok = upload(png_bytes(), "anything.txt")
     assert ok.status_code == 302
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         image = db.session.execute(sa.select(ProductImage.content_type, ProductImage.width, ProductImage.height,
                                              ProductImage.alt, ProductImage.storage_key)).one()
     assert tuple(image[:4]) == ("image/png", 32, 24, "Side view")
@@ -122,7 +122,7 @@ def test_stock_at_two_locations_with_history_and_the_reserved_floor(app, merchan
                              csrf_from=f"/dashboard/{store.handle}/locations")
     assert duplicate.status_code == 422 and "already a location" in duplicate.get_data(as_text=True)
     product_id = _product_id(_new_product(browser, store))
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == product_id).limit(1))
         warehouse, shop = db.session.scalars(sa.select(Location.id).order_by(Location.id)).all()
     path = f"/dashboard/{store.handle}/products/{product_id}"
@@ -139,7 +139,7 @@ def test_stock_at_two_locations_with_history_and_the_reserved_floor(app, merchan
     bad = browser.post(f"{path}/stock", {"variant_id": variant_id, "location_id": warehouse, "mode": "adjust",
                                          "delta": "1.5", "reason": "received"}, csrf_from=path)
     assert bad.status_code == 422
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         levels = dict(db.session.execute(sa.select(InventoryLevel.location_id, InventoryLevel.on_hand)).all())
         history = db.session.execute(sa.select(InventoryAdjustment.delta, InventoryAdjustment.actor)
                                      .order_by(InventoryAdjustment.id)).all()
@@ -212,7 +212,7 @@ def test_another_merchants_product_is_a_404(app, merchant, make_account, make_st
     response = browser.post(f"/dashboard/{store.handle}/products/{product_id}", {"title": "Mine now"},
                             csrf_from=f"/dashboard/{store.handle}/products")
     assert response.status_code == 404
-    with as_store(app, other_store, writable=False):
+    with as_store(app, other_store):
         assert db.session.scalar(sa.select(Product.title)) == "Trail Runner"
 
 

@@ -79,7 +79,7 @@ def test_rename_shows_on_the_storefront_at_once(app, merchant):
     assert saved.status_code == 302
     page = browser.get("/", host=f"{store.handle}.localhost").get_data(as_text=True)
     assert "Brand New Name" in page and "Opening Friday" in page and "help@example.com" in page
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         summaries = [e.summary for e in store_service.recent_activity()]
     assert any("Brand New Name" in s for s in summaries)
 
@@ -96,7 +96,7 @@ def test_bad_settings_are_refused_and_change_nothing(app, merchant, fields, mess
                             csrf_from=f"/dashboard/{store.handle}/settings")
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert _store(app, store.handle).name == "Test Store"
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         assert store_service.get_settings() == store_service.DEFAULT_SETTINGS
 
 

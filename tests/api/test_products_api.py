@@ -16,8 +16,7 @@ from app.catalog.models import ProductImage
 from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
-from app.search import service as search
-from tests.conftest import as_store
+from tests.conftest import as_store, run_effects
 
 ACTOR = "api-tests@example.com"
 PRODUCT_KEYS = {"id", "handle", "title", "description_html", "vendor", "product_type", "tags", "options", "variants",
@@ -154,7 +153,7 @@ def test_filters(app, client, shop):
         collections.set_products(picks, [jacket.id, boots.id])
         collections.create_collection({"title": "Footwear"}, kind="automated",
                                       rules=[{"field": "product_type", "relation": "equals", "value": "shoes"}])
-        search.apply_outbox()  # index the catalog the way the worker does
+        run_effects()  # index the catalog the way the worker does
 
     assert handles(client, store, "?vendor=alpine+co") == ["rain-jacket", "hiking-boots"]  # newest first
     assert handles(client, store, "?product_type=Shoes") == ["beach-sandals", "hiking-boots"]
@@ -288,10 +287,10 @@ def test_another_stores_products_are_not_found(app, client, shop, tier):
     mine, theirs = shop(), shop(tier=tier)
     with as_store(app, theirs):
         secret = make_product("Secret prototype", vendor="Rival", tags="secret").id
-        search.apply_outbox()
+        run_effects()
     with as_store(app, mine):
         make_product("Public tee")
-        search.apply_outbox()
+        run_effects()
 
     assert get(client, theirs, "/api/v1/products/secret-prototype").status_code == 200
     response = get(client, mine, "/api/v1/products/secret-prototype")
@@ -344,7 +343,7 @@ def test_any_search_text_is_answered(app, client, shop, text):
     with as_store(app, store):
         make_product("Summer dress", status="active")
         make_product("Status draft", status="draft")
-        search.apply_outbox()
+        run_effects()
     response = get(client, store, "/api/v1/products?" + urlencode({"q": text}))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "status-draft" not in [p["handle"] for p in response.get_json()["products"]]

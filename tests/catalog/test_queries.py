@@ -12,7 +12,7 @@ ACTOR = "t@example.com"
 
 
 def _titles(app, store, **args) -> list[str]:
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         page = list_products(ProductQuery.from_args(args))
         return sorted(row.product.title for row in page.rows)
 
@@ -53,7 +53,7 @@ def test_search_by_word_prefix_and_sku_and_paging(app, make_store):
     assert _titles(app, store, q="nordic") == ["Glacier Parka"]
     assert _titles(app, store, q="ts-0") == ["Trail Shoe"]
     assert _titles(app, store, q="%") == []
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         first = list_products(ProductQuery.from_args({"q": "filler"}))
         second = list_products(ProductQuery.from_args({"q": "filler", "page": "2"}))
         first_ids, second_ids = {r.product.id for r in first.rows}, {r.product.id for r in second.rows}

@@ -34,7 +34,7 @@ def test_adjustments_are_recorded_with_who_why_and_how_much(app, make_store):
         inventory.set_on_hand(variant_id, main, "7", reason="correction", actor="ben@example.com")
     with as_store(app, store):
         inventory.adjust(variant_id, shop, "4", reason="received", actor="anna@example.com")
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         assert inventory.available([variant_id]) == {variant_id: 11}
         rows = db.session.execute(sa.select(InventoryAdjustment.location_id, InventoryAdjustment.delta,
                                              InventoryAdjustment.on_hand_after, InventoryAdjustment.reason,
@@ -57,7 +57,7 @@ def test_on_hand_never_goes_below_what_is_reserved(app, make_store):
         with pytest.raises(InventoryError, match="cannot go below 3"):
             with as_store(app, store):
                 call()
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         assert db.session.scalar(sa.select(InventoryLevel.on_hand)) == 5
         assert db.session.scalar(sa.select(sa.func.count(InventoryAdjustment.id))) == 1
     with pytest.raises(sa.exc.IntegrityError, match="inventory_reserved_within_on_hand"):
@@ -75,7 +75,7 @@ def test_bad_adjustments_change_nothing(app, make_store, delta, reason, message)
     with pytest.raises(InventoryError, match=message):
         with as_store(app, store):
             inventory.adjust(variant_id, main, delta, reason=reason, actor="a@example.com")
-    with as_store(app, store, writable=False):
+    with as_store(app, store):
         assert db.session.scalar(sa.select(sa.func.count(InventoryAdjustment.id))) == 0
 
 

@@ -1,23 +1,28 @@
-"""The search outbox: written with the product, applied by a real worker, one index per store."""
+"""The outbox: written with the product, applied by a real worker, one index per store."""
 import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
+from whoosh.index import open_dir
 
 from app.catalog import products as catalog
+from app.catalog.events import PRODUCT_CHANGED
 from app.catalog.models import Product
 from app.catalog.products import OptionSpec
+from app.effects.dispatch import HandlerFailed
+from app.effects.models import Outbox
 from app.extensions import db
 from app.search import service
-from app.search.models import SearchOutbox
-from tests.conftest import as_store, flask_cli
+from app.search.index import index_dir
+from tests.conftest import as_store, flask_cli, run_effects
 from tests.search.conftest import word
 
 ACTOR = "indexer@example.com"
 
 
 def _outbox() -> list[int]:
-    return list(db.session.scalars(sa.select(SearchOutbox.product_id).order_by(SearchOutbox.id)))
+    return list(db.session.scalars(sa.select(Outbox.payload["product_id"].as_integer())
+                                   .where(Outbox.topic == PRODUCT_CHANGED).order_by(Outbox.id)))
 
 
 def _found(text: str) -> list[int]:
@@ -62,6 +67,46 @@ def test_writes_wait_in_the_outbox_until_a_worker_applies_them(app, new_store, r
         assert _found(vendor) == [hat]
         assert _found(colour) == [hat]
         assert _found("scarf") == [other]
+
+
+def test_a_burst_of_writes_queues_one_search_job_per_store(app, new_store, service_env):
+    import redis
+    from rq import Queue
+
+    first, second = new_store(), new_store()
+    search_queue = Queue("search", connection=redis.Redis.from_url(service_env["REDIS_URL"]))
+    search_queue.empty()
+    for store in (first, second):
+        with as_store(app, store):
+            for n in range(5):
+                catalog.create_product({"title": f"Burst {n}", "price": "1"}, actor=ACTOR)
+    jobs = search_queue.get_jobs()
+    assert sorted(job.args for job in jobs) == sorted([(first.id, "search"), (second.id, "search")])
+    search_queue.empty()
+
+
+def test_a_failing_index_write_keeps_the_rows_for_the_retry(app, new_store):
+    store, title = new_store(), word("clock")
+    with as_store(app, store):
+        clock = catalog.create_product({"title": f"Wall {title}", "price": "60", "status": "active"}, actor=ACTOR).id
+        app.config["SEARCH_WRITER_TIMEOUT"] = 0.2
+        index_dir(store.id).mkdir(parents=True, exist_ok=True)
+        service.open_index(store.id)
+        held = open_dir(index_dir(store.id)).writer()  # another writer holds the index: the write must fail
+        try:
+            try:
+                run_effects()
+            except HandlerFailed:
+                pass
+            else:
+                raise AssertionError("the dispatch should have failed")
+        finally:
+            held.cancel()
+            app.config["SEARCH_WRITER_TIMEOUT"] = 30
+        assert _outbox() == [clock] and _found(title) == []
+        assert db.session.scalar(sa.select(Outbox.attempts).where(Outbox.topic == PRODUCT_CHANGED)) == 1
+        run_effects()
+        assert _outbox() == [] and _found(title) == [clock]
 
 
 def test_a_deleted_product_leaves_the_index(app, new_store, run_search_worker):

@@ -10,38 +10,40 @@ from rq.job import Job
 
 from app.catalog import products as catalog
 from app.config import ROOT
+from app.effects import marker
 from app.jobs import rq_connection
-from app.scheduler import SWEEP_INTERVAL, build_scheduler
+from app.scheduler import build_scheduler
 from app.search import service
-from tests.conftest import as_store
+from tests.conftest import as_store, flask_cli
 from tests.search.conftest import word
 
 ACTOR = "scheduler@example.com"
-SWEEP = "app.search.jobs.sweep_outboxes"
+SWEEP = "app.effects.dispatch.sweep"
 
 
-def test_the_sweep_is_registered_on_the_search_queue_every_minute(app):
+def test_the_sweep_is_registered_every_minute(app):
     with app.app_context():
         jobs = build_scheduler(rq_connection()).get_jobs()
-    assert [(j.func_name, j.queue_name, j.interval) for j in jobs] == [(SWEEP, "search", SWEEP_INTERVAL)]
-    assert SWEEP_INTERVAL == 60
+    assert [(j.func_name, j.queue_name, j.interval) for j in jobs] == [(SWEEP, "default", 60)]
 
 
-def test_the_scheduler_command_enqueues_a_sweep_that_catches_up_a_lost_job(app, new_store, service_env,
-                                                                             run_search_worker):
+def test_the_scheduler_command_enqueues_a_sweep_that_catches_up_a_lost_job(app, new_store, service_env):
     store, title = new_store(), word("kettle")
     with as_store(app, store):
         kettle = catalog.create_product({"title": f"Enamel {title}", "price": "35", "status": "active"},
                                         actor=ACTOR).id
     connection = redis.Redis.from_url(service_env["REDIS_URL"])
-    search_queue = Queue("search", connection=connection)
-    search_queue.empty()  # the apply job is lost (say Redis was restarted); the outbox row is not
+    # The dispatch job is lost with its marker (say Redis was restarted); the outbox row is not.
+    Queue("search", connection=connection).empty()
+    connection.delete(marker(store.id, "search"))
+    default_queue = Queue("default", connection=connection)
+    default_queue.empty()
 
     scheduler = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"], cwd=ROOT,
                                  env={**os.environ, **service_env}, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
     try:
-        popped = connection.blpop([search_queue.key], timeout=60)  # waits for the scheduler's first enqueue
+        popped = connection.blpop([default_queue.key], timeout=60)  # waits for the scheduler's first enqueue
     finally:
         scheduler.send_signal(signal.SIGTERM)
         try:
@@ -58,8 +60,9 @@ def test_the_scheduler_command_enqueues_a_sweep_that_catches_up_a_lost_job(app, 
 
     with as_store(app, store):
         assert service.pending() == 1 and service.search(title).product_ids == []
-    search_queue.push_job_id(job_id)  # hand the scheduler's job to a real worker
-    run_search_worker()
+    default_queue.push_job_id(job_id)  # hand the scheduler's job to a real worker
+    flask_cli(service_env, "worker", "--burst", "--queue", "default")  # the sweep kicks the store's dispatch
+    flask_cli(service_env, "worker", "--burst", "--queue", "search")
     with as_store(app, store):
         assert service.pending() == 0
         assert service.search(title).product_ids == [kettle]

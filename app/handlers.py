@@ -1,0 +1,6 @@
+"""Imports every module that registers outbox handlers (app.effects), so a
+process knows every topic: web processes to emit, workers to dispatch.
+Add new domain packages' handler modules here."""
+from app.catalog import handlers as catalog_handlers  # noqa: F401
+from app.notifications import handlers as notification_handlers  # noqa: F401
+from app.search import handlers as search_handlers  # noqa: F401
