@@ -7,6 +7,7 @@ from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from app.breaker import Breaker
 from tenants.session import TenantSession
 
 db = SQLAlchemy(session_options={"class_": TenantSession})
@@ -15,10 +16,14 @@ csrf = CSRFProtect()
 
 
 class RedisClient:
-    """Holds one Redis connection pool per app."""
+    """Holds one Redis connection pool per app. Timeouts are short: Redis is
+    a cache and a queue, and a request must not hang on it when it is away."""
 
     def init_app(self, app):
-        app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+        app.extensions["redis"] = redis.Redis.from_url(
+            app.config["REDIS_URL"], decode_responses=True, socket_connect_timeout=1, socket_timeout=2,
+            health_check_interval=30)
+        app.extensions["redis_breaker"] = Breaker()
 
 
 redis_client = RedisClient()
@@ -26,3 +31,7 @@ redis_client = RedisClient()
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["redis"]
+
+
+def redis_breaker() -> Breaker:
+    return current_app.extensions["redis_breaker"]

@@ -3,4 +3,6 @@ process knows every topic: web processes to emit, workers to dispatch.
 Add new domain packages' handler modules here."""
 from app.catalog import handlers as catalog_handlers  # noqa: F401
 from app.notifications import handlers as notification_handlers  # noqa: F401
+from app.platform import handlers as platform_handlers  # noqa: F401
 from app.search import handlers as search_handlers  # noqa: F401
+from tenants import domain_jobs  # noqa: F401

@@ -25,6 +25,7 @@ class Placement:
     db_key: str
     schema: str
     status: str
+    locale: str = "en_US"
 
     def __post_init__(self):
         if not SCHEMA_RE.match(self.schema):

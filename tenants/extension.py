@@ -26,7 +26,7 @@ class TenancyState:
         if self._resolver is None:
             self._resolver = HostResolver(
                 self._db.engine, self._app.extensions["redis"], self.platform_host,
-                self._app.config["STORE_CACHE_TTL"],
+                self._app.config["STORE_CACHE_TTL"], self._app.extensions["redis_breaker"],
             )
         return self._resolver
 

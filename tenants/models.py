@@ -1,6 +1,7 @@
 """The platform directory, in the public schema of the main database."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -36,6 +37,8 @@ class Store(db.Model):
     handle: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     currency: Mapped[str] = mapped_column(sa.String(3))
+    # The CLDR locale amounts are shown and typed in (decimal comma or point, grouping).
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en_US")
     tier: Mapped[str] = mapped_column(sa.String(16))
     db_key: Mapped[str] = mapped_column(sa.String(40))
     schema_name: Mapped[str] = mapped_column(sa.String(63))
@@ -46,12 +49,23 @@ class Store(db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="store")
 
 
+DOMAIN_STATUSES = ("pending", "verified", "failed")
+
+
 class Domain(db.Model):
+    """A custom hostname; it answers for its store only while `verified`."""
+
     __tablename__ = "domains"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     hostname: Mapped[str] = mapped_column(sa.String(253), unique=True)
     store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    verification_token: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
+    verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    checked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    failed_checks: Mapped[int] = mapped_column(sa.Integer, default=0)  # in a row, since the last success
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
 
     store: Mapped[Store] = relationship(back_populates="domains")

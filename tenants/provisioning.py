@@ -56,7 +56,8 @@ def validate_currency(currency: str) -> str:
 
 def placement_of(store: Store) -> Placement:
     return Placement(id=store.id, handle=store.handle, name=store.name, currency=store.currency,
-                     tier=store.tier, db_key=store.db_key, schema=store.schema_name, status=store.status)
+                     tier=store.tier, db_key=store.db_key, schema=store.schema_name, status=store.status,
+                     locale=store.locale)
 
 
 def create_store(*, handle: str, name: str, currency: str, owner: Account | None = None,

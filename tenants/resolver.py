@@ -6,6 +6,11 @@ domain or a placement calls `invalidate()`: it bumps the Redis cache epoch
 (older entries become unreachable) and publishes on a channel that every
 process listens to, so in-memory maps are dropped at once rather than at
 the end of their TTL.
+
+Redis is only a cache here: while it is away, hosts resolve from the
+in-memory map and the directory, and in-memory entries live out their TTL
+(STORE_CACHE_TTL) since no invalidation can reach them. A custom domain
+answers only once it is verified.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import time
 import redis
 import sqlalchemy as sa
 
+from app.breaker import Breaker
 from tenants.context import Placement
 
 CHANNEL = "vitrine:directory:changed"
@@ -26,6 +32,7 @@ REDIS_TTL = 300
 NEGATIVE_TTL = 5.0
 MAX_LOCAL_HOSTS = 10_000
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_UNREACHABLE = object()
 
 
 class BadHost(ValueError):
@@ -46,19 +53,21 @@ def normalize_host(raw: str | None) -> str:
 
 
 _LOOKUP = sa.text("""
-    SELECT s.id, s.handle, s.name, s.currency, s.tier, s.db_key, s.schema_name AS schema, s.status
-    FROM domains d JOIN stores s ON s.id = d.store_id WHERE d.hostname = :host
+    SELECT s.id, s.handle, s.name, s.currency, s.tier, s.db_key, s.schema_name AS schema, s.status, s.locale
+    FROM domains d JOIN stores s ON s.id = d.store_id WHERE d.hostname = :host AND d.status = 'verified'
     UNION ALL
-    SELECT s.id, s.handle, s.name, s.currency, s.tier, s.db_key, s.schema_name AS schema, s.status
+    SELECT s.id, s.handle, s.name, s.currency, s.tier, s.db_key, s.schema_name AS schema, s.status, s.locale
     FROM stores s WHERE s.handle = :handle
     LIMIT 1
 """)
 
 
 class HostResolver:
-    def __init__(self, engine: sa.Engine, redis_client: redis.Redis, platform_host: str, ttl: float):
+    def __init__(self, engine: sa.Engine, redis_client: redis.Redis, platform_host: str, ttl: float,
+                 breaker: Breaker):
         self._engine = engine
         self._redis = redis_client
+        self._breaker = breaker
         self._platform_suffix = "." + platform_host
         self._ttl = ttl
         self._local: dict[str, tuple[float, Placement | None]] = {}
@@ -73,7 +82,9 @@ class HostResolver:
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         generation = self._generation
-        placement = self._from_redis_or_directory(host)
+        placement = self._from_redis_or_directory(host) if self._breaker.available() else _UNREACHABLE
+        if placement is _UNREACHABLE:
+            placement = self.lookup_directory(host)
         # A lookup that raced with an invalidation may have read the old
         # placement: answer with it this once, but do not keep it. Unknown
         # hosts are cached only in Redis, so junk Host headers cannot grow this map.
@@ -84,7 +95,9 @@ class HostResolver:
         return placement
 
     def invalidate(self) -> None:
-        """Forget every cached host, in this process and all others."""
+        """Forget every cached host, in this process and all others. Raises
+        redis.RedisError when Redis is away: the other processes could not
+        be told (callers needing that refuse the change before making it)."""
         self._forget_local()
         self._redis.incr(EPOCH_KEY)
         self._redis.publish(CHANNEL, "*")
@@ -101,29 +114,38 @@ class HostResolver:
             row = conn.execute(_LOOKUP, {"host": host, "handle": handle}).mappings().first()
         return Placement(**row) if row else None
 
-    def _from_redis_or_directory(self, host: str) -> Placement | None:
-        epoch = self._redis.get(EPOCH_KEY) or "0"
-        key = f"vitrine:hosts:{epoch}:{host}"
-        cached = self._redis.get(key)
+    def _from_redis_or_directory(self, host: str):
+        """The placement, None for an unknown host, or _UNREACHABLE when Redis failed."""
+        try:
+            epoch = self._redis.get(EPOCH_KEY) or "0"
+            key = f"vitrine:hosts:{epoch}:{host}"
+            cached = self._redis.get(key)
+        except redis.RedisError:
+            self._breaker.failed()
+            return _UNREACHABLE
         if cached is not None:
             return Placement(**json.loads(cached)) if cached != "-" else None
         placement = self.lookup_directory(host)
-        if placement is None:
-            self._redis.set(key, "-", ex=int(NEGATIVE_TTL))
-        else:
-            self._redis.set(key, json.dumps(placement.as_dict()), ex=REDIS_TTL)
+        value = "-" if placement is None else json.dumps(placement.as_dict())
+        self._breaker.call(self._redis.set, key, value, ex=int(NEGATIVE_TTL) if placement is None else REDIS_TTL)
         return placement
 
     def _listen(self) -> None:
-        """Subscribe once per process (after a fork the thread is gone)."""
-        if self._listening_pid == os.getpid():
+        """Subscribe once per process (after a fork the thread is gone); while
+        Redis is away, try again after the breaker's cool-down."""
+        if self._listening_pid == os.getpid() or not self._breaker.available():
             return
         with self._lock:
             if self._listening_pid == os.getpid():
                 return
             self._forget_local()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(**{CHANNEL: lambda message: self._on_message(message)})
+            try:
+                pubsub.subscribe(**{CHANNEL: lambda message: self._on_message(message)})
+            except redis.RedisError:
+                self._breaker.failed()
+                pubsub.close()
+                return
             pubsub.run_in_thread(sleep_time=1.0, daemon=True, exception_handler=self._on_listener_error)
             self._listening_pid = os.getpid()
 

@@ -225,6 +225,21 @@ def as_store(app, placement):
             yield
 
 
+def mark_domain_verified(app, hostname: str) -> None:
+    """Take a connected domain as proven (the DNS check itself is tested in tests/tenants/test_domains.py)."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from tenants.extension import state
+    from tenants.models import Domain
+
+    with app.app_context():
+        db.session.execute(sa.update(Domain).where(Domain.hostname == hostname)
+                           .values(status="verified", verified_at=sa.func.now()))
+        db.session.commit()
+        state().resolver.invalidate()
+
+
 def run_effects(queue: str = "search") -> int:
     """Inside a store context: hand the store's outbox rows for `queue` to
     their handlers, in-process, the way a worker's dispatch job does."""

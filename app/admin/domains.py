@@ -5,7 +5,8 @@ from app.admin import bp
 from app.admin.forms import ActionForm, DomainForm
 from app.forms import render_invalid
 from app.store import service as store_service
-from tenants.directory import add_domain, remove_domain, require_manager
+from tenants.directory import require_manager
+from tenants.domains import add_domain, remove_domain
 from tenants.errors import DirectoryError
 
 TEMPLATE = "admin/domains.html"

@@ -5,7 +5,8 @@ from app.admin import bp
 from app.admin.forms import ActionForm, StaffForm
 from app.forms import render_invalid
 from app.store import service as store_service
-from tenants.directory import add_member, remove_member, require_manager
+from tenants.directory import require_manager
+from tenants.staff import add_member, remove_member
 from tenants.errors import DirectoryError
 
 TEMPLATE = "admin/staff.html"

@@ -2,6 +2,7 @@
 import pytest
 
 from tenants.resolver import BadHost, normalize_host
+from tests.conftest import mark_domain_verified
 
 
 def test_platform_host_serves_the_marketing_page(client):
@@ -17,11 +18,13 @@ def test_handle_subdomain_serves_that_store(client, make_store):
     assert "Alpine Gear" in page.get_data(as_text=True)
 
 
-def test_custom_domain_serves_its_store_and_stops_when_removed(merchant):
+def test_custom_domain_serves_its_store_once_verified_and_stops_when_removed(app, merchant):
     browser, _, store = merchant
     added = browser.post(f"/dashboard/{store.handle}/domains", {"hostname": "Shop.Example.com"},
                          csrf_from=f"/dashboard/{store.handle}/domains")
     assert added.status_code == 302
+    assert browser.get("/", host="shop.example.com").status_code == 404  # not proven yet
+    mark_domain_verified(app, "shop.example.com")
     page = browser.get("/", host="shop.example.com")
     assert page.status_code == 200 and "Test Store" in page.get_data(as_text=True)
 

@@ -1,10 +1,11 @@
-"""The locale a store formats and parses amounts in.
+"""The locale a store shows and parses amounts in (CLDR: decimal comma or
+point, grouping, symbol placement).
 
 Revision ID: 0005
 Revises: 0004
 """
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
@@ -13,8 +14,8 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.add_column("stores", sa.Column("locale", sa.String(16), nullable=False, server_default="en_US"))
 
 
 def downgrade():
-    pass
+    op.drop_column("stores", "locale")

@@ -1,0 +1,1 @@
+"""Jobs that check custom domains' DNS: none yet."""
