@@ -34,6 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
     from app.root import bp as root_bp
     from app.storefront import bp as storefront_bp
 
+    from app.parse import IdConverter, refuse_control_characters
+
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(refuse_control_characters)
     app.add_template_filter(_utc, "utc")
     app.register_blueprint(root_bp)
     app.register_blueprint(platform_bp)

@@ -58,7 +58,7 @@ def new_collection():
                            relations=service.RELATIONS)
 
 
-@bp.route("/<handle>/collections/<int:collection_id>", methods=["GET", "POST"])
+@bp.route("/<handle>/collections/<id:collection_id>", methods=["GET", "POST"])
 def edit_collection(collection_id: int):
     collection = _collection(collection_id)
     if request.method == "POST":
@@ -77,7 +77,7 @@ def edit_collection(collection_id: int):
     return _render(collection)
 
 
-@bp.post("/<handle>/collections/<int:collection_id>/products")
+@bp.post("/<handle>/collections/<id:collection_id>/products")
 def collection_products(collection_id: int):
     """Add, remove or move a product of a manual collection; the new order is posted whole."""
     collection = _collection(collection_id)

@@ -27,7 +27,7 @@ def domains():
     return render_template(TEMPLATE, form=form, action=ActionForm()), 400 if form.errors else 200
 
 
-@bp.post("/<handle>/domains/<int:domain_id>/delete")
+@bp.post("/<handle>/domains/<id:domain_id>/delete")
 def delete_domain(domain_id: int):
     form = ActionForm()
     if not form.validate_on_submit():

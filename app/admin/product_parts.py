@@ -25,7 +25,7 @@ def _answer(product, section: str, *, error=None, message: str = ""):
     return redirect(url_for("admin.edit_product", product_id=product.id) + f"#{section}")
 
 
-@bp.post("/<handle>/products/<int:product_id>/options")
+@bp.post("/<handle>/products/<id:product_id>/options")
 def product_options(product_id: int):
     product = _product(product_id)
     try:
@@ -37,7 +37,7 @@ def product_options(product_id: int):
                    message=f"Options saved: {result['added']} variant(s) added, {result['removed']} removed.")
 
 
-@bp.post("/<handle>/products/<int:product_id>/variants/<int:variant_id>")
+@bp.post("/<handle>/products/<id:product_id>/variants/<id:variant_id>")
 def product_variant(product_id: int, variant_id: int):
     product = _product(product_id)
     try:
@@ -47,7 +47,7 @@ def product_variant(product_id: int, variant_id: int):
     return _answer(_product(product_id), "variants", message="Variant saved.")
 
 
-@bp.post("/<handle>/products/<int:product_id>/images")
+@bp.post("/<handle>/products/<id:product_id>/images")
 def product_image_upload(product_id: int):
     product = _product(product_id)
     upload = request.files.get("image")
@@ -60,7 +60,7 @@ def product_image_upload(product_id: int):
     return _answer(_product(product_id), "images", message="Image added.")
 
 
-@bp.post("/<handle>/products/<int:product_id>/images/<int:image_id>")
+@bp.post("/<handle>/products/<id:product_id>/images/<id:image_id>")
 def product_image_update(product_id: int, image_id: int):
     product = _product(product_id)
     try:
@@ -77,7 +77,7 @@ def product_image_update(product_id: int, image_id: int):
     return _answer(_product(product_id), "images", message=message)
 
 
-@bp.post("/<handle>/products/<int:product_id>/stock")
+@bp.post("/<handle>/products/<id:product_id>/stock")
 def product_stock(product_id: int):
     product = _product(product_id)
     form = request.form

@@ -65,7 +65,7 @@ def new_product():
         error.status if error else 200
 
 
-@bp.route("/<handle>/products/<int:product_id>", methods=["GET", "POST"])
+@bp.route("/<handle>/products/<id:product_id>", methods=["GET", "POST"])
 def edit_product(product_id: int):
     product = _product(product_id)
     error = None

@@ -27,7 +27,7 @@ def staff():
     return render_template(TEMPLATE, form=form, action=ActionForm()), 400 if form.errors else 200
 
 
-@bp.post("/<handle>/staff/<int:account_id>/delete")
+@bp.post("/<handle>/staff/<id:account_id>/delete")
 def delete_member(account_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
