@@ -56,6 +56,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "IMPORT_ALLOW_PRIVATE_URLS": env.get("IMPORT_ALLOW_PRIVATE_URLS", "0").lower() in ("1", "true", "yes"),
         "SMTP_URL": env.get("SMTP_URL", ""),
         "SEARCH_WRITER_TIMEOUT": float(env.get("SEARCH_WRITER_TIMEOUT", "30")),
+        # A CSV import works for about this long, then queues its next step behind other stores' work.
+        "IMPORT_STEP_SECONDS": float(env.get("IMPORT_STEP_SECONDS", "10")),
+        # A running import step renews its lease; one not renewed for this long lost its worker.
+        "IMPORT_LEASE_SECONDS": float(env.get("IMPORT_LEASE_SECONDS", "120")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

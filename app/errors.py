@@ -5,12 +5,16 @@ from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
 from app.ratelimit import RateLimited
 from tenants.context import StoreUnavailable
 from app.domain_errors import DomainError
 
 
 def _page(status: int, title: str, message: str, headers: dict | None = None, code: str | None = None):
+    # Whatever the refused request left in the session goes: rendering the
+    # page must not flush it (and be refused again) or commit any of it.
+    db.session.rollback()
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         body = jsonify(error={"code": code or title.lower().replace(" ", "_"), "message": message})
     else:

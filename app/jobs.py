@@ -10,8 +10,14 @@ import functools
 import os
 
 import redis
+import sqlalchemy as sa
 from flask import current_app
 from rq import Queue, Retry, Worker
+
+from app.extensions import db
+from tenants.context import store_context
+from tenants.models import Store
+from tenants.provisioning import placement_of
 
 QUEUES = ("reservations", "payments", "notifications", "search", "imports", "default")
 
@@ -53,6 +59,17 @@ def job(fn):
     return run
 
 
+def each_store():
+    """For periodic jobs: enter each active store's context in turn (the
+    caller's loop body runs inside it); yields its placement."""
+    placements = [placement_of(s) for s in db.session.scalars(
+        sa.select(Store).where(Store.status == "active").order_by(Store.id))]
+    db.session.commit()
+    for placement in placements:
+        with store_context(placement):
+            yield placement
+
+
 def _forget_inherited_connections(app) -> None:
     """In a forked work horse, drop (without closing) the parent's pooled
     connections, once per process: a socket must never be shared by two."""
@@ -60,8 +77,6 @@ def _forget_inherited_connections(app) -> None:
     if os.getpid() == _worker_pid:
         return
     _worker_pid = os.getpid()
-    from app.extensions import db
-
     for engine in db.engines.values():
         engine.dispose(close=False)
     for engine in app.extensions["tenancy"]._owner_engines.values():

@@ -14,6 +14,7 @@ import click
 from redis import Redis
 from rq.cron import CronScheduler
 
+from app.catalog.jobs import sweep_imports
 from app.effects.dispatch import sweep
 from app.jobs import rq_connection
 
@@ -23,6 +24,8 @@ SWEEP_INTERVAL = 60  # seconds
 def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler = CronScheduler(connection=connection)
     scheduler.register(sweep, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
+                       job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)
+    scheduler.register(sweep_imports, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)
     return scheduler
 
@@ -45,7 +48,7 @@ def run(scheduler: CronScheduler, stop: threading.Event) -> None:
 
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (the outbox sweep every 60 s) until stopped."""
+    """Enqueue periodic jobs (the outbox and import sweeps every 60 s) until stopped."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

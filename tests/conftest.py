@@ -40,7 +40,7 @@ def service_env():
     Embedded servers the tests start are stopped when the session ends.
     """
     TEST_VAR.mkdir(parents=True, exist_ok=True)
-    for leftover in ("search", "media", "mail", "imports"):  # store ids start again with the fresh databases
+    for leftover in ("search", "media", "mail", "imports", "uploads"):  # store ids start again with the fresh databases
         shutil.rmtree(TEST_VAR / leftover, ignore_errors=True)
     own_pg, own_redis = not os.environ.get("DATABASE_URL"), not os.environ.get("REDIS_URL")
     main_server = normalize_db_url(os.environ.get("DATABASE_URL") or embedded.postgres_url(TEST_VAR / "pg"))

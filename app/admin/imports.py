@@ -4,12 +4,13 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, timezone
 
-from flask import abort, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.admin import bp
 from app.catalog.errors import CatalogError, invalid
-from app.catalog.imports import get_import, recent_imports, start_import
+from app.catalog.imports import (UPLOAD_KEEP_DAYS, can_retry, get_import, recent_imports, retry_import,
+                                 start_import)
 
 
 @bp.route("/<handle>/products/imports", methods=["GET", "POST"])
@@ -30,12 +31,24 @@ def imports():
 
 @bp.get("/<handle>/products/imports/<token>")
 def import_job(token: str):
+    job = _job(token)
+    template = "admin/_import_progress.html" if request.headers.get("HX-Request") else "admin/import_job.html"
+    return render_template(template, job=job, can_retry=can_retry(job), keep_days=UPLOAD_KEEP_DAYS)
+
+
+@bp.post("/<handle>/products/imports/<token>/retry")
+def retry_import_job(token: str):
+    """Go on with a failed import from the products it had not committed."""
+    job = retry_import(_job(token))
+    flash(f"Retrying the import of {job.filename}.")
+    return redirect(url_for("admin.import_job", token=job.token))
+
+
+def _job(token: str):
     try:
-        job = get_import(token)
+        return get_import(token)
     except CatalogError:
         abort(404, description="No such import in this store.")
-    template = "admin/_import_progress.html" if request.headers.get("HX-Request") else "admin/import_job.html"
-    return render_template(template, job=job)
 
 
 @bp.get("/<handle>/products/export.csv")

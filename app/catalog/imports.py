@@ -1,89 +1,108 @@
-"""Product CSV imports: checked up front, then worked through by an RQ job.
+"""Product CSV imports: checked up front, then worked through in steps by RQ jobs.
 
 `start_import` refuses a file that is not UTF-8 CSV with Shopify's header (a
-422, and nothing is written), records an ImportJob and queues `run_import`.
-The job creates or updates one product per Handle, each whole or not at all;
-products go in chunks of CHUNK, one transaction each, after which the job's
-counters (which a dashboard polls) move on. It ends "done" with a per-row
-report, or "failed" with the reason; what was committed before stays.
+422, and nothing is written), keeps the upload in private storage, records
+an ImportJob and queues its first step on the `imports` queue once that has
+committed.
 
-Image URLs are fetched by app.catalog.image_fetch: several at a time, each
-URL once per import, never from private network addresses.
+A step (`run_step`) claims the job, works through chunks of CHUNK products
+(app.catalog.import_rows: each chunk commits together with its progress on
+the job) for about IMPORT_STEP_SECONDS, then queues the next step at the back
+of the queue and lets the worker go: another store's import waiting behind
+it gets its turn, so no store holds the workers. A step renews the job's
+lease as chunks commit; when a worker dies mid-step, the periodic sweep sees
+the stale lease and queues a step that resumes from the chunks not yet
+committed. An import that fails (or whose worker died too often) says why on
+the job and can be retried from the dashboard, again from where it stopped.
+The upload is deleted once the import is done, and a failed import's upload
+after UPLOAD_KEEP_DAYS, when it can no longer be retried.
 """
 from __future__ import annotations
 
 import logging
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import nullcontext
-from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import unquote, urlsplit
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import redis
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 
 from app.catalog import csv_format
-from app.catalog.csv_format import ParsedFile, ProductGroup, VariantRow
-from app.catalog.errors import CatalogError, not_found
+from app.catalog.csv_format import ParsedFile
+from app.catalog.errors import CatalogError, CatalogErrorCode as Code, not_found
 from app.catalog.image_fetch import ImageFetcher, private_urls_allowed
-from app.catalog.models import ImportJob, Product, ProductImage, ProductOption, Variant
-from app.catalog.products import (OptionSpec, check_skus_free, clean_options, clean_product, clean_variant,
-                                  create_product)
+from app.catalog.import_rows import ImportSettings, import_chunk, stock_location
+from app.catalog.models import ImportJob
+from app.effects import after_commit
 from app.extensions import db, get_redis
-from app.inventory import service as inventory
-from app.inventory.models import Location
-from app.inventory.service import InventoryError
-from app.money import format_amount
-from app.catalog.events import product_changed
+from app.jobs import enqueue
+from app.media.storage import LocalStorage
 from app.store import service as store_service
-from tenants.context import require_store, store_context
+from tenants.context import StoreUnavailable, require_store, store_context
 
 log = logging.getLogger(__name__)
 
 CHUNK = 50  # products per transaction (and per progress update)
 IMPORT_THREADS = 2
 MAX_REPORT = 5000
-JOB_TIMEOUT = 4 * 3600
-# The upload waits for the worker in Redis, not on disk: web and workers may
-# run on different machines, and Redis is the store both always reach (media
-# storage is a local directory, and is served publicly). The TTL cleans up
-# after an upload whose job never ran; the job deletes it when it finishes.
-UPLOAD_TTL = 3 * 24 * 3600
-PRODUCT_FIELDS = ("title", "handle", "description_html", "vendor", "product_type", "tags", "status", "seo_title",
-                  "seo_description")
-DEFAULT_LOCATION = "Default location"
-CLASHED = ("Another change to this store took the same handle or SKU while the file was importing; import the "
-           "file again.")
-TOO_LARGE = "A number in this product is too large to store (a price, weight or quantity)."
+MAX_CRASHES = 3  # a step whose worker died this often more: the import fails, visibly, and can be retried
+STEP_TIMEOUT = 15 * 60  # RQ's limit for one step; a step yields after IMPORT_STEP_SECONDS of work
+UPLOAD_KEEP_DAYS = 7
 
 
 def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def upload_key(store_id: int, token: str) -> str:
-    return f"vitrine:store:{store_id}:import:{token}"
+def uploads() -> LocalStorage:
+    """Private storage for uploaded files (never served), under var/uploads."""
+    if "upload_storage" not in current_app.extensions:
+        root = current_app.config.get("UPLOAD_ROOT") or Path(current_app.config["VAR_DIR"]) / "uploads"
+        current_app.extensions["upload_storage"] = LocalStorage(Path(root))
+    return current_app.extensions["upload_storage"]
 
 
 def start_import(filename: str, data: bytes, actor: str) -> ImportJob:
-    """Check the file, record an ImportJob and queue it. File-level problems
-    raise CatalogError (422) and write nothing."""
-    from app.catalog.jobs import run_import
-    from app.jobs import enqueue
-
+    """Check the file, keep it, record an ImportJob and queue its first step
+    once committed. File-level problems raise CatalogError (422) and write
+    nothing; with Redis away (no queue) the answer is a 503 and nothing is kept."""
     store = require_store()
     text = csv_format.decode(data)
     csv_format.read_header(text)
+    _require_queue()
     name = os.path.basename((filename or "").replace("\\", "/")).strip()[:255] or "products.csv"
-    job = ImportJob(token=secrets.token_hex(16), filename=name, status="queued", actor=actor[:254])
-    get_redis().set(upload_key(store.id, job.token), text, ex=UPLOAD_TTL)
-    db.session.add(job)
-    db.session.commit()
-    enqueue(run_import, store.id, job.id, queue_name="default", job_timeout=JOB_TIMEOUT)
+    token = secrets.token_hex(16)
+    job = ImportJob(token=token, filename=name, status="queued", actor=actor[:254],
+                    upload_key=f"{store.id}/{token}.csv")
+    uploads().save(job.upload_key, text.encode("utf-8"))
+    try:
+        db.session.add(job)
+        db.session.flush()
+        after_commit(queue_step, store.id, job.id)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        uploads().delete(job.upload_key)
+        raise
     return job
+
+
+def _require_queue() -> None:
+    try:
+        get_redis().ping()
+    except redis.RedisError:
+        raise StoreUnavailable("imports need the job queue, which is unreachable; try again shortly") from None
+
+
+def queue_step(store_id: int, job_id: int) -> None:
+    enqueue("app.catalog.jobs.run_import", store_id, job_id, queue_name="imports", job_timeout=STEP_TIMEOUT,
+            retry=None)
 
 
 def get_import(token: str) -> ImportJob:
@@ -97,421 +116,187 @@ def recent_imports(limit: int = 10) -> list[ImportJob]:
     return list(db.session.scalars(sa.select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
 
 
-def run(job_id: int) -> str:
-    """Work through a queued import in the current store; returns its final
-    status. A job that is running or finished is left alone."""
-    store = require_store()
-    claimed = db.session.execute(sa.update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "queued")
-                                 .values(status="running")).rowcount
+def can_retry(job: ImportJob) -> bool:
+    return job.status == "failed" and job.upload_key is not None
+
+
+def retry_import(job: ImportJob) -> ImportJob:
+    """Queue a failed import again; it resumes after the chunks it committed."""
+    if not can_retry(job):
+        raise CatalogError(Code.CONFLICT, "Only a failed import whose file is still kept can be retried; "
+                           "upload the file again.", status=409)
+    _require_queue()
+    job.status, job.error, job.finished_at, job.crashes = "queued", "", None, 0
+    after_commit(queue_step, require_store().id, job.id)
     db.session.commit()
-    if not claimed:
+    return job
+
+
+def run_step(job_id: int) -> str:
+    """Work on an import for one step, in the current store; returns its status
+    afterwards, or "skipped" when another worker holds it or it has ended."""
+    store = require_store()
+    job = _claim(job_id)
+    if job is None:
         return "skipped"
-    job = db.session.get(ImportJob, (store.id, job_id))
     try:
-        text = get_redis().get(upload_key(store.id, job.token))
-        if text is None:
-            raise ImportAborted("The uploaded file is no longer available (uploads are kept for 3 days). "
-                                "Upload it again.")
-        _Import(job, csv_format.parse_text(text, store.currency)).run()
-    except Exception as error:  # the job as a whole failed: say so on the job, keep what was committed
-        db.session.rollback()
-        if not isinstance(error, ImportAborted):
-            log.exception("import %s of store %s failed", job_id, store.id)
-        job = db.session.get(ImportJob, (store.id, job_id))
-        job.status, job.finished_at = "failed", _now()
-        job.error = str(error) if isinstance(error, (ImportAborted, CatalogError)) else \
-            f"The import stopped unexpectedly ({type(error).__name__}). Products committed before it stopped " \
-            "were kept; fix the problem and import the file again."
+        if job.crashes > MAX_CRASHES:
+            raise ImportAborted(f"The import stopped {job.crashes} times when its worker did. Products committed "
+                                "before that were kept; retry to go on from where it stopped.")
+        parsed = _parse(job, store.currency)
+        chunks = [parsed.products[i:i + CHUNK] for i in range(0, len(parsed.products), CHUNK)]
+        _begin(job, parsed)
+        with _lease_kept(job_id):
+            _work(job, chunks, deadline=time.monotonic() + current_app.config["IMPORT_STEP_SECONDS"])
+        db.session.refresh(job)
+        if len(set(job.done_chunks)) >= len(chunks):
+            _finish(job)
+        else:
+            job.status = "queued"  # yield: the next step queues behind whatever came in meanwhile
+            after_commit(queue_step, store.id, job.id)
         db.session.commit()
-    finally:
-        get_redis().delete(upload_key(store.id, job.token))
-    return job.status
+    except Exception as error:
+        _fail(job_id, error)
+    return db.session.get(ImportJob, (store.id, job_id)).status
 
 
 class ImportAborted(RuntimeError):
     pass
 
 
-class _Refused(Exception):
-    """A product is refused; `row` says where."""
-
-    def __init__(self, row: int, message: str):
-        super().__init__(message)
-        self.row, self.message = row, message
-
-
-class _Import:
-    """Splits the file into chunks of CHUNK products, has a few threads import
-    them (each chunk in its own session and transaction, so one thread's
-    Python runs while another waits on PostgreSQL) and records progress on
-    the job as chunks finish."""
-
-    def __init__(self, job: ImportJob, parsed: ParsedFile):
-        self.job, self.parsed = job, parsed
-        self.report = [e.as_dict() for e in parsed.errors]
-        self.counts = {"created": 0, "updated": 0, "failed": 0}
-
-    def run(self) -> None:
-        job, parsed = self.job, self.parsed
-        job.total_rows, job.processed_rows = parsed.total_rows, len(parsed.errors)
-        db.session.commit()
-        location = _stock_location() if parsed.has_quantities else None
-        if parsed.has_quantities and location is None:
-            row, handle = next((v.row, p.handle) for p in parsed.products for v in p.variants
-                               if v.quantity is not None)
-            self.report.append({"row": row, "handle": handle, "message": "Stock was not set: the store has no active "
-                                "location. Activate a location and import the file again."})
-        app, store = current_app._get_current_object(), require_store()
-        fetcher = ImageFetcher(app, store.id, allow_private=private_urls_allowed())
-        settings = _Settings(actor=job.actor, filename=job.filename, currency=store.currency,
-                             location_id=location.id if location else None, fetcher=fetcher)
-        chunks = [parsed.products[i:i + CHUNK] for i in range(0, len(parsed.products), CHUNK)]
-        with fetcher, ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
-            futures = [pool.submit(_import_chunk, app, store, chunk, settings) for chunk in chunks]
-            try:
-                for future in as_completed(futures):
-                    rows, report, counts = future.result()
-                    job.processed_rows += rows
-                    self.report += report
-                    for key, value in counts.items():
-                        self.counts[key] += value
-                    self._save_progress()
-                    db.session.commit()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-        job.status, job.finished_at, job.processed_rows = "done", _now(), job.total_rows
-        self._save_progress()
-        store_service.record(job.actor, "products.imported",
-                             f"Imported {job.filename}: {job.created_products} created, {job.updated_products} "
-                             f"updated, {job.failed_products} refused")
-        db.session.commit()
-
-    def _save_progress(self) -> None:
-        job = self.job
-        job.created_products, job.updated_products = self.counts["created"], self.counts["updated"]
-        job.failed_products = self.counts["failed"]
-        self.report.sort(key=lambda entry: (entry["row"] is None, entry["row"] or 0))
-        report = self.report[:MAX_REPORT]
-        if len(self.report) > MAX_REPORT:
-            report.append({"row": None, "handle": "", "message": f"…and {len(self.report) - MAX_REPORT} more."})
-        job.report = report
+def _claim(job_id: int) -> ImportJob | None:
+    """Take a queued job, or one whose step's worker died (a stale lease)."""
+    lease = timedelta(seconds=current_app.config["IMPORT_LEASE_SECONDS"])
+    stale = sa.and_(ImportJob.status == "running", ImportJob.heartbeat_at < sa.func.now() - lease)
+    claimed = db.session.execute(
+        sa.update(ImportJob).where(ImportJob.id == job_id, sa.or_(ImportJob.status == "queued", stale))
+        .values(crashes=ImportJob.crashes + sa.case((ImportJob.status == "running", 1), else_=0),
+                status="running", heartbeat_at=sa.func.now())
+        .returning(ImportJob.id)).first()
+    db.session.commit()
+    return db.session.get(ImportJob, (require_store().id, job_id)) if claimed else None
 
 
-@dataclass(frozen=True)
-class _Settings:
-    actor: str
-    filename: str
-    currency: str
-    location_id: int | None
-    fetcher: ImageFetcher
+@contextmanager
+def _lease_kept(job_id: int):
+    """Renew the job's lease while this step works (a chunk fetching slow
+    images can take minutes); it stops with the step, or with its worker."""
+    app, store = current_app._get_current_object(), require_store()
+    every = app.config["IMPORT_LEASE_SECONDS"] / 4
+    done = threading.Event()
 
+    def renew():
+        with app.app_context():
+            while not done.wait(every):
+                with store_context(store):
+                    db.session.execute(sa.update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "running")
+                                       .values(heartbeat_at=sa.func.now()))
 
-def _import_chunk(app, store, chunk: list[ProductGroup], settings: _Settings) -> tuple[int, list, dict]:
-    """In a thread of its own: import a chunk in one transaction; returns
-    (rows, report entries, counts)."""
-    with app.app_context(), store_context(store):
-        worker = _Chunk(settings)
-        worker.run(chunk)
-    return sum(len(group.rows) for group in chunk), worker.report, worker.counts
-
-
-class _Chunk:
-    def __init__(self, settings: _Settings):
-        self.settings, self.actor, self.currency = settings, settings.actor, settings.currency
-        self.report: list[dict] = []
-        self.counts = {"created": 0, "updated": 0, "failed": 0}
-
-    def run(self, chunk: list[ProductGroup]) -> None:
-        """A savepoint costs several round trips (the store's settings are
-        set again at each), so a new product, whose checks all run before
-        anything is written, goes without one. Should the database refuse
-        something anyway, the chunk is rolled back and replayed with a
-        savepoint around every product, so only the culprit is refused."""
-        try:
-            self._products(chunk, careful=False)
-        except sa.exc.DBAPIError:
-            db.session.rollback()
-            self.report, self.counts = [], dict.fromkeys(self.counts, 0)
-            self._products(chunk, careful=True)
-
-    def _products(self, chunk: list[ProductGroup], careful: bool) -> None:
-        store_id = require_store().id
-        # Held here, so the session's identity map keeps it for set_on_hand.
-        self.location = db.session.get(Location, (store_id, self.settings.location_id)) \
-            if self.settings.location_id else None
-        existing = _existing([group.handle for group in chunk])
-        wanted = set()
-        for group in chunk:
-            product = existing.get(group.handle)
-            known = set() if product is None else \
-                {i.source_url for i in product.images} | {i.storage_key for i in product.images}
-            if not group.errors:
-                wanted |= {u for u in group.image_urls() if u not in known and _own_media_key(u) not in known}
-        self.settings.fetcher.fetch(wanted)
-        stock = _levels([v.id for p in existing.values() for v in p.variants])
-        for group in chunk:
-            self._product(group, existing.get(group.handle), stock, careful)
-
-    def _note(self, row: int | None, handle: str, message: str) -> None:
-        self.report.append({"row": row, "handle": handle, "message": message})
-
-    def _product(self, group: ProductGroup, product: Product | None, stock: dict, careful: bool) -> None:
-        if group.errors:
-            self.report.extend(error.as_dict() for error in group.errors)
-            self.counts["failed"] += 1
-            return
-        notes: list[tuple[int, str]] = []
-        savepoint = careful or product is not None
-        try:
-            with db.session.begin_nested() if savepoint else nullcontext():
-                if product is None:
-                    product, variants = self._create(group)
-                    outcome = "created"
-                else:
-                    variants = self._update(product, group, notes)
-                    outcome = "updated"
-                _images(product, group, variants, self.settings.fetcher, notes)
-                self._stock(group, variants, stock, notes)
-                db.session.flush()  # this product's own errors surface here, not in the next one's
-        except _Refused as refused:
-            self._note(refused.row, group.handle, refused.message)
-            outcome = "failed"
-        except (CatalogError, InventoryError) as error:
-            self._note(group.first_row, group.handle, error.message)
-            outcome = "failed"
-        except (sa.exc.IntegrityError, sa.exc.DataError) as error:
-            if not savepoint:
-                raise  # the chunk is replayed with savepoints
-            self._note(group.first_row, group.handle, TOO_LARGE if isinstance(error, sa.exc.DataError) else CLASHED)
-            outcome = "failed"
-        else:
-            for row, message in notes:
-                self._note(row, group.handle, message)
-        self.counts[outcome] += 1
-
-    def _create(self, group: ProductGroup) -> tuple[Product, list[Variant]]:
-        rows = [{**_option_columns(row.values), "price": "0", **row.fields} for row in group.variants]
-        options = [OptionSpec(name, [row.values[i] for row in group.variants])
-                   for i, name in enumerate(group.option_names)]
-        product = create_product({**group.fields, "handle": group.handle}, options=options, variants=rows,
-                                 actor=self.actor, commit=False)
-        return product, list(product.variants)
-
-    def _update(self, product: Product, group: ProductGroup, notes: list) -> list[Variant]:
-        fields = clean_product({**{k: getattr(product, k) for k in PRODUCT_FIELDS}, **group.fields,
-                                "handle": product.handle})
-        for key, value in fields.items():
-            if getattr(product, key) != value:
-                setattr(product, key, value)
-        if group.options_given:
-            variants = self._replace_variants(product, group, notes)
-        else:
-            variants = self._update_by_sku(product, group)
-        product_changed(product.id)
-        return variants
-
-    def _replace_variants(self, product: Product, group: ProductGroup, notes: list) -> list[Variant]:
-        """The file says what the variants are: match each row to a variant by
-        SKU, else by option values; variants the file leaves out are removed."""
-        opts = clean_options([OptionSpec(name, [row.values[i] for row in group.variants])
-                              for i, name in enumerate(group.option_names)])
-        existing = list(product.variants)
-        by_sku = {v.sku: v for v in existing if v.sku}
-        by_values = {v.option_values: v for v in existing}
-        plan, used = [], set()
-        for row in group.variants:
-            match = by_sku.get(row.fields.get("sku") or "")
-            if match is None or match.id in used:
-                match = by_values.get(row.values)
-            if match is not None and match.id in used:
-                match = None
-            if match is not None:
-                used.add(match.id)
-            plan.append((row, match))
-        check_skus_free([row.fields.get("sku", match.sku if match else None) for row, match in plan],
-                        own_variant_ids=[v.id for v in existing])
-        doomed = [v for v in existing if v.id not in used]
-        for variant in doomed:
-            product.variants.remove(variant)
-        if doomed:
-            titles = ", ".join(v.title for v in doomed[:5]) + ("…" if len(doomed) > 5 else "")
-            notes.append((group.first_row, f"Removed {len(doomed)} variant(s) the file does not list: {titles}."))
-        _set_options(product, opts)
-        moving = [match for row, match in plan if match is not None and match.option_values != row.values]
-        for variant in moving:  # out of the way first: the (product, options) index is unique
-            variant.option1, variant.option2, variant.option3 = f"~import~{variant.id}", None, None
-        if doomed or moving:
-            db.session.flush()
-        variants = []
-        for position, (row, match) in enumerate(plan, 1):
-            if match is None:
-                match = Variant(position=position, **_clean(row, {"price": "0"}, self.currency),
-                                **_option_columns(row.values))
-                product.variants.append(match)
-            else:
-                _apply(match, {**_clean(row, _variant_fields(match, self.currency), self.currency),
-                               **_option_columns(row.values), "position": position})
-            variants.append(match)
-        return variants
-
-    def _update_by_sku(self, product: Product, group: ProductGroup) -> list[Variant]:
-        """No option columns: the rows update existing variants, found by SKU
-        (or the only variant); the product's options stay as they are."""
-        variants = []
-        for row in group.variants:
-            sku = row.fields.get("sku")
-            match = next((v for v in product.variants if sku and v.sku == sku), None)
-            if match is None and len(product.variants) == 1 and len(group.variants) == 1:
-                match = product.variants[0]
-            if match is None:
-                raise _Refused(row.row, f"No variant of “{product.title}” has the SKU “{sku or ''}”; to add "
-                                        "variants, include the Option1 Name and Option1 Value columns.")
-            if match in variants:
-                raise _Refused(row.row, f"Two rows update the same variant (SKU {sku}).")
-            variants.append(match)
-        check_skus_free([row.fields.get("sku", v.sku) for row, v in zip(group.variants, variants)],
-                        own_variant_ids=[v.id for v in product.variants])
-        for row, variant in zip(group.variants, variants):
-            _apply(variant, _clean(row, _variant_fields(variant, self.currency), self.currency))
-        return variants
-
-    def _stock(self, group: ProductGroup, variants: list[Variant], stock: dict, notes: list) -> None:
-        rows = [(row, variant) for row, variant in zip(group.variants, variants) if row.quantity is not None]
-        if not rows or self.location is None:
-            return
-        db.session.flush()  # new variants get their ids
-        # Each variant's level is read and written once, so the writes can
-        # wait and go to the database together, in the flush that follows.
-        with db.session.no_autoflush:
-            for row, variant in rows:
-                quantity = row.quantity
-                if quantity < 0:
-                    message = f"Variant Inventory Qty {quantity} was set to 0: stock cannot be negative."
-                    notes.append((row.row, message))
-                    quantity = 0
-                if quantity == stock.get((variant.id, self.location.id), 0):
-                    continue
-                try:
-                    inventory.set_on_hand(variant.id, self.location.id, quantity, reason="import",
-                                          note=f"CSV import {self.settings.filename}", actor=self.actor,
-                                          commit=False)
-                except InventoryError as error:
-                    notes.append((row.row, f"Stock was not changed: {error.message}"))
-
-
-def _stock_location() -> Location | None:
-    """The first active location; a "Default location" if the store has none."""
-    active = inventory.locations(active_only=True)
-    if active:
-        return active[0]
-    if inventory.locations():
-        return None
-    return inventory.create_location(DEFAULT_LOCATION)
-
-
-def _existing(handles: list[str]) -> dict[str, Product]:
-    products = db.session.scalars(sa.select(Product).where(Product.handle.in_(handles)).options(
-        selectinload(Product.options), selectinload(Product.variants), selectinload(Product.images)))
-    return {product.handle: product for product in products}
-
-
-def _levels(variant_ids: list[int]) -> dict[tuple[int, int], int]:
-    return {key: level.on_hand for key, level in inventory.levels(variant_ids).items()}
-
-
-def _option_columns(values: tuple[str, ...]) -> dict:
-    padded = list(values) + [None] * (3 - len(values))
-    return {"option1": padded[0], "option2": padded[1], "option3": padded[2]}
-
-
-def _variant_fields(variant: Variant, currency: str) -> dict:
-    return {"price": format_amount(variant.price, currency),
-            "compare_at_price": format_amount(variant.compare_at_price, currency), "sku": variant.sku,
-            "barcode": variant.barcode, "weight_grams": str(variant.weight_grams),
-            "track_inventory": variant.track_inventory,
-            "low_stock_threshold": "" if variant.low_stock_threshold is None else str(variant.low_stock_threshold)}
-
-
-def _clean(row: VariantRow, base: dict, currency: str) -> dict:
+    keeper = threading.Thread(target=renew, daemon=True, name=f"import-lease-{job_id}")
+    keeper.start()
     try:
-        return clean_variant({**base, **row.fields}, currency)
-    except CatalogError as error:
-        raise _Refused(row.row, error.message) from None
+        yield
+    finally:
+        done.set()
+        keeper.join()
 
 
-def _apply(obj, values: dict) -> None:
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
+def _parse(job: ImportJob, currency: str) -> ParsedFile:
+    try:
+        text = uploads().read(job.upload_key).decode("utf-8") if job.upload_key else None
+    except FileNotFoundError:
+        text = None
+    if text is None:
+        raise ImportAborted("The uploaded file is no longer kept. Upload it again.")
+    return csv_format.parse_text(text, currency)
 
 
-def _set_options(product: Product, opts: list[OptionSpec]) -> None:
-    current = list(product.options)
-    for i, spec in enumerate(opts):
-        if i < len(current):
-            _apply(current[i], {"name": spec.name, "values": list(spec.values)})
-        else:
-            product.options.append(ProductOption(position=i + 1, name=spec.name, values=list(spec.values)))
-    for option in current[len(opts):]:
-        product.options.remove(option)
-
-
-def _own_media_key(url: str) -> str | None:
-    """The storage key in one of our own /media/ URLs (an exported file being
-    imported back), so the image is recognised without fetching it."""
-    path = urlsplit(url).path
-    return unquote(path[len("/media/"):]) if path.startswith("/media/") else None
-
-
-def _images(product: Product, group: ProductGroup, variants: list[Variant], fetcher: ImageFetcher,
-            notes: list) -> None:
-    """Attach the file's images in its order (Image Position), reusing images
-    the product already has from the same URL or with the same bytes; link
-    Variant Image. An image that cannot be had is reported, never fatal."""
-    links = [(row, variant) for row, variant in zip(group.variants, variants)
-             if row.image_src or (row.image_src == "" and variant.image_id is not None)]
-    if not group.images and not links:
+def _begin(job: ImportJob, parsed: ParsedFile) -> None:
+    """The first step sets the totals and the file-level report."""
+    if job.total_rows:
         return
-    by_source = {i.source_url: i for i in product.images if i.source_url}
-    by_key = {i.storage_key: i for i in product.images}
-    placed: dict[str, ProductImage | None] = {}
+    job.total_rows, job.processed_rows = parsed.total_rows, len(parsed.errors)
+    job.report = [error.as_dict() for error in parsed.errors]
+    db.session.commit()
 
-    def resolve(src: str, row: int) -> ProductImage | None:
-        if src not in placed:
-            image = by_source.get(src) or by_key.get(_own_media_key(src) or "")
-            if image is None:
-                stored, problem = fetcher.result(src)
-                if problem:
-                    notes.append((row, f"Image {src[:300]} was not imported: {problem}"))
-                else:
-                    image = by_key.get(stored["storage_key"])
-                    if image is None:
-                        image = ProductImage(position=0, alt="", source_url=src, **stored)
-                        product.images.append(image)
-                        by_key[image.storage_key] = image
-                    image.source_url = image.source_url or src
-            placed[src] = image
-        return placed[src]
 
-    ordered: list[ProductImage] = []
-    for image_row in sorted(group.images, key=lambda r: (r.position is None, r.position or 0, r.row)):
-        image = resolve(image_row.src, image_row.row)
-        if image is not None:
-            if image_row.alt is not None:
-                _apply(image, {"alt": image_row.alt[:512]})
-            if image not in ordered:
-                ordered.append(image)
-    for row, _ in links:
-        image = resolve(row.image_src, row.row) if row.image_src else None
-        if image is not None and image not in ordered:
-            ordered.append(image)
-    for position, image in enumerate(ordered + [i for i in product.images if i not in ordered], 1):
-        _apply(image, {"position": position})
-    db.session.flush()  # image ids for the variant links
-    for row, variant in links:
-        if not row.image_src:
-            variant.image_id = None
-        elif placed.get(row.image_src) is not None:
-            _apply(variant, {"image_id": placed[row.image_src].id})
+def _work(job: ImportJob, chunks: list, *, deadline: float) -> None:
+    """Import the chunks not done yet, a few at a time, until the deadline."""
+    store, app = require_store(), current_app._get_current_object()
+    todo = [index for index in range(len(chunks)) if index not in set(job.done_chunks)]
+    if not todo:
+        return
+    location_id = _location_for_stock(job, chunks)
+    with ImageFetcher(app, store.id, allow_private=private_urls_allowed()) as fetcher:
+        settings = ImportSettings(job_id=job.id, actor=job.actor, filename=job.filename, currency=store.currency,
+                                  location_id=location_id, fetcher=fetcher)
+        with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
+            while todo:  # at least one batch per step, however short the step
+                batch, todo = todo[:IMPORT_THREADS], todo[IMPORT_THREADS:]
+                for future in [pool.submit(import_chunk, app, store, i, chunks[i], settings) for i in batch]:
+                    future.result()
+                if time.monotonic() >= deadline:
+                    break
+
+
+def _location_for_stock(job: ImportJob, chunks: list) -> int | None:
+    if not any(v.quantity is not None for chunk in chunks for p in chunk for v in p.variants):
+        return None
+    location = stock_location()
+    if location is None and not any("no active location" in entry["message"] for entry in job.report):
+        first = next(v.row for chunk in chunks for p in chunk for v in p.variants if v.quantity is not None)
+        job.report = [*job.report, {"row": first, "handle": "", "message": "Stock was not set: the store has no "
+                                    "active location. Activate a location and import the file again."}]
+        db.session.commit()
+    return location.id if location else None
+
+
+def _finish(job: ImportJob) -> None:
+    job.status, job.finished_at, job.processed_rows = "done", _now(), job.total_rows
+    report = sorted(job.report, key=lambda entry: (entry["row"] is None, entry["row"] or 0))
+    if len(report) > MAX_REPORT:
+        report = report[:MAX_REPORT] + [{"row": None, "handle": "",
+                                         "message": f"…and {len(report) - MAX_REPORT} more."}]
+    job.report = report
+    store_service.record(job.actor, "products.imported",
+                         f"Imported {job.filename}: {job.created_products} created, {job.updated_products} "
+                         f"updated, {job.failed_products} refused")
+    if job.upload_key:
+        after_commit(uploads().delete, job.upload_key)
+        job.upload_key = None
+
+
+def _fail(job_id: int, error: Exception) -> None:
+    """The import as a whole stopped: say so on the job; what was committed stays."""
+    db.session.rollback()
+    store = require_store()
+    if not isinstance(error, (ImportAborted, CatalogError)):
+        log.exception("import %s of store %s failed", job_id, store.id)
+    job = db.session.get(ImportJob, (store.id, job_id))
+    job.status, job.finished_at = "failed", _now()
+    job.error = str(error) if isinstance(error, (ImportAborted, CatalogError)) else \
+        f"The import stopped unexpectedly ({type(error).__name__}). Products committed before it stopped " \
+        "were kept; retry to go on from where it stopped."
+    db.session.commit()
+
+
+def sweep() -> int:
+    """In the current store: queue a step for imports whose worker died (a
+    stale lease) or whose step was never picked up (the queue was lost), and
+    forget the files of failed imports too old to retry. Returns how many
+    imports were queued again."""
+    lease = timedelta(seconds=current_app.config["IMPORT_LEASE_SECONDS"])
+    stuck = list(db.session.scalars(sa.select(ImportJob.id).where(sa.or_(
+        sa.and_(ImportJob.status == "running", ImportJob.heartbeat_at < sa.func.now() - lease),
+        sa.and_(ImportJob.status == "queued",
+                sa.func.coalesce(ImportJob.heartbeat_at, ImportJob.created_at) < sa.func.now() - 10 * lease)))))
+    expired = db.session.execute(sa.select(ImportJob.id, ImportJob.upload_key).where(
+        ImportJob.status == "failed", ImportJob.upload_key.is_not(None),
+        ImportJob.finished_at < sa.func.now() - timedelta(days=UPLOAD_KEEP_DAYS))).all()
+    for job_id, key in expired:
+        db.session.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(upload_key=None))
+        after_commit(uploads().delete, key)
+    for job_id in stuck:
+        after_commit(queue_step, require_store().id, job_id)
+    db.session.commit()
+    return len(stuck)

@@ -1,9 +1,9 @@
-"""Catalog jobs, on the `default` queue."""
+"""Catalog jobs: CSV import steps on the `imports` queue, and their sweep."""
 from __future__ import annotations
 
 from app.catalog import imports
 from app.extensions import db
-from app.jobs import job
+from app.jobs import each_store, job
 from tenants.context import store_context
 from tenants.models import Store
 from tenants.provisioning import placement_of
@@ -11,10 +11,16 @@ from tenants.provisioning import placement_of
 
 @job
 def run_import(store_id: int, job_id: int) -> str:
-    """Work through a CSV import. Safe to run twice: only a queued import is
-    claimed, so a running or finished one is left alone."""
+    """One step of a CSV import. Safe to run twice: a step only works on an
+    import it could claim (queued, or left running by a dead worker)."""
     store = db.session.get(Store, store_id)
     if store is None:
         return "skipped"
     with store_context(placement_of(store)):
-        return imports.run(job_id)
+        return imports.run_step(job_id)
+
+
+@job
+def sweep_imports() -> int:
+    """Periodic: resume imports whose worker died, drop uploads too old to retry."""
+    return sum(imports.sweep() for _ in each_store())

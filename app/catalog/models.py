@@ -129,9 +129,17 @@ class CollectionProduct(TenantModel):
 
 
 class ImportJob(TenantModel):
-    """A CSV import: its progress and, when done, the per-row report."""
+    """A CSV import: its progress and, when done, the per-row report.
+
+    It runs in steps (app.catalog.imports): each chunk of products commits
+    together with its index in `done_chunks`, so a step that dies is resumed
+    from the chunks it had not committed; the running step renews
+    `heartbeat_at`, and a stale one tells the sweep that its worker died."""
 
     __tablename__ = "import_jobs"
+    __table_args__ = (sa.UniqueConstraint("store_id", "token"),
+                      sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')",
+                                         name="import_jobs_status"))
 
     token: Mapped[str] = mapped_column(sa.String(32))
     filename: Mapped[str] = mapped_column(sa.String(255))
@@ -144,5 +152,13 @@ class ImportJob(TenantModel):
     report: Mapped[list] = mapped_column(JSONB, default=list)
     error: Mapped[str] = mapped_column(sa.Text, default="")
     actor: Mapped[str] = mapped_column(sa.String(254))
+    upload_key: Mapped[str | None] = mapped_column(sa.Text)  # the file, in private upload storage, until done
+    done_chunks: Mapped[list[int]] = mapped_column(ARRAY(sa.Integer), default=list)
+    crashes: Mapped[int] = mapped_column(sa.Integer, default=0)  # steps whose worker died
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from app.effects import HANDLERS, Handler, kick, marker
 from app.effects.models import Outbox, PlatformOutbox
 from app.extensions import db, get_redis
-from app.jobs import job
+from app.jobs import each_store, job
 from tenants.context import store_context
 from tenants.models import Store
 from tenants.provisioning import placement_of
@@ -112,11 +112,8 @@ def sweep() -> int:
         kick(None, queue)
         kicked += 1
     db.session.commit()
-    stores = db.session.scalars(sa.select(Store).where(Store.status == "active").order_by(Store.id)).all()
-    for store in stores:
-        with store_context(placement_of(store)):
-            queues = pending_queues(Outbox)
-        for queue in queues:
+    for store in each_store():
+        for queue in pending_queues(Outbox):
             kick(store.id, queue)
             kicked += 1
     return kicked

@@ -234,7 +234,7 @@ def test_import_a_csv_from_the_dashboard_with_live_progress_and_a_report(app, me
     queued = browser.get(job_page, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'hx-trigger="every 1s"' in queued and "<html" not in queued
 
-    flask_cli(service_env, "worker", "--burst", "--queue", "default")
+    flask_cli(service_env, "worker", "--burst", "--queue", "imports")
     done = browser.get(job_page, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "every 1s" not in done  # the bar stops polling once the job is finished
     assert "1 created" in done and "1 refused" in done

@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy.orm import selectinload
 
-from app.catalog import csv_format, image_fetch, imports
+from app.catalog import csv_format, image_fetch, import_rows, imports
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.images import store_image
 from app.catalog.jobs import run_import
 from app.catalog.models import ImportJob, Product, ProductImage
 from app.catalog.products import OptionSpec
-from app.extensions import db, get_redis
+from app.extensions import db
 from app.inventory import service as inventory
 from app.media.storage import storage
 from tests.conftest import as_store, flask_cli
@@ -76,8 +76,8 @@ def start(app, store, data: bytes, filename: str = "products.csv") -> str:
 
 
 def work(service_env) -> None:
-    """A real RQ worker drains the default queue (image URLs on 127.0.0.1 allowed)."""
-    flask_cli({**service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1"}, "worker", "--burst", "--queue", "default")
+    """A real RQ worker drains the imports queue (image URLs on 127.0.0.1 allowed)."""
+    flask_cli({**service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1"}, "worker", "--burst", "--queue", "imports")
 
 
 def import_file(app, service_env, store, data: bytes) -> SimpleNamespace:
@@ -121,8 +121,10 @@ def catalog_of(app, store) -> dict:
 
 
 def upload_keys(app, store) -> list[str]:
+    """The store's uploads still kept in private storage."""
     with app.app_context():
-        return list(get_redis().scan_iter(f"vitrine:store:{store.id}:import:*"))
+        folder = imports.uploads().root / str(store.id)
+        return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
 
 
 def shopify_fixture(base: str) -> bytes:
@@ -365,7 +367,7 @@ def test_a_value_the_database_refuses_costs_only_its_product(app, make_store, se
     store = make_store()
     job = import_file(app, service_env, store, data)
     assert (job.status, job.created_products, job.failed_products) == ("done", 2, 1)
-    assert job.report == [{"row": 3, "handle": "huge", "message": imports.TOO_LARGE}]
+    assert job.report == [{"row": 3, "handle": "huge", "message": import_rows.TOO_LARGE}]
     found = catalog_of(app, store)
     assert [(handle, p["variants"][0]["on_hand"]) for handle, p in found.items()] == [("after", 4), ("before", 3)]
 
@@ -438,8 +440,173 @@ def test_a_finished_import_is_not_run_again(app, make_store, service_env):
 def test_an_import_whose_upload_is_gone_fails_with_a_reason(app, make_store, service_env):
     store = make_store()
     token = start(app, store, b"Handle,Title,Variant Price\nhat,Hat,10\n")
+    assert upload_keys(app, store) == [f"{token}.csv"]
     with app.app_context():
-        get_redis().delete(imports.upload_key(store.id, token))
+        imports.uploads().delete(f"{store.id}/{token}.csv")
     work(service_env)
     job = job_state(app, store, token)
-    assert job.status == "failed" and "no longer available" in job.error and job.finished_at is not None
+    assert job.status == "failed" and "no longer kept" in job.error and job.finished_at is not None
+
+
+# -- imports that share the workers fairly and survive a dead worker --------------------------------------------
+
+def _many(count: int, prefix: str = "item", image_url: str | None = None) -> bytes:
+    lines = ["Handle,Title,Variant SKU,Variant Price,Image Src"]
+    for n in range(count):
+        image = image_url if image_url and n >= imports.CHUNK else ""
+        lines.append(f"{prefix}-{n},{prefix.title()} {n},{prefix.upper()}-{n},{n}.25,{image}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_big_import_yields_the_worker_to_another_stores_import(app, make_store, service_env):
+    big, small = make_store(), make_store()
+    big_token = start(app, big, _many(imports.CHUNK * 6))  # three steps of two chunks each
+    small_token = start(app, small, _many(1, "cap"))  # queued behind the big one's first step
+    flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
+    big_job, small_job = job_state(app, big, big_token), job_state(app, small, small_token)
+    assert big_job.status == small_job.status == "done"
+    assert big_job.created_products == imports.CHUNK * 6 and small_job.created_products == 1
+    assert small_job.finished_at < big_job.finished_at  # it did not wait for the whole big file
+    assert upload_keys(app, big) == upload_keys(app, small) == []  # uploads go once imported
+
+
+class _HeldServer:
+    """An HTTP server on 127.0.0.1 whose answers wait until released (then 404)."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        held = self.release
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                held.wait(timeout=120)
+                self.send_error(404)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def _poll(condition, what: str, seconds: float = 60):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (RQ's work horse runs the job in one)."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_an_import_whose_worker_is_killed_resumes_after_its_last_committed_chunk(app, make_store, service_env,
+                                                                                 monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from app.config import ROOT
+
+    store, held = make_store(), _HeldServer()
+    env = {**os.environ, **service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1", "IMPORT_LEASE_SECONDS": "1"}
+    monkeypatch.setitem(app.config, "IMPORT_LEASE_SECONDS", 1)  # this process runs the sweep
+    try:
+        # The first chunk imports; the second waits on its image URL, so the worker is busy when it dies.
+        token = start(app, store, _many(imports.CHUNK * 2, image_url=f"{held.url}/slow.png"))
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue", "imports"],
+                                  cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            _poll(lambda: job_state(app, store, token).done_chunks == [0], "the first chunk to commit")
+        finally:
+            for pid in [*_children(worker.pid), worker.pid]:  # the work horse (its own session) and the worker
+                os.kill(pid, signal.SIGKILL)
+            worker.wait()
+        held.release.set()
+        assert job_state(app, store, token).status == "running"  # nothing else will ever finish it
+
+        def resumed():
+            with as_store(app, store):
+                return imports.sweep() == 1  # once its lease has lapsed
+
+        _poll(resumed, "the sweep to see the stale lease")
+        flask_cli({**service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1", "IMPORT_LEASE_SECONDS": "1"},
+                  "worker", "--burst", "--queue", "imports")
+    finally:
+        held.close()
+    job = job_state(app, store, token)
+    assert (job.status, job.crashes) == ("done", 1)
+    # The first chunk was not imported twice: every product was created once, none "updated".
+    assert (job.created_products, job.updated_products, job.failed_products) == (imports.CHUNK * 2, 0, 0)
+    assert job.processed_rows == job.total_rows == imports.CHUNK * 2
+    assert len(catalog_of(app, store)) == imports.CHUNK * 2
+
+
+def test_an_import_stopped_by_dying_workers_fails_visibly_and_is_retried_from_the_dashboard(
+        app, merchant, service_env):
+    browser, _, store = merchant
+    token = start(app, store, _many(3))
+    with as_store(app, store):  # as if its workers had died on it again and again
+        db.session.execute(sa.update(ImportJob).where(ImportJob.token == token)
+                           .values(crashes=imports.MAX_CRASHES + 1))
+    work(service_env)
+    job = job_state(app, store, token)
+    assert job.status == "failed" and "stopped 4 times" in job.error and job.upload_key is not None
+    page = f"/dashboard/{store.handle}/products/imports/{token}"
+    shown = browser.get(page).get_data(as_text=True)
+    assert "Retry the import" in shown and "stopped 4 times" in shown
+
+    retried = browser.post(f"{page}/retry", csrf_from=page)
+    assert retried.status_code == 302 and job_state(app, store, token).status == "queued"
+    again = browser.post(f"{page}/retry", csrf_from=page)  # not failed any more: refused, nothing changed
+    assert again.status_code == 409 and job_state(app, store, token).status == "queued"
+    work(service_env)
+    job = job_state(app, store, token)
+    assert (job.status, job.created_products, job.error) == ("done", 3, "")
+    assert "Retry the import" not in browser.get(page).get_data(as_text=True)
+
+
+def test_stock_lowered_by_an_import_sends_the_low_stock_alert(app, make_store, make_account, service_env):
+    from pathlib import Path
+
+    owner = make_account()
+    store = make_store(owner=owner)
+    with as_store(app, store):
+        product = catalog.create_product({"title": "Trail Socks", "price": "9", "sku": "SOCK-1",
+                                          "low_stock_threshold": "5"}, actor=ACTOR)
+        location = inventory.create_location("Warehouse")
+        inventory.set_on_hand(product.variants[0].id, location.id, 20, reason="received", actor=ACTOR)
+        handle = product.handle
+    mail = Path(service_env["VAR_DIR"]) / "mail"
+    before = set(mail.glob("*.eml")) if mail.is_dir() else set()
+    job = import_file(app, service_env, store,
+                      f"Handle,Title,Variant SKU,Variant Inventory Qty\n{handle},Trail Socks,SOCK-1,3\n".encode())
+    assert job.status == "done" and job.updated_products == 1
+    flask_cli(service_env, "worker", "--burst", "--queue", "notifications")
+    sent = [path.read_text() for path in set(mail.glob("*.eml")) - before]
+    assert any("Low stock: Trail Socks" in text and "down to 3 available" in text and owner.email in text
+               for text in sent), sent
