@@ -50,11 +50,35 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "POOL_CAPACITY": int(env.get("POOL_CAPACITY", "100")),
         "STORE_CACHE_TTL": float(env.get("STORE_CACHE_TTL", "60")),
+        # Log-in: attempts per (email, client address) before that pair is locked for the window;
+        # failures per address across emails; failures per email across addresses before it is
+        # only slowed down (one attempt per 2, 4, 8… seconds, at most LOGIN_SLOWDOWN_MAX_DELAY).
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/300"),
+        "LOGIN_ADDRESS_RATE_LIMIT": env.get("LOGIN_ADDRESS_RATE_LIMIT", "100/300"),
+        "LOGIN_SLOWDOWN": env.get("LOGIN_SLOWDOWN", "20/3600"),
+        "LOGIN_SLOWDOWN_MAX_DELAY": int(env.get("LOGIN_SLOWDOWN_MAX_DELAY", "15")),
+        # Mails people can make us send (sign-up, password reset, invitations): per recipient, per client address.
+        "MAIL_RATE_LIMIT": env.get("MAIL_RATE_LIMIT", "5/3600"),
+        "MAIL_ADDRESS_RATE_LIMIT": env.get("MAIL_ADDRESS_RATE_LIMIT", "30/3600"),
+        # Merchant sessions (seconds): unused for SESSION_IDLE_TIMEOUT, or older than SESSION_LIFETIME, they end.
+        "SESSION_IDLE_TIMEOUT": int(env.get("SESSION_IDLE_TIMEOUT", str(24 * 3600))),
+        "SESSION_LIFETIME": int(env.get("SESSION_LIFETIME", str(14 * 24 * 3600))),
+        "SIGNUP_LINK_TTL": int(env.get("SIGNUP_LINK_TTL", str(24 * 3600))),
+        "PASSWORD_RESET_TTL": int(env.get("PASSWORD_RESET_TTL", "3600")),
+        "INVITATION_TTL": int(env.get("INVITATION_TTL", str(7 * 24 * 3600))),
+        "INVITATION_PENDING_LIMIT": int(env.get("INVITATION_PENDING_LIMIT", "20")),  # per store
+        # Base of links in mails (e.g. https://vitrine.example.com); empty: the address the request came to.
+        "PLATFORM_URL": env.get("PLATFORM_URL", "").rstrip("/"),
         "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
         # CSV imports fetch Image Src URLs; private addresses only when this is on (tests, development).
         "IMPORT_ALLOW_PRIVATE_URLS": env.get("IMPORT_ALLOW_PRIVATE_URLS", "0").lower() in ("1", "true", "yes"),
+        # One image URL gets this many seconds in all (redirects included), however slowly it drips.
+        "IMPORT_FETCH_DEADLINE": float(env.get("IMPORT_FETCH_DEADLINE", "60")),
+        # DNS servers ("ip" or "ip:port", comma-separated) for domain checks and image fetches; empty = the system's.
+        "DNS_RESOLVERS": [each.strip() for each in env.get("DNS_RESOLVERS", "").split(",") if each.strip()],
+        "DNS_TIMEOUT": float(env.get("DNS_TIMEOUT", "5")),  # seconds per lookup
         "SMTP_URL": env.get("SMTP_URL", ""),
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),  # PEM CA bundle for an SMTP server with a private CA
         "SEARCH_WRITER_TIMEOUT": float(env.get("SEARCH_WRITER_TIMEOUT", "30")),
         # A CSV import works for about this long, then queues its next step behind other stores' work.
         "IMPORT_STEP_SECONDS": float(env.get("IMPORT_STEP_SECONDS", "10")),

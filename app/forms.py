@@ -9,10 +9,13 @@ from flask import render_template
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from app.money import CURRENCIES
+from app.money import CURRENCIES, LOCALES, format_input
 from app.domain_errors import DomainError
 
-CURRENCY_CHOICES = [SelectChoice(code, f"{code} — {name}") for code, (name, _) in sorted(CURRENCIES.items())]
+CURRENCY_CHOICES = [SelectChoice(code, f"{code} — {name}") for code, name in CURRENCIES.items()]
+# Each locale with a sample amount, so the choice shows what it changes.
+LOCALE_CHOICES = [SelectChoice(code, f"{name} — {format_input(123456789, 'USD', code)}")
+                  for code, name in sorted(LOCALES.items(), key=lambda item: item[1])]
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:

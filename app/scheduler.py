@@ -17,6 +17,7 @@ from rq.cron import CronScheduler
 from app.catalog.jobs import sweep_imports
 from app.effects.dispatch import sweep
 from app.jobs import rq_connection
+from tenants.domain_jobs import recheck_domains
 
 SWEEP_INTERVAL = 60  # seconds
 
@@ -27,6 +28,8 @@ def build_scheduler(connection: Redis) -> CronScheduler:
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)
     scheduler.register(sweep_imports, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)
+    scheduler.register(recheck_domains, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
+                       job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # picks the domains that are due
     return scheduler
 
 

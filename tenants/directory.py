@@ -7,7 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from tenants.errors import Forbidden, NotFound
+from app.money import is_locale
+from tenants.errors import DirectoryError, DirectoryErrorCode as Code, Forbidden, NotFound
 from tenants.extension import state
 from tenants.models import Account, Membership, Store
 from tenants.provisioning import validate_currency, validate_name
@@ -45,10 +46,21 @@ def require_manager(member: Membership) -> None:
         raise Forbidden("Only the store's owner or an admin can do that.")
 
 
-def update_store(member: Membership, *, name: str, currency: str) -> Store:
+def validate_locale(locale: str) -> str:
+    locale = (locale or "").strip()
+    if not is_locale(locale):
+        raise DirectoryError(Code.INVALID, "Choose an amount format from the list.", "locale")
+    return locale
+
+
+def update_store(member: Membership, *, name: str, currency: str, locale: str | None = None) -> Store:
+    """Name, currency and (unless None) the locale amounts are shown and typed in.
+    Placements carry all three, so the host cache is dropped."""
     require_manager(member)
     store = member.store
-    store.name, store.currency = validate_name(name), validate_currency(currency)
+    name, currency = validate_name(name), validate_currency(currency)
+    locale = store.locale if locale is None else validate_locale(locale)
+    store.name, store.currency, store.locale = name, currency, locale
     db.session.commit()
     state().resolver.invalidate()
     return store

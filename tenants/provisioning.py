@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from psycopg import sql
 
 from app.extensions import db
-from app.money import is_currency
+from app.money import default_locale, is_currency
 from tenants.context import Placement
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code
 from tenants.extension import state
@@ -24,7 +24,7 @@ RESERVED_HANDLES = frozenset("""
     www admin api app apps static assets media cdn mail email smtp imap pop ftp ssh vpn
     dashboard account accounts login logout signup register auth oauth sso help support
     status blog docs shop store stores checkout cart billing payments pay secure
-    platform vitrine root system test staging dev internal webhooks hooks
+    platform vitrine root system test staging dev internal webhooks hooks localhost
 """.split())
 # Advisory-lock namespace (first key) for pool creation on the main database.
 POOL_LOCK = 7_201
@@ -78,8 +78,9 @@ def create_store(*, handle: str, name: str, currency: str, owner: Account | None
         store_id = db.session.scalar(sa.text("SELECT nextval(pg_get_serial_sequence('public.stores', 'id'))"))
         schema = f"store_{store_id}"
         create_dedicated_schema(db_key, schema)
-    store = Store(id=store_id, handle=handle, name=name, currency=currency, tier=tier,
-                  db_key=db_key, schema_name=schema, status="active")
+    # Amounts are shown and typed in the locale that goes with the currency (money.default_locale).
+    store = Store(id=store_id, handle=handle, name=name, currency=currency, locale=default_locale(currency),
+                  tier=tier, db_key=db_key, schema_name=schema, status="active")
     db.session.add(store)
     if owner is not None:
         db.session.add(Membership(account=owner, store=store, role="owner"))

@@ -1,27 +1,23 @@
-"""A store's staff: who may work on it, in which role."""
+"""A store's staff: who may work on it, in which role. People join through
+invitations (app/platform/invitations.py); owners and admins remove them."""
 from __future__ import annotations
-
-import sqlalchemy as sa
 
 from app.extensions import db
 from tenants.directory import require_manager
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code, Forbidden, NotFound
-from tenants.models import Account, Membership
+from tenants.models import Membership
 
 
-def add_member(member: Membership, email: str, role: str) -> Membership:
-    require_manager(member)
+def join(store_id: int, account_id: int, role: str) -> Membership:
+    """Put an account on a store's staff, as an accepted invitation says
+    (the caller commits). Someone already on the staff keeps their role."""
     if role not in ("admin", "staff"):
         raise DirectoryError(Code.INVALID, "Role must be admin or staff.", "role")
-    account = db.session.scalar(sa.select(Account).where(Account.email == (email or "").strip().lower()))
-    if account is None:
-        raise DirectoryError(Code.NOT_FOUND, "No Vitrine account uses that email. Ask them to sign up first.",
-                             "email")
-    if db.session.get(Membership, (account.id, member.store_id)) is not None:
-        raise DirectoryError(Code.TAKEN, f"{account.email} is already on this store's staff.", "email")
-    added = Membership(account_id=account.id, store_id=member.store_id, role=role)
+    existing = db.session.get(Membership, (account_id, store_id))
+    if existing is not None:
+        return existing
+    added = Membership(account_id=account_id, store_id=store_id, role=role)
     db.session.add(added)
-    db.session.commit()
     return added
 
 

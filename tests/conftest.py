@@ -8,6 +8,7 @@ database they are given.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -47,6 +48,11 @@ def service_env():
     pod2_server = embedded.postgres_url(TEST_VAR / "pg2")
     redis_url = os.environ.get("REDIS_URL") or embedded.redis_url(TEST_VAR / "redis")
     redis.Redis.from_url(redis_url).flushdb()
+    # Domain checks and image fetches of every test resolve names here, never on the machine's resolver;
+    # tests that need records run a DnsServer of their own.
+    from tests.tenants.dns_server import DnsServer
+
+    quiet_dns = DnsServer().__enter__()
     yield {
         # Migrations run as an owner that is not a superuser, as on a managed
         # PostgreSQL: row-level security applies to it too.
@@ -56,7 +62,10 @@ def service_env():
         "VAR_DIR": str(TEST_VAR),
         "SECRET_KEY": "test-secret-key",
         "POOL_CAPACITY": "50",
+        "DNS_RESOLVERS": quiet_dns.address,
+        "DNS_TIMEOUT": "1",
     }
+    quiet_dns.__exit__(None, None, None)
     embedded.stop_postgres(TEST_VAR / "pg2")
     if own_pg:
         embedded.stop_postgres(TEST_VAR / "pg")
@@ -134,11 +143,23 @@ def make_store(app):
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+_addresses = itertools.count(1)
+
+
+def client_address() -> str:
+    """A client address no other client of the session uses, so per-address
+    limits (log-in, mails) of one test never meet another's."""
+    n = next(_addresses)
+    return f"198.18.{n // 250}.{n % 250 + 1}"
+
+
 class Client:
-    """The Flask test client plus what a browser does: a Host and CSRF tokens."""
+    """The Flask test client plus what a browser does: a Host, CSRF tokens,
+    and an address of its own."""
 
     def __init__(self, flask_client, host: str = "localhost"):
         self.flask = flask_client
+        self.flask.environ_base["REMOTE_ADDR"] = client_address()
         self.host = host
 
     def get(self, path: str, host: str | None = None, **kwargs):

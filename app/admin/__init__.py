@@ -49,11 +49,14 @@ def dashboard_context():
 
 
 @bp.app_template_global()
-def money(amount):
-    """Minor units as a decimal string in the current store's currency."""
-    from app.money import format_amount
+def money(amount, plain: bool = False):
+    """Minor units in the current store's currency and locale: '1.999,00 €',
+    or with `plain` what a price input is pre-filled with: '1.999,00'."""
+    from app.money import format_input, format_money
 
-    return format_amount(amount, g.store.currency)
+    if plain:
+        return format_input(amount, g.store.currency, g.store.locale)
+    return format_money(amount, g.store.currency, g.store.locale)
 
 
 @bp.app_template_global()

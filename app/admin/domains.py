@@ -6,10 +6,19 @@ from app.admin.forms import ActionForm, DomainForm
 from app.forms import render_invalid
 from app.store import service as store_service
 from tenants.directory import require_manager
-from tenants.domains import add_domain, remove_domain
+from tenants.domain_jobs import PENDING_EVERY
+from tenants.domains import add_domain, instructions, remove_domain, request_check
 from tenants.errors import DirectoryError
 
 TEMPLATE = "admin/domains.html"
+
+
+def _context() -> dict:
+    return {"instructions": instructions, "pending_minutes": int(PENDING_EVERY.total_seconds() // 60)}
+
+
+def _page(form: DomainForm, action: ActionForm, status: int = 200):
+    return render_template(TEMPLATE, form=form, action=action, **_context()), status
 
 
 @bp.route("/<handle>/domains", methods=["GET", "POST"])
@@ -20,18 +29,31 @@ def domains():
         try:
             domain = add_domain(g.member, form.hostname.data)
         except DirectoryError as error:
-            return render_invalid(TEMPLATE, form, error, action=ActionForm())
+            return render_invalid(TEMPLATE, form, error, action=ActionForm(), **_context())
         store_service.record(current_user.email, "domain.added", f"Connected {domain.hostname}")
-        flash(f"{domain.hostname} now points at this store. Point its DNS at Vitrine to go live.")
+        flash(f"{domain.hostname} was added. Add one of the DNS records shown for it: it goes live as soon as "
+              "we find the record.")
         return redirect(url_for("admin.domains"))
-    return render_template(TEMPLATE, form=form, action=ActionForm()), 400 if form.errors else 200
+    return _page(form, ActionForm(), 400 if form.errors else 200)
+
+
+@bp.post("/<handle>/domains/<id:domain_id>/check")
+def check_domain(domain_id: int):
+    require_manager(g.member)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _page(DomainForm(formdata=None), form, 400)
+    domain = request_check(g.member, domain_id)
+    flash(f"Checking the DNS of {domain.hostname} now; this page shows the result in a moment.")
+    return redirect(url_for("admin.domains"))
 
 
 @bp.post("/<handle>/domains/<id:domain_id>/delete")
 def delete_domain(domain_id: int):
+    require_manager(g.member)
     form = ActionForm()
     if not form.validate_on_submit():
-        return render_template(TEMPLATE, form=DomainForm(), action=form), 400
+        return _page(DomainForm(formdata=None), form, 400)
     hostname = remove_domain(g.member, domain_id)
     store_service.record(current_user.email, "domain.removed", f"Disconnected {hostname}")
     flash(f"{hostname} was removed.")

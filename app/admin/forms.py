@@ -2,12 +2,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from app.forms import CURRENCY_CHOICES
+from app.forms import CURRENCY_CHOICES, LOCALE_CHOICES
 
 
 class StoreSettingsForm(FlaskForm):
     name = StringField("Store name")
     currency = SelectField("Currency", choices=CURRENCY_CHOICES, validate_choice=False)
+    locale = SelectField("Amount format", choices=LOCALE_CHOICES, validate_choice=False)
     contact_email = EmailField("Contact email")
     coming_soon_message = TextAreaField("Coming-soon message")
 

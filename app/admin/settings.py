@@ -4,9 +4,10 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import StoreSettingsForm
 from app.forms import render_invalid
+from app.money import LOCALES
 from app.platform.accounts import normalize_email
 from app.store import service as store_service
-from tenants.directory import require_manager, update_store
+from tenants.directory import require_manager, update_store, validate_locale
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code
 from tenants.provisioning import validate_currency, validate_name
 
@@ -17,19 +18,23 @@ TEMPLATE = "admin/settings.html"
 def settings():
     require_manager(g.member)
     store = g.member.store
-    form = StoreSettingsForm(data={"name": store.name, "currency": store.currency, **store_service.get_settings()})
+    form = StoreSettingsForm(data={"name": store.name, "currency": store.currency, "locale": store.locale,
+                                   **store_service.get_settings()})
     if form.validate_on_submit():
         try:  # everything is checked before anything is written
             extra = _store_settings(form)
             name, currency = validate_name(form.name.data), validate_currency(form.currency.data)
+            locale = validate_locale(form.locale.data)
         except DirectoryError as error:
             return render_invalid(TEMPLATE, form, error)
-        details_changed = (name, currency) != (store.name, store.currency)
-        if details_changed:
+        details_changed = (name, currency, locale) != (store.name, store.currency, store.locale)
+        if (name, currency) != (store.name, store.currency):
             store_service.record(current_user.email, "store.renamed", f"Store details set to “{name}” in {currency}")
+        if locale != store.locale:
+            store_service.record(current_user.email, "store.locale", f"Amounts now shown as {LOCALES[locale]}")
         store_service.update_settings(extra, current_user.email)
         if details_changed:
-            update_store(g.member, name=name, currency=currency)
+            update_store(g.member, name=name, currency=currency, locale=locale)
         flash("Settings saved.")
         return redirect(url_for("admin.settings"))
     return render_template(TEMPLATE, form=form), 400 if form.errors else 200

@@ -23,8 +23,9 @@ from app.catalog.models import Collection, Product, ProductImage, ProductOption,
 from app.extensions import db
 from app.inventory.service import available as units_available
 from app.inventory.service import sellable_products
-from app.money import format_amount
+from app.money import format_money
 from app.search.service import search
+from tenants.context import require_store
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -150,9 +151,11 @@ def timestamp(moment: datetime) -> str:
 
 
 def money_json(amount: int | None, currency: str) -> dict | None:
+    """`amount` in minor units; `formatted` for people, in the store's locale."""
     if amount is None:
         return None
-    return {"amount": amount, "currency": currency, "formatted": format_amount(amount, currency)}
+    return {"amount": amount, "currency": currency,
+            "formatted": format_money(amount, currency, require_store().locale)}
 
 
 def _variant_available(variant: Variant, stock: dict[int, int]) -> bool:

@@ -12,6 +12,7 @@ from app.catalog.products import HANDLE_RE, slugify
 from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
+from app.parse import MAX_ID
 from tenants.context import require_store
 
 FIELDS = {"tag": "Tag", "product_type": "Product type", "vendor": "Vendor", "price": "Price", "title": "Title"}
@@ -25,7 +26,9 @@ RELATIONS = {
 MAX_RULES = 60
 
 
-def clean_rules(rules: list[Mapping]) -> list[dict]:
+def clean_rules(rules: list[Mapping], amount_locale: str | None = None) -> list[dict]:
+    """Conditions from raw input; prices are read in `amount_locale` (the
+    dashboard form's locale) or, without one, in the machine form."""
     cleaned = []
     for rule in rules:
         field, relation = str(rule.get("field") or ""), str(rule.get("relation") or "")
@@ -38,7 +41,7 @@ def clean_rules(rules: list[Mapping]) -> list[dict]:
             raise invalid(f"Give the {FIELDS[field].lower()} condition a value.", "rules")
         if field == "price":
             try:
-                value = parse_amount(value, require_store().currency)
+                value = parse_amount(value, require_store().currency, amount_locale)
             except MoneyError as error:
                 raise invalid(str(error), "rules") from None
         cleaned.append({"field": field, "relation": relation, "value": value})
@@ -81,7 +84,7 @@ def list_collections() -> list[Collection]:
 def create_collection(data: Mapping, *, kind: str, match_all: bool = True, rules: list[Mapping] = ()) -> Collection:
     if kind not in ("manual", "automated"):
         raise invalid("Choose manual or automated.", "kind")
-    rules = clean_rules(list(rules)) if kind == "automated" else []
+    rules = clean_rules(list(rules), _amount_locale(data)) if kind == "automated" else []
     if kind == "automated" and not rules:
         raise invalid("An automated collection needs at least one condition.", "rules")
     collection = Collection(kind=kind, match_all=match_all, rules=rules, **_fields(data))
@@ -95,13 +98,18 @@ def update_collection(collection: Collection, data: Mapping, *, match_all: bool 
     for key, value in _fields(data, exclude_id=collection.id).items():
         setattr(collection, key, value)
     if collection.kind == "automated" and rules is not None:
-        cleaned = clean_rules(list(rules))
+        cleaned = clean_rules(list(rules), _amount_locale(data))
         if not cleaned:
             raise invalid("An automated collection needs at least one condition.", "rules")
         collection.rules = cleaned
         collection.match_all = bool(match_all)
     db.session.commit()
     return collection
+
+
+def _amount_locale(data: Mapping) -> str | None:
+    """Dashboard forms say which locale their amounts are typed in."""
+    return data.get("amount_locale") or None
 
 
 def delete_collection(collection: Collection) -> None:
@@ -130,6 +138,11 @@ def _condition(rule: dict):
             sa.func.lower(sa.column("tag")) == str(value).lower()).exists()
         return has if relation == "equals" else sa.not_(has)
     if field == "price":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return sa.false()  # not a price (saved before rules were checked): matches nothing
+        # Saved before amounts had a maximum, a value may not fit BIGINT; past
+        # its ends every price compares the same way, so the ends stand in.
+        value = min(max(value, -MAX_ID - 1), MAX_ID)
         priced = sa.select(Variant.id).where(Variant.store_id == Product.store_id, Variant.product_id == Product.id)
         priced = priced.where(Variant.price > value if relation == "greater_than" else Variant.price < value)
         return priced.exists()

@@ -6,6 +6,14 @@ option names…) come from its first row; later rows add variants and/or images,
 and a row with only image columns adds an image. A product without options is
 written as Option1 Name "Title", Option1 Value "Default Title".
 
+Formula cells (OWASP CSV injection): a text cell that a spreadsheet would
+run as a formula (starting with =, +, -, @, tab or carriage return) is
+written with a leading apostrophe, which spreadsheets show as text. To keep
+this reversible, a cell that is already apostrophes followed by one of
+those characters gets one more. Reading takes one apostrophe off any cell
+that is apostrophes followed by one of those characters, so importing our
+own export gives back the original text.
+
 Reading keeps Shopify's overwrite rule: a column the file does not have leaves
 that field alone on an existing product; a column that is there but blank
 clears it. Problems with a row are collected on its product (which is then
@@ -53,6 +61,7 @@ EXTRA_OPTION_RE = re.compile(r"^option([4-9]|\d{2,}) (name|value)$")
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "y", "1", "t"}, {"false", "no", "n", "0", "f"}
 DEFAULT_OPTION, DEFAULT_VALUE = "Title", "Default Title"
 MAX_WHOLE = 1_000_000_000  # grams, stock and image positions
+FORMULA_RE = re.compile(r"'*[=+\-@\t\r]")  # a cell a spreadsheet could run, behind any apostrophes we added
 
 
 @dataclass
@@ -253,7 +262,7 @@ class _Row:
         index = self.columns.get(name)
         if index is None:
             return None
-        return self.record[index] if index < len(self.record) else ""
+        return unneutralise(self.record[index]) if index < len(self.record) else ""
 
     def text(self, name: str) -> str:
         return " ".join((self.raw(name) or "").split())
@@ -449,5 +458,15 @@ def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base
             image = product.images[k]
             row.update({"Image Src": base + image_path(image.storage_key), "Image Position": str(k + 1),
                         "Image Alt Text": image.alt})
-        rows.append([row[name] for name in COLUMNS])
+        rows.append([neutralise(row[name]) for name in COLUMNS])
     return rows
+
+
+def neutralise(cell: str) -> str:
+    """'=HYPERLINK(…)' -> "'=HYPERLINK(…)": shown as text, never run."""
+    return "'" + cell if FORMULA_RE.match(cell) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """The reverse of `neutralise`: one leading apostrophe off a formula-looking cell."""
+    return cell[1:] if cell.startswith("'") and FORMULA_RE.match(cell) else cell

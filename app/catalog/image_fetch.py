@@ -1,32 +1,88 @@
 """Fetching product images by URL for CSV imports: several at a time, each
-URL once per import, at most 10 MB, and never from private network addresses
-(unless IMPORT_ALLOW_PRIVATE_URLS is set, for tests and development)."""
+URL once per import, at most 10 MB, within a total deadline, and never from
+addresses inside our own networks.
+
+Server-side request forgery is closed at the one place it can be: the host
+is looked up once (tenants.dns), every address it has is checked, and the
+connection goes to a checked address, with the URL's name kept for the
+Host header, TLS SNI and the certificate check. A name that answers a public
+address to the check and 127.0.0.1 to the connection (DNS rebinding) has no
+second lookup to win. Refused: loopback, private, link-local, shared,
+reserved and multicast addresses, and IPv6 ranges that wrap an IPv4 address
+of any kind (NAT64, 6to4, Teredo, IPv4-compatible/-translated), since a
+gateway could unwrap one into a private address. Each redirect hop is
+checked the same way. IMPORT_ALLOW_PRIVATE_URLS lets loopback through (tests,
+development), nothing else.
+
+A server that drips a byte every few seconds never trips a per-read timeout;
+a watchdog closes the connection when the deadline (IMPORT_FETCH_DEADLINE)
+passes, whatever the download is waiting for.
+"""
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
+import ssl
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-import requests
-from flask import current_app
+import certifi
+import urllib3
+from flask import current_app, has_app_context
+from requests.utils import requote_uri
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from app.catalog.images import MAX_IMAGE_BYTES, ImageRejected, store_image
+from tenants.dns import DnsSettings, DnsUnavailable, IPAddress, NoSuchName, addresses as dns_addresses
 
 FETCH_TIMEOUT, FETCH_DEADLINE, FETCH_THREADS, MAX_REDIRECTS = 10, 60, 8, 5
+REDIRECTS = (301, 302, 303, 307, 308)
+WRAPPING_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
+    "64:ff9b::/96",  # NAT64 (RFC 6052)
+    "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
+    "2002::/16",  # 6to4
+    "2001::/32",  # Teredo
+    "::/96",  # IPv4-compatible (deprecated)
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+))
+PRIVATE = "it points to a private network address, which imports may not fetch."
+WRAPPED = ("it points to an IPv6 address that wraps an IPv4 one (NAT64, 6to4 or Teredo), which could reach a "
+           "private network; imports may not fetch it.")
 
 
 def private_urls_allowed() -> bool:
-    """Image URLs on private networks (the worker's own, a cloud metadata
-    service…) are refused unless IMPORT_ALLOW_PRIVATE_URLS is set (tests,
-    development)."""
+    """Loopback image URLs (the worker's own machine) are refused unless
+    IMPORT_ALLOW_PRIVATE_URLS is set (tests, development)."""
     return bool(current_app.config["IMPORT_ALLOW_PRIVATE_URLS"])
 
 
 class FetchProblem(Exception):
     pass
+
+
+def _connect(address: tuple[str, int], timeout: float) -> socket.socket:
+    return socket.create_connection(address, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    deadline: float = FETCH_DEADLINE  # seconds for one URL, redirects included
+    timeout: float = FETCH_TIMEOUT  # seconds for any one network wait
+    dns: DnsSettings = field(default_factory=DnsSettings)
+    ca_certs: str | None = None  # None: the usual certificate authorities (certifi)
+    # How a TCP connection to a checked (address, port) is opened. Tests stand
+    # in for the internet here, since they may only reach 127.0.0.1.
+    connect: Callable[[tuple[str, int], float], socket.socket] = _connect
+
+    @classmethod
+    def from_config(cls, config) -> FetchSettings:
+        return cls(deadline=float(config["IMPORT_FETCH_DEADLINE"]), dns=DnsSettings.from_config(config))
 
 
 class ImageFetcher:
@@ -36,6 +92,7 @@ class ImageFetcher:
 
     def __init__(self, app, store_id: int, allow_private: bool = False):
         self.app, self.store_id, self.allow_private = app, store_id, allow_private
+        self.settings = FetchSettings.from_config(app.config)
         self.futures: dict[str, Future] = {}
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=FETCH_THREADS)
@@ -60,63 +117,234 @@ class ImageFetcher:
 
     def _get(self, url: str) -> tuple[dict | None, str | None]:
         try:
-            data = download(url, self.allow_private)
+            data = download(url, self.allow_private, self.settings)
             with self.app.app_context():
                 return store_image(self.store_id, data), None
         except (FetchProblem, ImageRejected) as problem:
             return None, str(problem)
 
 
-def download(url: str, allow_private: bool = False) -> bytes:
-    """The body at an http(s) URL: at most 10 MB, 10 s per network wait, a
-    minute in all; redirects are followed (each hop checked) up to 5."""
-    deadline = time.monotonic() + FETCH_DEADLINE
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    hostname: str  # ASCII (IDNA), no brackets
+    port: int
+    host_header: str
+    path: str
+
+
+def download(url: str, allow_private: bool = False, settings: FetchSettings | None = None) -> bytes:
+    """The body at an http(s) URL: at most 10 MB, 10 s per network wait, the
+    deadline in all; redirects are followed (each hop checked) up to 5."""
+    if settings is None:
+        settings = FetchSettings.from_config(current_app.config) if has_app_context() else FetchSettings()
+    deadline = time.monotonic() + settings.deadline
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchProblem("it is not an http or https URL.")
-        if not allow_private:
-            _check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-        try:
-            with requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=False,
-                              headers={"User-Agent": "Vitrine product import"}) as response:
-                if response.is_redirect:
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                if response.status_code != 200:
-                    raise FetchProblem(f"the server answered {response.status_code} {response.reason}.")
-                length = response.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > MAX_IMAGE_BYTES:
-                    raise FetchProblem("it is larger than 10 MB.")
-                body = bytearray()
-                for piece in response.iter_content(65536):
-                    body += piece
-                    if len(body) > MAX_IMAGE_BYTES:
-                        raise FetchProblem("it is larger than 10 MB.")
-                    if time.monotonic() > deadline:
-                        raise FetchProblem("it took more than a minute to download.")
-                return bytes(body)
-        except requests.Timeout:
-            raise FetchProblem(f"the server did not answer within {FETCH_TIMEOUT} seconds.") from None
-        except requests.ConnectionError:
-            raise FetchProblem("the server could not be reached.") from None
-        except requests.RequestException:
-            raise FetchProblem("it could not be downloaded.") from None
+        target = _target(url)
+        addresses = checked_addresses(target.hostname, allow_private, settings, deadline)
+        _, location, body = _get(target, addresses, settings, deadline)
+        if location is None:
+            return body
+        url = urljoin(url, location)
     raise FetchProblem("it redirects too many times.")
 
 
-def _check_public(host: str, port: int) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or other
-    non-public addresses (server-side request forgery). A host that changes
-    its DNS answer between this check and the request could still slip
-    through; the network should also keep workers off internal services."""
+def _target(url: str) -> Target:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise FetchProblem(f"the host {host} cannot be found.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise FetchProblem("it points to a private network address, which imports may not fetch.")
+        parts = urlsplit(url)
+        port = parts.port
+        hostname = parts.hostname or ""
+        if not hostname.isascii():
+            hostname = hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        raise FetchProblem("it is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise FetchProblem("it is not an http or https URL.")
+    host_header = f"[{hostname}]" if ":" in hostname else hostname
+    if port is not None:
+        host_header += f":{port}"
+    path = requote_uri(parts.path or "/") + (f"?{requote_uri(parts.query)}" if parts.query else "")
+    return Target(parts.scheme, hostname, port or (443 if parts.scheme == "https" else 80), host_header, path)
+
+
+def checked_addresses(hostname: str, allow_private: bool, settings: FetchSettings,
+                      deadline: float) -> list[IPAddress]:
+    """Every address of `hostname`, from one lookup; FetchProblem if any may not be fetched."""
+    try:
+        found = dns_addresses(hostname, settings.dns, timeout=max(0.05, deadline - time.monotonic()))
+    except NoSuchName:
+        raise FetchProblem(f"the host {hostname} cannot be found.") from None
+    except DnsUnavailable:
+        raise FetchProblem(f"the host {hostname} could not be looked up in time.") from None
+    for address in found:
+        problem = refusal(address, allow_private)
+        if problem:
+            raise FetchProblem(problem)
+    return found
+
+
+def refusal(address: IPAddress, allow_loopback: bool = False) -> str | None:
+    """Why imports may not fetch from `address`, or None."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return None if allow_loopback else PRIVATE
+    if any(address in network for network in WRAPPING_NETWORKS if network.version == address.version):
+        return WRAPPED
+    if (not address.is_global or address.is_private or address.is_reserved or address.is_multicast
+            or address.is_link_local or address.is_loopback or address.is_unspecified):
+        return PRIVATE
+    return None
+
+
+def _get(target: Target, addresses: list, settings: FetchSettings,
+         deadline: float) -> tuple[int, str | None, bytes]:
+    """(status, redirect location or None, body) from the first address that connects."""
+    unreachable = None
+    for address in addresses:
+        try:
+            return _exchange(target, address, settings, deadline)
+        except _Unreachable as problem:
+            unreachable = problem
+    raise FetchProblem(str(unreachable))
+
+
+class _Unreachable(FetchProblem):
+    """This address could not be connected to; another one may do."""
+
+
+class _PinnedMixin:
+    """A urllib3 connection to a checked address (its `host`): only the
+    socket is opened differently, so TLS (SNI, certificate) still goes by
+    the URL's name. A duplicate of the socket stays with the watchdog: TLS
+    replaces the connection's socket object, the connection underneath stays."""
+
+    dial: Callable[[tuple[str, int], float], socket.socket]
+    watchdog: _Watchdog
+
+    def _new_conn(self) -> socket.socket:
+        sock = self.dial((self.host, self.port), self.timeout)
+        self.watchdog.watch(sock)
+        return sock
+
+
+class _PinnedHTTP(_PinnedMixin, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPS(_PinnedMixin, HTTPSConnection):
+    pass
+
+
+def _connection(target: Target, address, settings: FetchSettings, timeout: float) -> HTTPConnection:
+    if target.scheme == "https":
+        conn = _PinnedHTTPS(str(address), target.port, timeout=timeout, server_hostname=target.hostname,
+                            assert_hostname=target.hostname, cert_reqs="CERT_REQUIRED",
+                            ca_certs=settings.ca_certs or certifi.where())
+    else:
+        conn = _PinnedHTTP(str(address), target.port, timeout=timeout)
+    conn.dial = settings.connect
+    return conn
+
+
+def _exchange(target: Target, address, settings: FetchSettings, deadline: float) -> tuple[int, str | None, bytes]:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _too_slow(settings)
+    conn = _connection(target, address, settings, min(settings.timeout, remaining))
+    conn.watchdog = watchdog = _Watchdog(remaining)
+    try:
+        try:
+            conn.connect()
+        except (OSError, CertificateError) as error:
+            if watchdog.fired:
+                raise _too_slow(settings) from None
+            raise _connect_problem(error, target, settings) from None
+        result = _read(conn, target, settings, deadline)
+        if watchdog.fired:  # a connection cut short can look like a short, complete answer
+            raise _too_slow(settings)
+        return result
+    except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as error:
+        if watchdog.fired:
+            raise _too_slow(settings) from None
+        if isinstance(error, (TimeoutError, urllib3.exceptions.TimeoutError)):
+            raise FetchProblem(f"the server did not answer within {settings.timeout:g} seconds.") from None
+        raise FetchProblem("it could not be downloaded.") from None
+    finally:
+        watchdog.cancel()
+        conn.close()
+
+
+def _read(conn: HTTPConnection, target: Target, settings: FetchSettings,
+          deadline: float) -> tuple[int, str | None, bytes]:
+    conn.request("GET", target.path, headers={
+        "Host": target.host_header, "User-Agent": "Vitrine product import", "Accept": "image/*",
+        "Accept-Encoding": "identity"}, preload_content=False, decode_content=False)
+    response = conn.getresponse()
+    if response.status in REDIRECTS and response.headers.get("Location"):
+        return response.status, response.headers["Location"], b""
+    if response.status != 200:
+        raise FetchProblem(f"the server answered {response.status} {response.reason}.")
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_IMAGE_BYTES:
+        raise FetchProblem("it is larger than 10 MB.")
+    body = bytearray()
+    while piece := response.read(65536, decode_content=False):
+        body += piece
+        if len(body) > MAX_IMAGE_BYTES:
+            raise FetchProblem("it is larger than 10 MB.")
+        if time.monotonic() > deadline:
+            raise _too_slow(settings)
+    return response.status, None, bytes(body)
+
+
+def _connect_problem(error: Exception, target: Target, settings: FetchSettings) -> FetchProblem:
+    if isinstance(error, (ssl.SSLCertVerificationError, CertificateError)):
+        return FetchProblem(f"its TLS certificate is not valid for {target.hostname}.")
+    if isinstance(error, ssl.SSLError):
+        return FetchProblem("its TLS connection failed.")
+    if isinstance(error, TimeoutError):
+        return _Unreachable(f"the server did not answer within {settings.timeout:g} seconds.")
+    return _Unreachable("the server could not be reached.")
+
+
+def _too_slow(settings: FetchSettings) -> FetchProblem:
+    return FetchProblem(f"it took more than {settings.deadline:g} seconds to download.")
+
+
+class _Watchdog:
+    """Shuts the connection down when the deadline passes, which ends
+    whatever handshake or read is waiting on it."""
+
+    def __init__(self, seconds: float):
+        self.fired = False
+        self.sock: socket.socket | None = None  # a duplicate: closing it leaves the connection alone
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sock = sock.dup()
+            if self.fired:  # connected just as time ran out
+                self._shut()
+
+    def _fire(self) -> None:
+        with self.lock:
+            self.fired = True
+            if self.sock is not None:
+                self._shut()
+
+    def _shut(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+        with self.lock:
+            if self.sock is not None:
+                self.sock.close()
+                self.sock = None

@@ -121,13 +121,16 @@ def _int(data: Mapping, key: str, label: str, default=None):
 
 
 def _money(data: Mapping, key: str, currency: str, required: bool):
+    """An amount in the form the data says: dashboard forms post `amount_locale`
+    (the locale they were shown in, so a page opened before a locale change
+    is still read as shown); CSV rows and seeds carry none: machine form."""
     raw = data.get(key)
     if raw is None or str(raw).strip() == "":
         if required:
-            raise invalid("Enter a price, like 19.99.", key)
+            raise invalid("Enter a price.", key)
         return None
     try:
-        return parse_amount(raw, currency)
+        return parse_amount(raw, currency, data.get("amount_locale") or None)
     except MoneyError as error:
         raise invalid(str(error), key) from None
 
@@ -212,8 +215,8 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     fields = clean_product(data)
     opts = clean_options(options)
     if variants is None:
-        defaults = {k: data.get(k) for k in ("price", "compare_at_price", "sku", "barcode", "weight_grams",
-                                              "track_inventory", "low_stock_threshold") if k in data}
+        defaults = {k: data.get(k) for k in ("price", "compare_at_price", "amount_locale", "sku", "barcode",
+                                              "weight_grams", "track_inventory", "low_stock_threshold") if k in data}
         defaults.setdefault("price", "0")
         combos = _combinations(opts)
         variants = [{**(defaults if i == 0 else {**defaults, "sku": None}), **_option_columns(c)}

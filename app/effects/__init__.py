@@ -76,12 +76,13 @@ def marker(store_id: int | None, queue: str) -> str:
     return f"vitrine:outbox:{store_id if store_id is not None else 'platform'}:{queue}"
 
 
-def kick(store_id: int | None, queue: str) -> None:
-    """Queue a dispatch job for (store, queue) unless one is waiting already.
-    With Redis away the rows simply wait for the sweep."""
+def kick(store_id: int | None, queue: str, *, force: bool = False) -> None:
+    """Queue a dispatch job for (store, queue) unless one is waiting already
+    (`force`: the sweep's, whatever the marker says, since a job can be lost
+    while its marker stays). With Redis away the rows wait for the sweep."""
     try:
         connection = get_redis()
-        if connection.set(marker(store_id, queue), "1", nx=True, ex=KICK_TTL):
+        if connection.set(marker(store_id, queue), "1", nx=not force, ex=KICK_TTL):
             try:
                 enqueue("app.effects.dispatch.dispatch", store_id, queue, queue_name=queue)
             except Exception:

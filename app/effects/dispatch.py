@@ -109,11 +109,11 @@ def sweep() -> int:
     waiting, say after Redis lost its queues or the workers were down."""
     kicked = 0
     for queue in pending_queues(PlatformOutbox):
-        kick(None, queue)
+        kick(None, queue, force=True)
         kicked += 1
     db.session.commit()
     for store in each_store():
         for queue in pending_queues(Outbox):
-            kick(store.id, queue)
+            kick(store.id, queue, force=True)
             kicked += 1
     return kicked

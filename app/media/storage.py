@@ -11,6 +11,7 @@ from flask import current_app
 
 
 class Storage(Protocol):
+    def exists(self, key: str) -> bool: ...
     def save(self, key: str, data: bytes) -> None: ...
     def read(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
@@ -29,13 +30,20 @@ class LocalStorage:
             raise ValueError(f"storage key escapes the root: {key!r}")
         return path
 
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
     def save(self, key: str, data: bytes) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent)  # write then rename: never a half file
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:  # a full disk, say: leave no temporary file behind either
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()

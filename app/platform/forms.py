@@ -10,9 +10,39 @@ class SignupForm(FlaskForm):
     password = PasswordField("Password")
 
 
+class ConfirmSignupForm(FlaskForm):
+    password = PasswordField("Password")
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email")
     password = PasswordField("Password")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email")
+
+
+class ResetForm(FlaskForm):
+    new_password = PasswordField("New password")
+
+
+class NameForm(FlaskForm):
+    name = StringField("Your name")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password")
+    new_password = PasswordField("New password")
+
+
+class InvitationSignupForm(FlaskForm):
+    name = StringField("Your name")
+    password = PasswordField("Password")
+
+
+class ActionForm(FlaskForm):
+    """A bare form for POST buttons: just the CSRF token."""
 
 
 class NewStoreForm(FlaskForm):

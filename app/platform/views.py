@@ -1,15 +1,16 @@
-"""Marketing page, sign-up, log-in and store creation on the platform host."""
+"""Marketing page, log-in, log-out and store creation on the platform host."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from app.forms import render_invalid
-from app.platform import accounts, bp
-from app.platform.forms import LoginForm, NewStoreForm, SignupForm
-from app.ratelimit import Limit, RateLimited, check, hit, reset
+from app.platform import accounts, bp, throttle
+from app.platform.auth import client_address, log_in, log_out
+from app.platform.forms import LoginForm, NewStoreForm
+from app.ratelimit import RateLimited
 from app.store import service as store_service
 from tenants import state
 from tenants.context import store_context
@@ -21,45 +22,27 @@ def home():
     return render_template("platform/home.html")
 
 
-@bp.route("/signup", methods=["GET", "POST"])
-def signup():
-    form = SignupForm()
-    if form.validate_on_submit():
-        try:
-            account = accounts.create_account(email=form.email.data, name=form.name.data,
-                                              password=form.password.data)
-        except DirectoryError as error:
-            return render_invalid("platform/signup.html", form, error)
-        login_user(account)
-        flash("Welcome to Vitrine! Create your first store.")
-        return redirect(url_for("platform.new_store"))
-    return render_template("platform/signup.html", form=form), 400 if form.errors else 200
+def too_many(template: str, form, limited: RateLimited, what: str = "attempts", **context):
+    """Re-render a form as a 429 that says when to come back."""
+    form.form_errors.append(f"Too many {what}. Try again in {limited.retry_after} seconds.")
+    return render_template(template, form=form, **context), 429, {"Retry-After": str(limited.retry_after)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        email = (form.email.data or "").strip().lower()
-        limit = Limit.parse(current_app.config["LOGIN_RATE_LIMIT"])
-        # Failed attempts count, per email and (more loosely) per address.
-        limits = (("login-email", email, limit),
-                  ("login-ip", request.remote_addr or "-", Limit(limit.count * 5, limit.seconds)))
+        email, address = (form.email.data or "").strip().lower(), client_address()
         try:
-            for name, key, each in limits:
-                check(name, key, each)
+            throttle.login_attempt(email, address)  # counted before the password is checked
         except RateLimited as limited:
-            form.form_errors.append(f"Too many attempts. Try again in {limited.retry_after} seconds.")
-            return render_template("platform/login.html", form=form), 429, {"Retry-After": str(limited.retry_after)}
+            return too_many("platform/login.html", form, limited)
         account = accounts.authenticate(email, form.password.data)
         if account is None:
-            for name, key, each in limits:
-                hit(name, key, each)
             form.form_errors.append("That email and password do not match an account.")
             return render_template("platform/login.html", form=form), 401
-        reset("login-email", email)
-        session.clear()
-        login_user(account)
+        throttle.login_succeeded(email, address)
+        log_in(account)
         return redirect(_safe_next(request.args.get("next")) or url_for("admin.index"))
     return render_template("platform/login.html", form=form), 400 if form.errors else 200
 
@@ -67,8 +50,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    log_out()
     return redirect(url_for("root.index"))
 
 

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.inventory.models import InventoryAdjustment, InventoryLevel, Location
 from tests.catalog.helpers import png_bytes
 from tests.conftest import Client, as_store
+from tests.platform.helpers import add_staff
 
 
 def _count(app, store, model, *where):
@@ -190,10 +191,7 @@ def test_collections_manual_and_automated(app, merchant):
 def test_staff_manage_catalog_but_not_settings(app, merchant, make_account):
     browser, _, store = merchant
     helper = make_account()
-    browser.post(f"/dashboard/{store.handle}/staff", {"email": helper.email, "role": "staff"},
-                 csrf_from=f"/dashboard/{store.handle}/staff")
-    staff = Client(app.test_client())
-    staff.login(helper.email)
+    staff = add_staff(app, browser, store, helper)  # invited, and accepted as the helper
     assert _new_product(staff, store, title="Staff made").status_code == 302
     for page in ("products", "collections", "inventory", "locations", "products/imports"):
         assert staff.get(f"/dashboard/{store.handle}/{page}").status_code == 200, page

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.store import service as store_service
 from tenants.models import Domain, Membership, Store
 from tests.conftest import Client, as_store, mark_domain_verified, unique_handle
+from tests.platform.helpers import add_staff
 
 
 def _store(app, handle) -> Store | None:
@@ -107,6 +108,11 @@ def test_bad_settings_are_refused_and_change_nothing(app, merchant, fields, mess
     ("anything.localhost", "managed by Vitrine"),
     ("intranet", "full domain name"),
     ("10.0.0.1", "full domain name"),
+    ("127.0.0.1.nip.io", "not an IP address"),
+    ("0x7f.1", "not an IP address"),
+    ("github.io", "public suffix"),
+    ("co.uk", "public suffix"),
+    ("shop.test", "not a top-level domain"),
 ])
 def test_bad_domains_are_refused(app, merchant, hostname, message):
     browser, _, store = merchant
@@ -136,11 +142,7 @@ def test_a_hostname_belongs_to_one_store_only(app, merchant, make_account, make_
 def test_staff_can_open_the_store_but_not_its_settings(app, merchant, make_account):
     browser, owner, store = merchant
     helper = make_account(name="Helper")
-    added = browser.post(f"/dashboard/{store.handle}/staff", {"email": helper.email, "role": "staff"},
-                         csrf_from=f"/dashboard/{store.handle}/staff")
-    assert added.status_code == 302
-    staff = Client(app.test_client())
-    staff.login(helper.email)
+    staff = add_staff(app, browser, store, helper)
     assert staff.get(f"/dashboard/{store.handle}/").status_code == 200
     for path in ("settings", "domains", "staff"):
         assert staff.get(f"/dashboard/{store.handle}/{path}").status_code == 403
@@ -157,15 +159,20 @@ def test_staff_can_open_the_store_but_not_its_settings(app, merchant, make_accou
     assert staff.get(f"/dashboard/{store.handle}/").status_code == 404
 
 
-def test_staff_form_refuses_unknown_people_duplicates_and_owner_role(app, merchant, make_account):
+def test_staff_form_refuses_bad_emails_members_and_the_owner_role(app, merchant, make_account):
     browser, owner, store = merchant
     path = f"/dashboard/{store.handle}/staff"
     before = _count(app, Membership)
-    for data, message in [({"email": "nobody@example.com", "role": "staff"}, "No Vitrine account"),
+    for data, message in [({"email": "not-an-email", "role": "staff"}, "valid email"),
                           ({"email": owner.email, "role": "staff"}, "already on this store"),
                           ({"email": make_account().email, "role": "owner"}, "admin or staff")]:
         response = browser.post(path, data, csrf_from=path)
         assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert _count(app, Membership) == before
+    # Someone without an account is invited like anyone else: the form never tells who has one.
+    invited = browser.post(path, {"email": "nobody@example.com", "role": "staff"}, csrf_from=path)
+    assert invited.status_code == 302
+    assert "Invitation sent to nobody@example.com." in browser.get(path).get_data(as_text=True)
     assert _count(app, Membership) == before
 
 

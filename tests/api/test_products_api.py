@@ -96,8 +96,8 @@ def test_a_product_in_full(app, client, shop):
     assert set(first) == VARIANT_KEYS
     assert first == {"id": ids["variants"][0], "title": "S / Sand", "option1": "S", "option2": "Sand",
                      "option3": None, "sku": "SHIRT-S", "barcode": "123456",
-                     "price": {"amount": 4950, "currency": "USD", "formatted": "49.50"},
-                     "compare_at_price": {"amount": 6000, "currency": "USD", "formatted": "60.00"},
+                     "price": {"amount": 4950, "currency": "USD", "formatted": "$49.50"},
+                     "compare_at_price": {"amount": 6000, "currency": "USD", "formatted": "$60.00"},
                      "weight_grams": 180, "available": True, "image_id": ids["image"]}
     assert second["id"] == ids["variants"][1] and second["title"] == "M / Sand" and second["sku"] is None
     assert second["image_id"] is None
@@ -123,7 +123,7 @@ def test_prices_follow_the_store_currency(app, client, shop):
     with as_store(app, store):
         make_product("Tea bowl", price="1500", compare_at_price=None)
     variant = listing(client, store)["products"][0]["variants"][0]
-    assert variant["price"] == {"amount": 1500, "currency": "JPY", "formatted": "1500"}
+    assert variant["price"] == {"amount": 1500, "currency": "JPY", "formatted": "￥1,500"}  # a JPY store starts in ja_JP
     assert variant["compare_at_price"] is None
 
 

@@ -336,7 +336,8 @@ def test_broken_rows_refuse_their_product_and_the_rest_is_imported(app, make_sto
     assert sorted(by_row) == [3, 5, 6, 7, 9, 10]
     assert by_row[3]["message"] == "Variant Inventory Qty -2 was set to 0: stock cannot be negative."
     assert by_row[5] == {"row": 5, "handle": "pricey",
-                         "message": "Variant Price: “ten dollars” is not an amount; use digits like 19.99."}
+                         "message": "Variant Price: “ten dollars” is not an amount: use digits with a dot for "
+                                    "decimals and no thousands separators, like 19.99 or 1234.50."}
     assert "at most 3 options" in by_row[6]["message"]
     assert "9 fields but the header has 8" in by_row[7]["message"]
     assert "Two rows are both the variant “S”" in by_row[9]["message"]
@@ -359,15 +360,17 @@ def test_a_sku_on_two_products_of_the_file_refuses_the_later_one(app, make_store
 
 
 def test_a_value_the_database_refuses_costs_only_its_product(app, make_store, service_env):
-    """No Python check catches a price beyond PostgreSQL's bigint: the chunk's
-    fast path fails, the chunk is replayed product by product, and only that
-    product is refused."""
+    """A price beyond PostgreSQL's bigint (and our MAX_AMOUNT) is refused by the
+    amount check before the database sees it; only that product is refused.
+    (The chunk replay on a database refusal no longer has a trigger here.)"""
     data = (b"Handle,Title,Variant Price,Variant Inventory Qty\n"
             b"before,Before,10.00,3\nhuge,Huge,99999999999999999999.00,1\nafter,After,12.00,4\n")
     store = make_store()
     job = import_file(app, service_env, store, data)
     assert (job.status, job.created_products, job.failed_products) == ("done", 2, 1)
-    assert job.report == [{"row": 3, "handle": "huge", "message": import_rows.TOO_LARGE}]
+    assert job.report == [{"row": 3, "handle": "huge", "message": "Variant Price: “99999999999999999999.00” is "
+                                                                  "more than the largest amount we take, "
+                                                                  "9999999999999.99."}]
     found = catalog_of(app, store)
     assert [(handle, p["variants"][0]["on_hand"]) for handle, p in found.items()] == [("after", 4), ("before", 3)]
 

@@ -42,7 +42,7 @@ def live_server(app, service_env):
         try:
             if requests.get(f"{base}/healthz", timeout=2).ok:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or too busy to answer in time
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

@@ -6,17 +6,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.catalog.helpers import png_bytes
+from tests.platform.helpers import sign_up
 
 pytestmark = pytest.mark.e2e
 
 
-def _sign_up_with_store(page, port: int) -> str:
+def _sign_up_with_store(app, page, port: int) -> str:
     handle = f"cat-{uuid.uuid4().hex[:8]}"
-    page.goto(f"http://localhost:{port}/signup")
-    page.get_by_label("Your name").fill("Cara Catalog")
-    page.get_by_label("Email").fill(f"{handle}@example.com")
-    page.get_by_label("Password").fill("a-long-passphrase-2026")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(app, page, port, "Cara Catalog", f"{handle}@example.com")
     page.get_by_label("Store name").fill("Cara's Outdoor")
     page.get_by_label("Handle").fill(handle)
     page.get_by_role("button", name="Create store").click()
@@ -24,9 +21,9 @@ def _sign_up_with_store(page, port: int) -> str:
     return handle
 
 
-def test_build_a_product_with_variants_image_and_stock_then_find_it(live_server, page, tmp_path):
+def test_build_a_product_with_variants_image_and_stock_then_find_it(app, live_server, page, tmp_path):
     port = live_server
-    _sign_up_with_store(page, port)
+    _sign_up_with_store(app, page, port)
 
     page.get_by_role("link", name="Locations").click()
     for name in ("North warehouse", "City shop"):

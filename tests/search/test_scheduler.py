@@ -34,11 +34,12 @@ def test_the_scheduler_command_enqueues_a_sweep_that_catches_up_a_lost_job(app, 
         kettle = catalog.create_product({"title": f"Enamel {title}", "price": "35", "status": "active"},
                                         actor=ACTOR).id
     connection = redis.Redis.from_url(service_env["REDIS_URL"])
-    # The dispatch job is lost with its marker (say Redis was restarted); the outbox row is not.
+    # The queued jobs are lost with their markers (say Redis was restarted); the outbox row is not.
     Queue("search", connection=connection).empty()
-    connection.delete(marker(store.id, "search"))
     default_queue = Queue("default", connection=connection)
     default_queue.empty()
+    for key in connection.scan_iter(marker("*", "*")):
+        connection.delete(key)
 
     scheduler = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"], cwd=ROOT,
                                  env={**os.environ, **service_env}, stdout=subprocess.PIPE,
