@@ -34,7 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
     from app.root import bp as root_bp
     from app.storefront import bp as storefront_bp
 
+    from app import security
     from app.parse import IdConverter, refuse_control_characters
+
+    security.init_app(app)
 
     app.url_map.converters["id"] = IdConverter
     app.before_request(refuse_control_characters)

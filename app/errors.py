@@ -1,25 +1,47 @@
-"""Error pages: every 4xx gets a clear message, never a stack trace."""
+"""Error pages: every 4xx gets a clear message, never a stack trace; an
+outage of PostgreSQL or Redis is a 503 with Retry-After, never a 500."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+import logging
+
+import psycopg
+import redis
+import sqlalchemy as sa
+from flask import current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.domain_errors import DomainError
+from app.extensions import RedisUnavailable, db
 from app.ratelimit import RateLimited
 from tenants.context import StoreUnavailable
-from app.domain_errors import DomainError
+
+log = logging.getLogger(__name__)
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, psycopg.OperationalError)
+OUTAGE_RETRY_AFTER = 5
 
 
-def _page(status: int, title: str, message: str, headers: dict | None = None, code: str | None = None):
-    # Whatever the refused request left in the session goes: rendering the
-    # page must not flush it (and be refused again) or commit any of it.
-    db.session.rollback()
+def _page(status: int, title: str, message: str, headers: dict | None = None, code: str | None = None,
+          *, bare: bool = False):
+    """`bare`: rendered without the context processors, which would reach
+    for the database (the logged-in account) while it is away."""
+    _forget_the_request_writes()
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         body = jsonify(error={"code": code or title.lower().replace(" ", "_"), "message": message})
+    elif bare:
+        body = current_app.jinja_env.get_template("error.html").render(status=status, title=title, message=message)
     else:
         body = render_template("error.html", status=status, title=title, message=message)
     return body, status, headers or {}
+
+
+def _forget_the_request_writes() -> None:
+    """Whatever the refused request left in the session goes: rendering the
+    page must not flush it (and be refused again) or commit any of it."""
+    try:
+        db.session.rollback()
+    except DATABASE_DOWN:
+        pass  # the connection is gone, and its transaction with it
 
 
 def register_error_handlers(app) -> None:
@@ -41,7 +63,23 @@ def register_error_handlers(app) -> None:
                      "This store is being upgraded and cannot save changes for a few seconds. Please retry.",
                      {"Retry-After": str(StoreUnavailable.retry_after)})
 
+    @app.errorhandler(RedisUnavailable)
+    @app.errorhandler(redis.RedisError)
+    def redis_unavailable(error: Exception):
+        log.warning("answered 503, Redis is unreachable: %s", error)
+        return _page(503, "Service Unavailable", "This needs a service that is briefly unreachable, so nothing was "
+                     "saved. Please try again in a few seconds.", {"Retry-After": str(OUTAGE_RETRY_AFTER)})
+
+    for outage in DATABASE_DOWN:
+        app.register_error_handler(outage, _database_unavailable)
+
     @app.errorhandler(RateLimited)
     def rate_limited(error: RateLimited):
         return _page(429, "Too Many Requests", f"Too many attempts. Try again in {error.retry_after} seconds.",
                      {"Retry-After": str(error.retry_after)})
+
+
+def _database_unavailable(error: Exception):
+    log.warning("answered 503, the database is unreachable: %s", str(error).splitlines()[0] if str(error) else error)
+    return _page(503, "Service Unavailable", "We cannot reach our database right now. Please try again in a few "
+                 "seconds.", {"Retry-After": str(OUTAGE_RETRY_AFTER)}, code="database_unavailable", bare=True)

@@ -35,3 +35,23 @@ def get_redis() -> redis.Redis:
 
 def redis_breaker() -> Breaker:
     return current_app.extensions["redis_breaker"]
+
+
+class RedisUnavailable(RuntimeError):
+    """A write that needs Redis (to drop a shared cache, to queue a job) was
+    refused before it changed anything, because Redis is away."""
+
+    retry_after = 5
+
+
+def require_redis() -> None:
+    """Call before a write whose effects need Redis: answering 503 up front
+    beats a committed change that other processes keep serving stale."""
+    breaker = redis_breaker()
+    if breaker.available():
+        try:
+            get_redis().ping()
+            return
+        except redis.RedisError:
+            breaker.failed()
+    raise RedisUnavailable("Redis is unreachable")

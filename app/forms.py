@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.money import CURRENCIES, LOCALES, format_input
 from app.domain_errors import DomainError
+from app.extensions import db
 
 CURRENCY_CHOICES = [SelectChoice(code, f"{code} — {name}") for code, name in CURRENCIES.items()]
 # Each locale with a sample amount, so the choice shows what it changes.
@@ -27,6 +28,8 @@ def attach_error(form: FlaskForm, error: DomainError) -> None:
 
 
 def render_invalid(template: str, form: FlaskForm, error: DomainError, **context):
-    """Re-render a form with the service's message, as a 4xx."""
+    """Re-render a form with the service's message, as a 4xx. The refused
+    write leaves nothing behind: the page's reads must not flush it."""
+    db.session.rollback()
     attach_error(form, error)
     return render_template(template, form=form, **context), error.status

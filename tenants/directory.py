@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.effects import after_commit
 from app.extensions import db
 from app.money import is_locale
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code, Forbidden, NotFound
@@ -61,6 +62,6 @@ def update_store(member: Membership, *, name: str, currency: str, locale: str | 
     name, currency = validate_name(name), validate_currency(currency)
     locale = store.locale if locale is None else validate_locale(locale)
     store.name, store.currency, store.locale = name, currency, locale
+    after_commit(state().resolver.invalidate)
     db.session.commit()
-    state().resolver.invalidate()
     return store

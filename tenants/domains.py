@@ -20,6 +20,7 @@ from publicsuffixlist import PublicSuffixList
 from app.effects import after_commit, emit
 from app.effects.models import PlatformOutbox
 from app.extensions import db
+from app.store import service as store_service
 from tenants.context import activate, deactivate
 from tenants.directory import require_manager
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code, NotFound
@@ -96,7 +97,7 @@ def _under_wildcard_service(host: str) -> bool:
     return any(".".join(labels[i:]) in WILDCARD_DNS_SERVICES for i in range(len(labels)))
 
 
-def add_domain(member: Membership, hostname: str) -> Domain:
+def add_domain(member: Membership, hostname: str, *, actor: str) -> Domain:
     """Connect `hostname` to the member's store, pending until DNS proves it;
     its first check runs once this commits."""
     require_manager(member)
@@ -108,6 +109,7 @@ def add_domain(member: Membership, hostname: str) -> Domain:
         raise DirectoryError(Code.CONFLICT, f"A store can have at most {MAX_DOMAINS} domains.", "hostname")
     domain = Domain(hostname=host, store_id=member.store_id, status="pending")
     db.session.add(domain)
+    store_service.record(actor, "domain.added", f"Connected {host}")
     try:
         db.session.flush()
         _schedule_check(domain.id)
@@ -130,11 +132,12 @@ def request_check(member: Membership, domain_id: int) -> Domain:
     return domain
 
 
-def remove_domain(member: Membership, domain_id: int) -> str:
+def remove_domain(member: Membership, domain_id: int, *, actor: str) -> str:
     require_manager(member)
     domain = _own_domain(member, domain_id)
     hostname = domain.hostname
     db.session.delete(domain)
+    store_service.record(actor, "domain.removed", f"Disconnected {hostname}")
     after_commit(invalidate_hosts)
     db.session.commit()
     return hostname

@@ -3,6 +3,7 @@ invitations (app/platform/invitations.py); owners and admins remove them."""
 from __future__ import annotations
 
 from app.extensions import db
+from app.store import service as store_service
 from tenants.directory import require_manager
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code, Forbidden, NotFound
 from tenants.models import Membership
@@ -21,7 +22,7 @@ def join(store_id: int, account_id: int, role: str) -> Membership:
     return added
 
 
-def remove_member(member: Membership, account_id: int) -> str:
+def remove_member(member: Membership, account_id: int, *, actor: str) -> str:
     require_manager(member)
     target = db.session.get(Membership, (account_id, member.store_id))
     if target is None:
@@ -30,5 +31,6 @@ def remove_member(member: Membership, account_id: int) -> str:
         raise Forbidden("The store owner cannot be removed.")
     email = target.account.email
     db.session.delete(target)
+    store_service.record(actor, "staff.removed", f"Removed {email}")
     db.session.commit()
     return email

@@ -2,9 +2,9 @@ from flask import flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.admin import bp
+from app.extensions import require_redis
 from app.admin.forms import ActionForm, DomainForm
 from app.forms import render_invalid
-from app.store import service as store_service
 from tenants.directory import require_manager
 from tenants.domain_jobs import PENDING_EVERY
 from tenants.domains import add_domain, instructions, remove_domain, request_check
@@ -27,10 +27,10 @@ def domains():
     form = DomainForm()
     if form.validate_on_submit():
         try:
-            domain = add_domain(g.member, form.hostname.data)
+            require_redis()  # every process's host cache must hear of it
+            domain = add_domain(g.member, form.hostname.data, actor=current_user.email)
         except DirectoryError as error:
             return render_invalid(TEMPLATE, form, error, action=ActionForm(), **_context())
-        store_service.record(current_user.email, "domain.added", f"Connected {domain.hostname}")
         flash(f"{domain.hostname} was added. Add one of the DNS records shown for it: it goes live as soon as "
               "we find the record.")
         return redirect(url_for("admin.domains"))
@@ -54,7 +54,7 @@ def delete_domain(domain_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         return _page(DomainForm(formdata=None), form, 400)
-    hostname = remove_domain(g.member, domain_id)
-    store_service.record(current_user.email, "domain.removed", f"Disconnected {hostname}")
+    require_redis()  # every process's host cache must drop it
+    hostname = remove_domain(g.member, domain_id, actor=current_user.email)
     flash(f"{hostname} was removed.")
     return redirect(url_for("admin.domains"))

@@ -3,6 +3,7 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.forms import StoreSettingsForm
+from app.extensions import require_redis
 from app.forms import render_invalid
 from app.money import LOCALES
 from app.platform.accounts import normalize_email
@@ -27,6 +28,7 @@ def settings():
             locale = validate_locale(form.locale.data)
         except DirectoryError as error:
             return render_invalid(TEMPLATE, form, error)
+        require_redis()  # the cached settings and hosts of every process must be dropped: 503 before any write
         details_changed = (name, currency, locale) != (store.name, store.currency, store.locale)
         if (name, currency) != (store.name, store.currency):
             store_service.record(current_user.email, "store.renamed", f"Store details set to “{name}” in {currency}")

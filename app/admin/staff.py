@@ -10,7 +10,6 @@ from app.forms import attach_error
 from app.platform import invitations
 from app.platform.auth import client_address, link_base
 from app.ratelimit import RateLimited
-from app.store import service as store_service
 from tenants.directory import require_manager
 from tenants.staff import remove_member
 
@@ -29,8 +28,8 @@ def staff():
     if not form.validate_on_submit():
         return _page(form, 400 if form.errors else 200)
     try:
-        sent = invitations.invite(g.member, form.email.data, form.role.data, address=client_address(),
-                                  base_url=link_base())
+        sent = invitations.invite(g.member, form.email.data, form.role.data, actor=current_user.email,
+                                  address=client_address(), base_url=link_base())
     except DomainError as error:
         db.session.rollback()
         attach_error(form, error)
@@ -40,7 +39,6 @@ def staff():
         form.form_errors.append(f"Too many invitations to that address or from here. Try again in "
                                 f"{limited.retry_after} seconds.")
         return _page(form, 429, {"Retry-After": str(limited.retry_after)})
-    _record("staff.invited", f"Invited {sent.email} as {sent.role}")
     # The same answer whether or not the email has a Vitrine account.
     flash(f"Invitation sent to {sent.email}.")
     return redirect(url_for("admin.staff"))
@@ -66,8 +64,7 @@ def revoke_invitation(invitation_id: int):
     require_manager(g.member)
     if not ActionForm().validate_on_submit():
         return _page(status=400)
-    revoked = invitations.revoke(g.member, invitation_id)
-    _record("staff.invitation_revoked", f"Revoked the invitation to {revoked.email}")
+    revoked = invitations.revoke(g.member, invitation_id, actor=current_user.email)
     flash(f"The invitation to {revoked.email} no longer works.")
     return redirect(url_for("admin.staff"))
 
@@ -77,11 +74,7 @@ def delete_member(account_id: int):
     require_manager(g.member)
     if not ActionForm().validate_on_submit():
         return _page(status=400)
-    email = remove_member(g.member, account_id)
-    _record("staff.removed", f"Removed {email}")
+    email = remove_member(g.member, account_id, actor=current_user.email)
     flash(f"{email} no longer has access.")
     return redirect(url_for("admin.staff"))
 
-
-def _record(verb: str, summary: str) -> None:
-    store_service.record(current_user.email, verb, summary)

@@ -40,11 +40,11 @@ from app.catalog.image_fetch import ImageFetcher, private_urls_allowed
 from app.catalog.import_rows import ImportSettings, import_chunk, stock_location
 from app.catalog.models import ImportJob
 from app.effects import after_commit
-from app.extensions import db, get_redis
+from app.extensions import RedisUnavailable, db, get_redis
 from app.jobs import enqueue
 from app.media.storage import LocalStorage
 from app.store import service as store_service
-from tenants.context import StoreUnavailable, require_store, store_context
+from tenants.context import require_store, store_context
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _require_queue() -> None:
     try:
         get_redis().ping()
     except redis.RedisError:
-        raise StoreUnavailable("imports need the job queue, which is unreachable; try again shortly") from None
+        raise RedisUnavailable("imports need the job queue, which is unreachable") from None
 
 
 def queue_step(store_id: int, job_id: int) -> None:

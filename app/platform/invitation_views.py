@@ -1,6 +1,8 @@
 """Accepting a staff invitation from its mailed link."""
 from __future__ import annotations
 
+import logging
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,8 +13,11 @@ from app.platform.auth import log_in
 from app.platform.forms import ActionForm, InvitationSignupForm
 from app.platform.models import Invitation
 from app.store import service as store_service
-from tenants.context import store_context
+from app.errors import DATABASE_DOWN
+from tenants.context import StoreUnavailable, store_context
 from tenants.provisioning import placement_of
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = "platform/invitation.html"
 
@@ -51,8 +56,13 @@ def _as_newcomer(token: str, found: Invitation):
 
 
 def _joined(found: Invitation, email: str):
+    """The membership is committed: from here on nothing may turn the answer
+    into an error, so the timeline entry is written on a best-effort basis."""
     store = found.store
-    with store_context(placement_of(store)):
-        store_service.record(email, "staff.joined", f"{email} joined as {found.role}")
+    try:
+        with store_context(placement_of(store)):
+            store_service.record(email, "staff.joined", f"{email} joined as {found.role}")
+    except (StoreUnavailable, *DATABASE_DOWN):
+        log.warning("%s joined %s, but its timeline could not say so", email, store.handle)
     flash(f"Welcome to {store.name}! You work on it as {found.role}.")
     return redirect(url_for("admin.home", handle=store.handle))

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.notifications.service import send_email
 from app.platform import accounts, throttle
 from app.platform.models import Invitation
+from app.store import service as store_service
 from app.platform.tokens import digest, in_seconds, new_token, now, well_formed
 from tenants.context import activate, deactivate
 from tenants.directory import require_manager
@@ -32,7 +33,7 @@ def pending(store_id: int) -> list[Invitation]:
     return list(db.session.scalars(_open().where(Invitation.store_id == store_id).order_by(Invitation.created_at)))
 
 
-def invite(member: Membership, email: str, role: str, *, address: str, base_url: str) -> Invitation:
+def invite(member: Membership, email: str, role: str, *, actor: str, address: str, base_url: str) -> Invitation:
     """Invite `email` (again, if an invitation is open: it is sent anew); commits."""
     require_manager(member)
     if role not in ROLES:
@@ -49,6 +50,7 @@ def invite(member: Membership, email: str, role: str, *, address: str, base_url:
         invitation = Invitation(store_id=member.store_id, email=email)
         db.session.add(invitation)
     invitation.role, invitation.invited_by = role, member.account_id
+    store_service.record(actor, "staff.invited", f"Invited {email} as {role}")
     _send(invitation, base_url)
     return invitation
 
@@ -64,10 +66,11 @@ def resend(member: Membership, invitation_id: int, *, address: str, base_url: st
     return invitation
 
 
-def revoke(member: Membership, invitation_id: int) -> Invitation:
+def revoke(member: Membership, invitation_id: int, *, actor: str) -> Invitation:
     require_manager(member)
     invitation = _pending_of(member, invitation_id)
     invitation.revoked_at, invitation.token_hash = now(), None
+    store_service.record(actor, "staff.invitation_revoked", f"Revoked the invitation to {invitation.email}")
     db.session.commit()
     return invitation
 

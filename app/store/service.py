@@ -9,7 +9,8 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from app.extensions import db, get_redis
+from app.effects import after_commit
+from app.extensions import db, get_redis, redis_breaker
 from app.store.models import ActivityEvent, StoreSetting
 from tenants.context import require_store
 
@@ -18,6 +19,7 @@ DEFAULT_SETTINGS = {
     "contact_email": "",
 }
 MAX_SETTING_LENGTH = 2000
+CACHE_TTL = 300  # the cache is dropped on every write; the TTL bounds a drop lost to a Redis blip
 
 
 def _settings_key(store_id: int) -> str:
@@ -25,13 +27,15 @@ def _settings_key(store_id: int) -> str:
 
 
 def get_settings() -> dict:
+    """From the Redis cache, else the database (also while Redis is away)."""
     store = require_store()
-    cached = get_redis().get(_settings_key(store.id))
+    breaker = redis_breaker()
+    cached = breaker.call(get_redis().get, _settings_key(store.id))
     if cached is not None:
         return json.loads(cached)
     rows = db.session.execute(sa.select(StoreSetting.key, StoreSetting.value)).all()
     settings = {**DEFAULT_SETTINGS, **{key: value for key, value in rows if key in DEFAULT_SETTINGS}}
-    get_redis().set(_settings_key(store.id), json.dumps(settings), ex=3600)
+    breaker.call(get_redis().set, _settings_key(store.id), json.dumps(settings), ex=CACHE_TTL)
     return settings
 
 
@@ -47,9 +51,13 @@ def update_settings(values: dict, actor: str) -> dict:
             index_elements=["store_id", "key"], set_={"value": value, "updated_at": sa.func.now()},
         ))
     record(actor, "settings.updated", "Updated " + ", ".join(k.replace("_", " ") for k in sorted(values)))
+    after_commit(_drop_cached_settings, store.id)
     db.session.commit()
-    get_redis().delete(_settings_key(store.id))
     return get_settings()
+
+
+def _drop_cached_settings(store_id: int) -> None:
+    redis_breaker().call(get_redis().delete, _settings_key(store_id))
 
 
 def record(actor: str, verb: str, summary: str) -> None:

@@ -67,8 +67,15 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; the journey fails if the page broke the Content-Security-Policy (an inline
+    script or style somewhere) or hit a script error."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
+    problems = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
     yield page
     context.close()
+    assert problems == [], problems
