@@ -115,7 +115,9 @@ sa.Index("variants_sku_prefix", Variant.store_id, sa.func.lower(Variant.sku).lab
 class ProductImage(TenantModel):
     __tablename__ = "product_images"
     __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),
-                      sa.Index("product_images_product", "store_id", "product_id", "position"))
+                      sa.Index("product_images_product", "store_id", "product_id", "position"),
+                      # Media requests and file clean-up look images up by key (migration t0006).
+                      sa.Index("product_images_storage_key", "store_id", "storage_key"))
 
     product_id: Mapped[int] = mapped_column(sa.BigInteger)
     position: Mapped[int] = mapped_column(sa.Integer)
