@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.store.models import ActivityEvent
-from tenants.session import tenant_engine
+from tenants.session import search_path_for, tenant_engine
 from tests.conftest import as_store
 
 
@@ -59,7 +59,17 @@ def test_tenant_tables_without_a_store_context_are_refused(ctx):
 
 
 def test_no_rows_without_the_store_setting_even_on_the_tenant_connection(ctx, make_store):
-    store = make_store()
-    with tenant_engine(db, store).connect() as conn:
-        conn.exec_driver_sql(f'SET search_path TO "{store.schema}"')
-        assert conn.execute(sa.text("SELECT count(*) FROM activity_events")).scalar() == 0
+    a, b = make_store(), make_store()
+    assert a.schema == b.schema, "both stores should share a pool schema"
+    for store in (a, b):
+        with as_store(ctx, store):
+            db.session.add(ActivityEvent(actor="x@example.com", verb="test", summary="in the pool"))
+    count = sa.text("SELECT count(*) FROM activity_events")
+    with tenant_engine(db, a).connect() as conn:
+        conn.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": search_path_for(a.schema)})
+        assert conn.execute(count).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM activity_events WHERE store_id IN (:a, :b)"),
+                            {"a": a.id, "b": b.id}).scalar() == 0
+        for store in (a, b):  # the same query does find each store's rows once its id is set
+            conn.execute(sa.text("SELECT set_config('app.store_id', :id, true)"), {"id": str(store.id)})
+            assert conn.execute(count).scalar() >= 1
