@@ -3,8 +3,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.models import tenant_metadata
 from app.store.models import ActivityEvent
+from tenants.extension import state
 from tenants.session import search_path_for, tenant_engine
+from tenants.tenant_model import INTERNAL_TABLES
 from tests.conftest import as_store
 
 
@@ -73,3 +76,28 @@ def test_no_rows_without_the_store_setting_even_on_the_tenant_connection(ctx, ma
         for store in (a, b):  # the same query does find each store's rows once its id is set
             conn.execute(sa.text("SELECT set_config('app.store_id', :id, true)"), {"id": str(store.id)})
             assert conn.execute(count).scalar() >= 1
+
+
+def test_every_tenant_table_on_every_database_forces_its_store_policy(ctx, make_store):
+    """Read from the catalogue: FORCE only matters to the owner role (which
+    migrations use), so no query the app makes would notice it missing."""
+    made = [make_store(tier="dedicated"), make_store(tier="dedicated", db_key="pod2"), make_store(db_key="pod2")]
+    expected = {table.name for table in tenant_metadata.tables.values()} | INTERNAL_TABLES
+    tables_by_schema, wrong = {}, []
+    for db_key in state().database_urls:
+        with state().owner_engine(db_key).connect() as conn:
+            rows = conn.execute(sa.text("""
+                SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity, p.cmd, p.qual, p.with_check
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN pg_policies p
+                  ON p.schemaname = n.nspname AND p.tablename = c.relname AND p.policyname = 'store_isolation'
+                WHERE c.relkind IN ('r', 'p') AND n.nspname ~ '^(pool|store)_' AND c.relname <> 'alembic_version'
+            """)).all()
+        for schema, table, enabled, forced, cmd, qual, with_check in rows:
+            tables_by_schema.setdefault((db_key, schema), set()).add(table)
+            policy = "store_id = (NULLIF(current_setting('app.store_id'::text, true), ''::text))::bigint"
+            if not (enabled and forced and cmd == "ALL" and policy in (qual or "") and policy in (with_check or "")):
+                wrong.append(f"{db_key}.{schema}.{table}: enabled={enabled} forced={forced} policy={cmd} {qual}")
+    assert {(store.db_key, store.schema) for store in made} <= tables_by_schema.keys()
+    assert {key: tables for key, tables in tables_by_schema.items() if tables != expected} == {}
+    assert wrong == []
