@@ -1,10 +1,13 @@
 """One store can never see or change another's data."""
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import tenant_metadata
 from app.store.models import ActivityEvent
+from tenants.context import store_context
 from tenants.extension import state
 from tenants.session import search_path_for, tenant_engine
 from tenants.tenant_model import INTERNAL_TABLES
@@ -101,3 +104,66 @@ def test_every_tenant_table_on_every_database_forces_its_store_policy(ctx, make_
     assert {(store.db_key, store.schema) for store in made} <= tables_by_schema.keys()
     assert {key: tables for key, tables in tables_by_schema.items() if tables != expected} == {}
     assert wrong == []
+
+
+@contextmanager
+def _backends_checked_out(engine: sa.Engine):
+    """The backend pids of the connections `engine`'s pool hands out inside the block."""
+    pids = set()
+
+    def checkout(dbapi_connection, record, proxy):
+        pids.add(dbapi_connection.info.backend_pid)
+
+    sa.event.listen(engine, "checkout", checkout)
+    try:
+        yield pids
+    finally:
+        sa.event.remove(engine, "checkout", checkout)
+
+
+def _settings_of_idle_connections(engine: sa.Engine) -> dict[int, tuple]:
+    """pid -> (app.store_id, search_path, search_path's session default) of
+    each connection waiting in the pool. Checked out all at once, so the pool
+    hands out every idle one and opens none."""
+    connections = [engine.connect() for _ in range(engine.pool.checkedin())]
+    try:
+        return {row[0]: tuple(row[1:]) for row in (conn.execute(sa.text(
+            "SELECT pg_backend_pid(), current_setting('app.store_id', true), current_setting('search_path'), "
+            "reset_val FROM pg_settings WHERE name = 'search_path'")).one() for conn in connections)}
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+def _assert_back_to_defaults(engine: sa.Engine, used: set[int]) -> None:
+    settings = _settings_of_idle_connections(engine)
+    assert used and used <= settings.keys(), "the connections used should be back in the pool"
+    for pid in used:
+        store_id, search_path, default_search_path = settings[pid]
+        assert store_id in (None, ""), f"backend {pid} still acts as store {store_id}"
+        assert search_path == default_search_path, f"backend {pid} still has search_path {search_path}"
+
+
+def test_a_pooled_connection_forgets_the_store_after_a_store_context(app, make_store):
+    store = make_store()
+    with app.app_context():
+        engine = tenant_engine(db, store)
+        with _backends_checked_out(engine) as used:
+            with store_context(store):  # a committed write, as jobs and commands make
+                db.session.add(ActivityEvent(actor="job", verb="test", summary="committed"))
+                in_context = db.session.connection(bind_arguments={"bind": engine}).execute(
+                    sa.text("SELECT current_setting('app.store_id')")).scalar()
+        assert in_context == str(store.id)
+        _assert_back_to_defaults(engine, used)
+
+
+def test_a_pooled_connection_forgets_the_store_after_a_request_to_it(app, merchant):
+    browser, _, store = merchant
+    with app.app_context():
+        engine = tenant_engine(db, store)
+    # A write: a request whose transaction is rolled back would undo even a session-wide setting.
+    with _backends_checked_out(engine) as used:
+        page = f"/dashboard/{store.handle}/locations"
+        assert browser.post(page, {"name": "Back room"}, csrf_from=page).status_code == 302
+    with app.app_context():
+        _assert_back_to_defaults(engine, used)
