@@ -32,6 +32,31 @@ def head(kind: str) -> str:
     return ScriptDirectory.from_config(alembic_config(kind)).get_current_head()
 
 
+def autogenerate_options(kind: str) -> dict:
+    """Alembic's comparison of the models with a migrated schema, for
+    env.py and tests/tenants/test_schema_drift.py.
+
+    Compared: tables, columns (type, nullability), indexes (expression ones
+    too), unique constraints, foreign keys (with ON DELETE). Not compared:
+    server defaults (the models fill defaults in Python; the migrations'
+    server defaults are for raw SQL) and with them computed columns' expressions
+    (the drift test compares those itself), check constraints, partial-index
+    predicates, index methods and operator classes, and RLS policies and
+    triggers (tests/tenants/test_isolation.py checks RLS).
+    """
+    from app.models import public_metadata, tenant_metadata
+    from tenants.tenant_model import INTERNAL_TABLES
+
+    # Tier moves' bookkeeping tables are used through raw SQL and have no models.
+    skipped = {"alembic_version", *(INTERNAL_TABLES if kind == "tenant" else ())}
+    return {
+        "target_metadata": tenant_metadata if kind == "tenant" else public_metadata,
+        "compare_type": True,
+        "compare_server_default": False,
+        "include_name": lambda name, type_, parent: not (type_ == "table" and name in skipped),
+    }
+
+
 def _run_upgrade(kind: str, connection, schema: str | None = None) -> None:
     config = Config()
     config.set_main_option("script_location", alembic_config(kind).get_main_option("script_location"))

@@ -32,6 +32,10 @@ class Account(UserMixin, db.Model):
 
 class Store(db.Model):
     __tablename__ = "stores"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["db_key", "schema_name"], ["tenant_schemas.db_key", "tenant_schemas.name"]),
+        sa.Index("stores_schema", "db_key", "schema_name"),
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     handle: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -56,10 +60,11 @@ class Domain(db.Model):
     """A custom hostname; it answers for its store only while `verified`."""
 
     __tablename__ = "domains"
+    __table_args__ = (sa.Index("domains_store", "store_id"),)
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     hostname: Mapped[str] = mapped_column(sa.String(253), unique=True)
-    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     verification_token: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
     verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -73,9 +78,10 @@ class Domain(db.Model):
 
 class Membership(db.Model):
     __tablename__ = "memberships"
+    __table_args__ = (sa.Index("memberships_store", "store_id"),)
 
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
 

@@ -25,6 +25,15 @@ def same_store_fk(column: str, table: str, **kwargs) -> sa.ForeignKeyConstraint:
 
 class Product(TenantModel):
     __tablename__ = "products"
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "handle"),
+        sa.Index("products_updated", "store_id", sa.text("updated_at DESC")),
+        sa.Index("products_title", "store_id", sa.text("lower(title)")),
+        sa.Index("products_vendor", "store_id", "vendor"),
+        sa.Index("products_type", "store_id", "product_type"),
+        sa.Index("products_tags", "tags", postgresql_using="gin"),
+        sa.Index("products_search", "search_vector", postgresql_using="gin"),
+    )
 
     handle: Mapped[str] = mapped_column(sa.String(255))
     title: Mapped[str] = mapped_column(sa.String(255))
@@ -38,8 +47,9 @@ class Product(TenantModel):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
     # Maintained by PostgreSQL (migration t0003) for the dashboard's search.
-    search_vector: Mapped[str] = mapped_column(TSVECTOR, sa.Computed("to_tsvector('simple', title)"),
-                                               deferred=True)
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, sa.Computed("to_tsvector('simple', title || ' ' || handle || ' ' || vendor || ' ' || product_type)"),
+        deferred=True)
 
     options: Mapped[list[ProductOption]] = relationship(
         order_by="ProductOption.position", cascade="all, delete-orphan", passive_deletes=True)
@@ -51,7 +61,8 @@ class Product(TenantModel):
 
 class ProductOption(TenantModel):
     __tablename__ = "product_options"
-    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),)
+    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),
+                      sa.UniqueConstraint("store_id", "product_id", "position"))
 
     product_id: Mapped[int] = mapped_column(sa.BigInteger)
     position: Mapped[int] = mapped_column(sa.SmallInteger)
@@ -61,8 +72,15 @@ class ProductOption(TenantModel):
 
 class Variant(TenantModel):
     __tablename__ = "variants"
-    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),
-                      same_store_fk("image_id", "product_images"))
+    __table_args__ = (
+        same_store_fk("product_id", "products", ondelete="CASCADE"),
+        # Deleting an image clears only the variant's image_id, never its store_id.
+        same_store_fk("image_id", "product_images", name="variants_image", ondelete="SET NULL (image_id)"),
+        sa.Index("variants_sku", "store_id", "sku", unique=True, postgresql_where=sa.text("sku IS NOT NULL")),
+        sa.Index("variants_options", "store_id", "product_id", sa.text("coalesce(option1, '')"),
+                 sa.text("coalesce(option2, '')"), sa.text("coalesce(option3, '')"), unique=True),
+        sa.Index("variants_product", "store_id", "product_id", "position"),
+    )
 
     product_id: Mapped[int] = mapped_column(sa.BigInteger)
     position: Mapped[int] = mapped_column(sa.Integer)
@@ -89,9 +107,17 @@ class Variant(TenantModel):
         return " / ".join(self.option_values) or "Default"
 
 
+# SKU prefix search (lower(sku) LIKE 'ab%') whatever the database's collation.
+sa.Index("variants_sku_prefix", Variant.store_id, sa.func.lower(Variant.sku).label("sku_lower"),
+         postgresql_ops={"sku_lower": "text_pattern_ops"})
+
+
 class ProductImage(TenantModel):
     __tablename__ = "product_images"
-    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),)
+    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),
+                      sa.Index("product_images_product", "store_id", "product_id", "position"),
+                      # Media requests and file clean-up look images up by key (migration t0006).
+                      sa.Index("product_images_storage_key", "store_id", "storage_key"))
 
     product_id: Mapped[int] = mapped_column(sa.BigInteger)
     position: Mapped[int] = mapped_column(sa.Integer)
@@ -107,6 +133,7 @@ class ProductImage(TenantModel):
 
 class Collection(TenantModel):
     __tablename__ = "collections"
+    __table_args__ = (sa.UniqueConstraint("store_id", "handle"),)
 
     handle: Mapped[str] = mapped_column(sa.String(255))
     title: Mapped[str] = mapped_column(sa.String(255))
@@ -121,7 +148,8 @@ class Collection(TenantModel):
 class CollectionProduct(TenantModel):
     __tablename__ = "collection_products"
     __table_args__ = (same_store_fk("collection_id", "collections", ondelete="CASCADE"),
-                      same_store_fk("product_id", "products", ondelete="CASCADE"))
+                      same_store_fk("product_id", "products", ondelete="CASCADE"),
+                      sa.UniqueConstraint("store_id", "collection_id", "product_id"))
 
     collection_id: Mapped[int] = mapped_column(sa.BigInteger)
     product_id: Mapped[int] = mapped_column(sa.BigInteger)

@@ -27,6 +27,7 @@ def _now() -> datetime:
 
 class Location(TenantModel):
     __tablename__ = "locations"
+    __table_args__ = (sa.UniqueConstraint("store_id", "name"),)
 
     name: Mapped[str] = mapped_column(sa.String(120))
     address: Mapped[str] = mapped_column(sa.Text, default="")
@@ -36,8 +37,14 @@ class Location(TenantModel):
 
 class InventoryLevel(TenantModel):
     __tablename__ = "inventory_levels"
-    __table_args__ = (same_store_fk("variant_id", "variants", ondelete="CASCADE"),
-                      same_store_fk("location_id", "locations", ondelete="CASCADE"))
+    __table_args__ = (
+        same_store_fk("variant_id", "variants", ondelete="CASCADE"),
+        same_store_fk("location_id", "locations", ondelete="CASCADE"),
+        sa.UniqueConstraint("store_id", "variant_id", "location_id"),
+        # The levels that have stock, for the in/out-of-stock filters.
+        sa.Index("inventory_levels_in_stock", "store_id", "variant_id", "location_id",
+                 postgresql_where=sa.text("on_hand > reserved")),
+    )
 
     variant_id: Mapped[int] = mapped_column(sa.BigInteger)
     location_id: Mapped[int] = mapped_column(sa.BigInteger)
@@ -53,7 +60,8 @@ class InventoryLevel(TenantModel):
 class InventoryAdjustment(TenantModel):
     __tablename__ = "inventory_adjustments"
     __table_args__ = (same_store_fk("variant_id", "variants", ondelete="CASCADE"),
-                      same_store_fk("location_id", "locations", ondelete="CASCADE"))
+                      same_store_fk("location_id", "locations", ondelete="CASCADE"),
+                      sa.Index("inventory_adjustments_recent", "store_id", "variant_id", sa.text("created_at DESC")))
 
     variant_id: Mapped[int] = mapped_column(sa.BigInteger)
     location_id: Mapped[int] = mapped_column(sa.BigInteger)

@@ -22,9 +22,10 @@ class AccountSession(db.Model):
     """One logged-in browser; it ends when revoked, idle or too old."""
 
     __tablename__ = "account_sessions"
+    __table_args__ = (sa.Index("account_sessions_account", "account_id"),)
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
     last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
@@ -41,11 +42,12 @@ class EmailLink(db.Model):
     (name and password hash wait here until then) or resetting a password."""
 
     __tablename__ = "email_links"
+    __table_args__ = (sa.Index("email_links_email", "email"),)
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     purpose: Mapped[str] = mapped_column(sa.String(16))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
@@ -61,9 +63,15 @@ class Invitation(db.Model):
     Its token is minted when the mail is sent (and again on each resend)."""
 
     __tablename__ = "invitations"
+    __table_args__ = (
+        sa.Index("invitations_store", "store_id"),
+        # One open invitation per person and store: inviting again resends it.
+        sa.Index("invitations_open", "store_id", "email", unique=True,
+                 postgresql_where=sa.text("accepted_at IS NULL AND revoked_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(sa.String(254))
     role: Mapped[str] = mapped_column(sa.String(16))
     invited_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))

@@ -16,6 +16,7 @@ def _now() -> datetime:
 
 class StoreSetting(TenantModel):
     __tablename__ = "store_settings"
+    __table_args__ = (sa.UniqueConstraint("store_id", "key"),)
 
     key: Mapped[str] = mapped_column(sa.String(64))
     value: Mapped[object] = mapped_column(JSONB)
@@ -26,6 +27,7 @@ class ActivityEvent(TenantModel):
     """The store's timeline: who did what, shown on the dashboard home."""
 
     __tablename__ = "activity_events"
+    __table_args__ = (sa.Index("activity_events_recent", "store_id", sa.text("created_at DESC")),)
 
     actor: Mapped[str] = mapped_column(sa.String(254))
     verb: Mapped[str] = mapped_column(sa.String(64))

@@ -6,11 +6,12 @@ many schemas can stop and resume anywhere.
 """
 from alembic import context
 
+from tenants.migrations import autogenerate_options
 from tenants.session import search_path_for
 
 connection = context.config.attributes["connection"]
 schema = context.config.attributes["schema"]
 connection.exec_driver_sql(f"SET LOCAL search_path TO {search_path_for(schema)}")
-context.configure(connection=connection, target_metadata=None, version_table_schema=schema)
+context.configure(connection=connection, version_table_schema=schema, **autogenerate_options("tenant"))
 with context.begin_transaction():
     context.run_migrations()

@@ -1,5 +1,7 @@
 """Stock levels, the adjustment history, the reserved floor and low-stock alerts."""
 import email
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import InventoryAdjustment, InventoryLevel
 from app.inventory.service import InventoryError
+from tenants.session import tenant_engine
 from tests.conftest import TEST_VAR, as_store, flask_cli
 
 
@@ -63,6 +66,49 @@ def test_on_hand_never_goes_below_what_is_reserved(app, make_store):
     with pytest.raises(sa.exc.IntegrityError, match="inventory_reserved_within_on_hand"):
         with as_store(app, store):  # and the database itself refuses it
             db.session.execute(sa.update(InventoryLevel).values(on_hand=2))
+
+
+def _wait_until_blocked_by(pid: int, other) -> None:
+    """Return once a backend waits for a lock held by backend `pid`, or once
+    `other` (a future) is done without having had to wait."""
+    deadline = time.monotonic() + 30
+    with db.engine.connect() as conn:
+        while not other.done():
+            if conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                                    "AND :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}).scalar():
+                return
+            assert time.monotonic() < deadline, "the second adjustment neither waited nor finished"
+            time.sleep(0.01)  # polling the lock table, not standing in for it
+
+
+def test_overlapping_adjustments_both_count(app, make_store):
+    store = make_store()
+    variant_id, main, _ = _setup(app, store)
+    with as_store(app, store):
+        inventory.adjust(variant_id, main, 10, reason="received", actor="a@example.com")
+
+    def second_adjustment():
+        with as_store(app, store):
+            inventory.adjust(variant_id, main, 3, reason="received", actor="b@example.com")
+
+    with ThreadPoolExecutor(1) as pool:
+        with as_store(app, store):
+            # The first adjustment has read the level and changed it, but not committed. Not flushed
+            # either: its UPDATE would make the other's level insert (ON CONFLICT) wait too, whether or
+            # not the level was read FOR UPDATE.
+            inventory.adjust(variant_id, main, 5, reason="received", actor="a@example.com", commit=False)
+            first = db.session.connection(bind_arguments={"bind": tenant_engine(db)}).exec_driver_sql(
+                "SELECT pg_backend_pid()").scalar()
+            second = pool.submit(second_adjustment)
+            _wait_until_blocked_by(first, second)
+            db.session.commit()
+        second.result(timeout=30)
+
+    with as_store(app, store):
+        assert db.session.scalar(sa.select(InventoryLevel.on_hand)) == 18
+        history = db.session.execute(sa.select(InventoryAdjustment.delta, InventoryAdjustment.on_hand_after)
+                                     .order_by(InventoryAdjustment.id)).all()
+    assert [tuple(row) for row in history] == [(10, 10), (5, 15), (3, 18)]
 
 
 @pytest.mark.parametrize("delta, reason, message", [
