@@ -2,6 +2,7 @@ from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from app.admin import bp
+from app.parse import BadInput, record_id
 from app.store.service import recent_activity
 from tenants import state
 from tenants.directory import membership, stores_for
@@ -22,8 +23,8 @@ def index():
 @bp.post("/switch")
 def switch():
     try:
-        member = membership(current_user, int(request.form.get("store_id", "")))
-    except (ValueError, NotFound):
+        member = membership(current_user, record_id(request.form.get("store_id"), field="store_id"))
+    except (BadInput, NotFound):
         abort(404, description="No such store on your account.")
     return redirect(url_for("admin.home", handle=member.store.handle))
 

@@ -7,7 +7,8 @@ from flask_login import current_user
 from app.admin import bp
 from app.inventory import service as inventory
 from app.inventory.models import REASONS
-from app.inventory.service import InventoryError
+from app.domain_errors import DomainError
+from app.parse import checkbox, page_number, record_id
 
 
 @bp.route("/<handle>/locations", methods=["GET", "POST"])
@@ -16,14 +17,15 @@ def locations():
     if request.method == "POST":
         form = request.form
         try:
-            if form.get("location_id", "").isdigit():
-                inventory.update_location(int(form["location_id"]), name=form.get("name", ""),
-                                          address=form.get("address", ""), active=form.get("active") == "on")
+            if form.get("location_id"):
+                inventory.update_location(record_id(form["location_id"], field="location_id", label="The location"),
+                                          name=form.get("name", ""), address=form.get("address", ""),
+                                          active=checkbox(form, "active"))
                 flash("Location saved.")
             else:
                 location = inventory.create_location(form.get("name", ""), form.get("address", ""))
                 flash(f"Added {location.name}.")
-        except InventoryError as failure:
+        except DomainError as failure:
             error = failure
         else:
             return redirect(url_for("admin.locations"))
@@ -37,19 +39,18 @@ def inventory_page():
     if request.method == "POST":
         form = request.form
         try:
-            inventory.set_on_hand(int(form.get("variant_id", "0")), int(form.get("location_id", "0")),
+            inventory.set_on_hand(record_id(form.get("variant_id"), field="variant_id", label="The variant"),
+                                  record_id(form.get("location_id"), field="location_id", label="The location"),
                                   form.get("quantity"), reason=form.get("reason", "correction"),
                                   note=form.get("note", ""), actor=current_user.email)
-        except InventoryError as failure:
+        except DomainError as failure:
             error = failure
-        except ValueError:
-            error = InventoryError(inventory.InventoryErrorCode.INVALID, "Choose a variant and a location.")
         else:
             flash("Stock updated.")
             if not request.headers.get("HX-Request"):
                 return redirect(request.full_path)
     q = request.args.get("q", "").strip()[:200]
-    page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
+    page = page_number(request.args)
     rows, levels, total = inventory.overview(q=q, page=max(1, page))
     locations = inventory.locations(active_only=True)
     status = error.status if error else 200

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.catalog.models import STATUSES, Product, Variant
 from app.extensions import db
+from app.parse import page_number
 from app.inventory.models import InventoryLevel, Location
 from app.inventory.service import sellable_products
 
@@ -36,12 +37,11 @@ class ProductQuery:
 
     @classmethod
     def from_args(cls, args) -> ProductQuery:
-        page = args.get("page", "1")
         return cls(q=args.get("q", "").strip()[:200], status=args.get("status", "") if args.get("status") in
                    STATUSES else "", vendor=args.get("vendor", "")[:255], product_type=args.get("type", "")[:255],
                    tag=args.get("tag", "")[:255], stock=args.get("stock", "") if args.get("stock") in
                    STOCK_FILTERS else "", sort=args.get("sort") if args.get("sort") in SORTS else "updated",
-                   page=max(1, min(int(page), 100_000)) if str(page).isdigit() else 1)
+                   page=page_number(args))
 
     def args(self, **changes) -> dict:
         values = {"q": self.q, "status": self.status, "vendor": self.vendor, "type": self.product_type,

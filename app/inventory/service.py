@@ -17,6 +17,7 @@ from app.domain_errors import DomainError
 from app.extensions import db
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
+from app.parse import BadInput, whole_number
 from tenants.context import require_store
 
 MAX_QUANTITY = 1_000_000_000
@@ -119,12 +120,14 @@ def sellable_products():
 
 
 def _parse_quantity(raw, field: str, *, signed: bool) -> int:
-    text = str(raw if raw is not None else "").strip()
-    digits = text[1:] if signed and text[:1] in "+-" else text
-    if not digits.isdigit() or int(digits) > MAX_QUANTITY:
-        kind = "a whole number such as 5 or -2" if signed else "a whole number, 0 or more"
-        raise InventoryError(InventoryErrorCode.INVALID, f"Enter {kind}.", field)
-    return int(text)
+    try:
+        quantity = whole_number(raw, field=field, label="The quantity", signed=signed,
+                                minimum=-MAX_QUANTITY if signed else 0, maximum=MAX_QUANTITY)
+    except BadInput as error:
+        raise InventoryError(InventoryErrorCode.INVALID, error.message, field) from None
+    if quantity is None:
+        raise InventoryError(InventoryErrorCode.INVALID, "Enter a quantity.", field)
+    return quantity
 
 
 def adjust(variant_id: int, location_id: int, delta, *, reason: str, note: str = "", actor: str,
