@@ -16,8 +16,7 @@ from rq import Queue, Retry, Worker
 
 from app.extensions import db
 from tenants.context import store_context
-from tenants.models import Store
-from tenants.provisioning import placement_of
+from tenants.models import Store, placement_of
 
 QUEUES = ("reservations", "payments", "notifications", "search", "imports", "default")
 

@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from tenants.context import Placement
 
 ROLES = ("owner", "admin", "staff")
 TIERS = ("pooled", "dedicated")
@@ -102,3 +103,10 @@ class TenantSchema(db.Model):
     capacity: Mapped[int] = mapped_column(sa.Integer)
     store_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+def placement_of(store: Store) -> Placement:
+    """Where a store's rows live, as the request and job contexts carry it."""
+    return Placement(id=store.id, handle=store.handle, name=store.name, currency=store.currency,
+                     tier=store.tier, db_key=store.db_key, schema=store.schema_name, status=store.status,
+                     locale=store.locale)

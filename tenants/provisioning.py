@@ -11,13 +11,14 @@ import re
 import sqlalchemy as sa
 from psycopg import sql
 
+from app.effects import after_commit
 from app.extensions import db
+from app.jobs import enqueue
 from app.money import default_locale, is_currency
-from tenants.context import Placement
 from tenants.errors import DirectoryError, DirectoryErrorCode as Code
 from tenants.extension import state
 from tenants.migrations import upgrade_schema
-from tenants.models import Account, Membership, Store, TenantSchema
+from tenants.models import Account, Membership, Store, TenantSchema, placement_of  # noqa: F401 (placement_of: re-exported)
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_HANDLES = frozenset("""
@@ -54,12 +55,6 @@ def validate_currency(currency: str) -> str:
     return currency
 
 
-def placement_of(store: Store) -> Placement:
-    return Placement(id=store.id, handle=store.handle, name=store.name, currency=store.currency,
-                     tier=store.tier, db_key=store.db_key, schema=store.schema_name, status=store.status,
-                     locale=store.locale)
-
-
 def create_store(*, handle: str, name: str, currency: str, owner: Account | None = None,
                  tier: str = "pooled", db_key: str = "main") -> Store:
     """Validate, place and create a store; the owner gets an owner membership. Commits."""
@@ -84,6 +79,8 @@ def create_store(*, handle: str, name: str, currency: str, owner: Account | None
     db.session.add(store)
     if owner is not None:
         db.session.add(Membership(account=owner, store=store, role="owner"))
+    if tier == "pooled" and free_left < max(1, state().pool_capacity // 10):
+        after_commit(_prepare_next_pool, db_key)  # creation stays an insert; a lost job only costs that
     try:
         db.session.commit()
     except BaseException as exc:
@@ -93,12 +90,11 @@ def create_store(*, handle: str, name: str, currency: str, owner: Account | None
         if isinstance(exc, sa.exc.IntegrityError) and "handle" in str(exc.orig):
             raise DirectoryError(Code.TAKEN, f"The handle “{handle}” is taken.", "handle") from exc
         raise
-    if tier == "pooled" and free_left < max(1, state().pool_capacity // 10):
-        from app.jobs import enqueue
-        from tenants.jobs import keep_spare_pool
-
-        enqueue(keep_spare_pool, db_key)
     return store
+
+
+def _prepare_next_pool(db_key: str) -> None:
+    enqueue("tenants.jobs.keep_spare_pool", db_key)
 
 
 def allocate_pool_slot(db_key: str) -> tuple[str, int]:

@@ -5,8 +5,7 @@ from app.catalog import imports
 from app.extensions import db
 from app.jobs import each_store, job
 from tenants.context import store_context
-from tenants.models import Store
-from tenants.provisioning import placement_of
+from tenants.models import Store, placement_of
 
 
 @job

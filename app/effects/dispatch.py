@@ -19,8 +19,7 @@ from app.effects.models import Outbox, PlatformOutbox
 from app.extensions import db, get_redis
 from app.jobs import each_store, job
 from tenants.context import store_context
-from tenants.models import Store
-from tenants.provisioning import placement_of
+from tenants.models import Store, placement_of
 
 log = logging.getLogger(__name__)
 

@@ -86,6 +86,10 @@ def test_shoppers_are_served_and_redis_writes_refused_while_redis_is_down(app, r
         pending = db.session.scalar(sa.select(sa.func.count(Outbox.id)).where(Outbox.topic == "product.changed"))
         assert pending == 2 and db.session.scalar(sa.select(sa.func.count(Product.id))) == 2
 
+    opened = late.post("/stores/new", {"name": "Second Shop", "handle": f"b{store.handle}", "currency": "USD"},
+                       csrf_from="/stores/new")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/dashboard/b{store.handle}/")
+
     # Writes that need Redis are refused up front, clearly, and change nothing.
     refused = _settings_form(browser, store.handle, "During the outage")
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
