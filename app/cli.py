@@ -71,8 +71,7 @@ def up(port, host, web_workers):
     for step in (["db", "upgrade"], ["tenants", "migrate"], ["seed", "demo"]):
         subprocess.run(flask + step, env=child_env, check=True)
     processes = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
-                          str(web_workers), "--threads", "4", "--access-logfile", "-", "wsgi:app"], env=child_env),
+        subprocess.Popen(web_command(host, port, web_workers, config["VAR_DIR"]), env=child_env),
         subprocess.Popen(flask + ["worker"], env=child_env),
         subprocess.Popen(flask + ["scheduler"], env=child_env),
     ]
@@ -99,6 +98,14 @@ def up(port, host, web_workers):
             except subprocess.TimeoutExpired:
                 process.kill()
         _stop_embedded()
+
+
+def web_command(host: str, port: int, workers: int, var_dir, *, access_log: bool = True) -> list[str]:
+    """gunicorn serving wsgi:app, its control socket in this checkout's var/run
+    (its default, $XDG_RUNTIME_DIR/gunicorn.ctl, is shared by every checkout)."""
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+               "--threads", "4", "--control-socket", str(embedded.runtime_dir(var_dir) / "gunicorn.ctl")]
+    return command + (["--access-logfile", "-"] if access_log else []) + ["wsgi:app"]
 
 
 def _stop_embedded() -> None:
