@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import click
 from flask import current_app
@@ -16,6 +17,7 @@ from app import embedded
 from app.jobs import QUEUES, run_worker
 from app.scheduler import scheduler
 from app.search.cli import search_cli
+from app.supervisor import Supervisor
 from tenants.cli import tenants_cli
 
 db_cli = AppGroup("db", help="Directory (public schema) migrations.")
@@ -58,7 +60,10 @@ def worker(burst, queues):
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--web-workers", envvar="WEB_CONCURRENCY", default=2, show_default=True)
 def up(port, host, web_workers):
-    """Migrate, seed the demo, and run the web app, a worker and the scheduler until Ctrl-C."""
+    """Migrate, seed the demo, and run the web app, a worker and the scheduler until Ctrl-C.
+
+    A child that dies is started again (app/supervisor.py); the rest keep running.
+    """
     config = current_app.config
     child_env = {
         **os.environ,
@@ -68,36 +73,27 @@ def up(port, host, web_workers):
         "SECRET_KEY": config["SECRET_KEY"],
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for step in (["db", "upgrade"], ["tenants", "migrate"], ["seed", "demo"]):
-        subprocess.run(flask + step, env=child_env, check=True)
-    processes = [
-        subprocess.Popen(web_command(host, port, web_workers, config["VAR_DIR"]), env=child_env),
-        subprocess.Popen(flask + ["worker"], env=child_env),
-        subprocess.Popen(flask + ["scheduler"], env=child_env),
-    ]
-    click.echo(f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
-               f"  Demo login: demo@vitrine.test / window-shopping-2026   —   Ctrl-C stops everything.\n")
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
-        while not stopping and all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        for step in (["db", "upgrade"], ["tenants", "migrate"], ["seed", "demo"]):
+            subprocess.run(flask + step, env=child_env, check=True)
+        supervisor = Supervisor(child_commands(host, port, web_workers, config["VAR_DIR"]), env=child_env)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(message)s")
+        click.echo(f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
+                   f"  Demo login: demo@vitrine.test / window-shopping-2026   —   Ctrl-C stops everything.\n")
+        supervisor.run(stop)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
         _stop_embedded()
+
+
+def child_commands(host: str, port: int, web_workers: int, var_dir) -> dict[str, list[str]]:
+    """What `up` keeps running, by name."""
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    return {"web": web_command(host, port, web_workers, var_dir),
+            "worker": flask + ["worker"],
+            "scheduler": flask + ["scheduler"]}
 
 
 def web_command(host: str, port: int, workers: int, var_dir, *, access_log: bool = True) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import time
 
+import psutil
 import requests
 
 
@@ -29,4 +30,12 @@ def answers(port: int) -> bool:
     try:
         return requests.get(f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"}, timeout=5).ok
     except requests.RequestException:
+        return False
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie has died: an orphan may wait long for init to reap it)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
