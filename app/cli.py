@@ -40,9 +40,14 @@ def db_upgrade():
 
 @seed_cli.command("demo")
 def seed_demo():
-    """Create (or refresh) the demo merchant and stores. Idempotent."""
+    """Create (or refresh) the demo merchant and stores (development only). Idempotent."""
     from app.seed import seed
 
+    if current_app.config["VITRINE_ENV"] != "development":
+        raise click.ClickException(
+            "seed demo runs only in development: the demo merchant's password is published. "
+            "This is production (VITRINE_ENV=production, the default when DATABASE_URL is set); "
+            "set VITRINE_ENV=development for a development database.")
     for line in seed():
         click.echo(line)
 
@@ -60,13 +65,16 @@ def worker(burst, queues):
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--web-workers", envvar="WEB_CONCURRENCY", default=2, show_default=True)
 def up(port, host, web_workers):
-    """Migrate, seed the demo, and run the web app, a worker and the scheduler until Ctrl-C.
+    """Migrate, seed the demo (in development), and run the web app, a worker and the scheduler until Ctrl-C.
 
     A child that dies is started again (app/supervisor.py); the rest keep running.
     """
     config = current_app.config
+    development = config["VITRINE_ENV"] == "development"
     child_env = {
         **os.environ,
+        # The children see DATABASE_URL set, which alone would mean production: pass the decision on.
+        "VITRINE_ENV": config["VITRINE_ENV"],
         "DATABASE_URL": config["DATABASES"]["main"],
         "DATABASES": json.dumps({k: v for k, v in config["DATABASES"].items() if k != "main"}),
         "REDIS_URL": config["REDIS_URL"],
@@ -74,18 +82,26 @@ def up(port, host, web_workers):
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     try:
-        for step in (["db", "upgrade"], ["tenants", "migrate"], ["seed", "demo"]):
+        for step in [["db", "upgrade"], ["tenants", "migrate"]] + ([["seed", "demo"]] if development else []):
             subprocess.run(flask + step, env=child_env, check=True)
         supervisor = Supervisor(child_commands(host, port, web_workers, config["VAR_DIR"]), env=child_env)
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(message)s")
-        click.echo(f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
-                   f"  Demo login: demo@vitrine.test / window-shopping-2026   —   Ctrl-C stops everything.\n")
+        click.echo(_banner(port, development))
         supervisor.run(stop)
     finally:
         _stop_embedded()
+
+
+def _banner(port: int, development: bool) -> str:
+    if not development:
+        return f"\n  Vitrine is up (production): http://localhost:{port}   —   Ctrl-C stops everything.\n"
+    from app.seed import DEMO_PASSWORD
+
+    return (f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
+            f"  Demo login: demo@vitrine.test / {DEMO_PASSWORD}   —   Ctrl-C stops everything.\n")
 
 
 def child_commands(host: str, port: int, web_workers: int, var_dir) -> dict[str, list[str]]:
