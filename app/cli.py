@@ -88,11 +88,18 @@ def up(port, host, web_workers):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(message)s")
+        _log_to_terminal(logging.getLogger("app.supervisor"))
         click.echo(_banner(port, development))
         supervisor.run(stop)
     finally:
         _stop_embedded()
+
+
+def _log_to_terminal(logger: logging.Logger) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [supervisor] %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _banner(port: int, development: bool) -> str:

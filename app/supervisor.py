@@ -107,12 +107,14 @@ class Supervisor:
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
     def _stop_all(self) -> None:
-        running = [child.process for child in self.children.values()
-                   if child.process is not None and child.process.poll() is None]
-        for process in running:
-            process.terminate()
+        # Not those waiting to start again: their groups went when they died.
+        processes = [child.process for child in self.children.values()
+                     if child.process is not None and child.restart_at is None]
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
         deadline = time.monotonic() + self.stop_timeout
-        for process in running:
+        for process in processes:  # those that had just died too: what they left behind goes
             try:
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -36,13 +36,17 @@ def run_job(redis_url: str) -> int:
     """Have a worker run a job; return the pid of the worker that ran it
     (the job runs in a work horse forked from the worker: its parent)."""
     job = Queue("default", connection=redis.Redis.from_url(redis_url)).enqueue("os.getppid")
-    status = wait_until(lambda: job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED) and
-                        job.get_status(), message="no worker ran the job")
+
+    def done():
+        status = job.get_status(refresh=True)
+        return status if status in (JobStatus.FINISHED, JobStatus.FAILED) else None
+
+    status = wait_until(done, message="no worker ran the job")
     assert status == JobStatus.FINISHED, job.latest_result().exc_string
     return job.return_value()
 
 
-def test_a_killed_worker_is_started_again_while_the_web_keeps_serving(stack_env, caplog):
+def test_a_killed_worker_is_started_again_while_the_web_keeps_serving_and_so_is_a_killed_web(stack_env, caplog):
     flask_cli(stack_env, "db", "upgrade")
     port = free_port()
     supervisor = Supervisor(child_commands("127.0.0.1", port, 1, stack_env["VAR_DIR"]),
@@ -65,10 +69,18 @@ def test_a_killed_worker_is_started_again_while_the_web_keeps_serving(stack_env,
         assert not [pid for pid in helpers if alive(pid)], "the dead worker's helpers live on"
         assert run_job(stack_env["REDIS_URL"]) == new_worker
         assert supervisor.pid("web") == web and answers(port)
-        [restart] = supervisor.restarts
+        [restart] = supervisor.restarts  # the worker's; nothing else
         assert (restart.name, restart.pid, restart.returncode) == ("worker", worker, -signal.SIGKILL)
         assert f"worker (pid {worker}) exited with signal 9" in caplog.text
 
+        # The web server, killed, comes back on its port; the worker and the scheduler carry on.
+        os.kill(web, signal.SIGKILL)
+        wait_until(lambda: supervisor.pid("web") not in (None, web) and answers(port),
+                   message="the web did not come back")
+        assert supervisor.pid("worker") == new_worker
+        assert [each.name for each in supervisor.restarts] == ["worker", "web"]
+
+        web = supervisor.pid("web")
         gunicorn_workers = [each.pid for each in psutil.Process(web).children()]
         children = [web, *gunicorn_workers, new_worker, supervisor.pid("scheduler")]
         assert len(children) == 4 and all(alive(pid) for pid in children)
