@@ -75,6 +75,7 @@ def up(port, host, web_workers):
         **os.environ,
         # The children see DATABASE_URL set, which alone would mean production: pass the decision on.
         "VITRINE_ENV": config["VITRINE_ENV"],
+        "VAR_DIR": str(config["VAR_DIR"]),
         "DATABASE_URL": config["DATABASES"]["main"],
         "DATABASES": json.dumps({k: v for k, v in config["DATABASES"].items() if k != "main"}),
         "REDIS_URL": config["REDIS_URL"],
