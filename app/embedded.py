@@ -30,9 +30,9 @@ def _pgserver(run_dir: Path):
     # pgserver takes its runtime directory (a lock around starting servers, and
     # the socket directory when the data directory's path is too long for a
     # socket) from XDG_RUNTIME_DIR when it is first imported. Point it at
-    # var/run for that import only: our children must not inherit it either
-    # (gunicorn would put its control socket there). The first import in a
-    # process decides, which is fine: a process serves one VAR_DIR.
+    # var/run for that import only, so that our children (gunicorn, Chromium in
+    # the tests) do not inherit it and leave their own files there. The first
+    # import in a process decides, which is fine: a process serves one VAR_DIR.
     if "pgserver" not in sys.modules:
         saved = os.environ.get("XDG_RUNTIME_DIR")
         os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
