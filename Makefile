@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# make run is development (the demo merchant, a secret kept in var/), with a DATABASE_URL too;
+# VITRINE_ENV=production make run for a deployment.
+VITRINE_ENV ?= development
+
 run: $(STAMP)
-	$(BIN)/flask --app wsgi up
+	VITRINE_ENV=$(VITRINE_ENV) $(BIN)/flask --app wsgi up
 
 chromium: $(STAMP)
 	@VENV=$(VENV) bash tests/e2e/chromium.sh

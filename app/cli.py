@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import click
 from flask import current_app
@@ -16,6 +17,7 @@ from app import embedded
 from app.jobs import QUEUES, run_worker
 from app.scheduler import scheduler
 from app.search.cli import search_cli
+from app.supervisor import Supervisor
 from tenants.cli import tenants_cli
 
 db_cli = AppGroup("db", help="Directory (public schema) migrations.")
@@ -38,9 +40,14 @@ def db_upgrade():
 
 @seed_cli.command("demo")
 def seed_demo():
-    """Create (or refresh) the demo merchant and stores. Idempotent."""
+    """Create (or refresh) the demo merchant and stores (development only). Idempotent."""
     from app.seed import seed
 
+    if current_app.config["VITRINE_ENV"] != "development":
+        raise click.ClickException(
+            "seed demo runs only in development: the demo merchant's password is published. "
+            "This is production (VITRINE_ENV=production, the default when DATABASE_URL is set); "
+            "set VITRINE_ENV=development for a development database.")
     for line in seed():
         click.echo(line)
 
@@ -58,47 +65,67 @@ def worker(burst, queues):
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--web-workers", envvar="WEB_CONCURRENCY", default=2, show_default=True)
 def up(port, host, web_workers):
-    """Migrate, seed the demo, and run the web app, a worker and the scheduler until Ctrl-C."""
+    """Migrate, seed the demo (in development), and run the web app, a worker and the scheduler until Ctrl-C.
+
+    A child that dies is started again (app/supervisor.py); the rest keep running.
+    """
     config = current_app.config
+    development = config["VITRINE_ENV"] == "development"
     child_env = {
         **os.environ,
+        # The children see DATABASE_URL set, which alone would mean production: pass the decision on.
+        "VITRINE_ENV": config["VITRINE_ENV"],
+        "VAR_DIR": str(config["VAR_DIR"]),
         "DATABASE_URL": config["DATABASES"]["main"],
         "DATABASES": json.dumps({k: v for k, v in config["DATABASES"].items() if k != "main"}),
         "REDIS_URL": config["REDIS_URL"],
         "SECRET_KEY": config["SECRET_KEY"],
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for step in (["db", "upgrade"], ["tenants", "migrate"], ["seed", "demo"]):
-        subprocess.run(flask + step, env=child_env, check=True)
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
-                          str(web_workers), "--threads", "4", "--access-logfile", "-", "wsgi:app"], env=child_env),
-        subprocess.Popen(flask + ["worker"], env=child_env),
-        subprocess.Popen(flask + ["scheduler"], env=child_env),
-    ]
-    click.echo(f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
-               f"  Demo login: demo@vitrine.test / window-shopping-2026   —   Ctrl-C stops everything.\n")
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
-        while not stopping and all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        for step in [["db", "upgrade"], ["tenants", "migrate"]] + ([["seed", "demo"]] if development else []):
+            subprocess.run(flask + step, env=child_env, check=True)
+        supervisor = Supervisor(child_commands(host, port, web_workers, config["VAR_DIR"]), env=child_env)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        _log_to_terminal(logging.getLogger("app.supervisor"))
+        click.echo(_banner(port, development))
+        supervisor.run(stop)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
         _stop_embedded()
+
+
+def _log_to_terminal(logger: logging.Logger) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [supervisor] %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _banner(port: int, development: bool) -> str:
+    if not development:
+        return f"\n  Vitrine is up (production): http://localhost:{port}   —   Ctrl-C stops everything.\n"
+    from app.seed import DEMO_PASSWORD
+
+    return (f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
+            f"  Demo login: demo@vitrine.test / {DEMO_PASSWORD}   —   Ctrl-C stops everything.\n")
+
+
+def child_commands(host: str, port: int, web_workers: int, var_dir) -> dict[str, list[str]]:
+    """What `up` keeps running, by name."""
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    return {"web": web_command(host, port, web_workers, var_dir),
+            "worker": flask + ["worker"],
+            "scheduler": flask + ["scheduler"]}
+
+
+def web_command(host: str, port: int, workers: int, var_dir, *, access_log: bool = True) -> list[str]:
+    """gunicorn serving wsgi:app, its control socket in this checkout's var/run
+    (its default, $XDG_RUNTIME_DIR/gunicorn.ctl, is shared by every checkout)."""
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+               "--threads", "4", "--control-socket", str(embedded.runtime_dir(var_dir) / "gunicorn.ctl")]
+    return command + (["--access-logfile", "-"] if access_log else []) + ["wsgi:app"]
 
 
 def _stop_embedded() -> None:

@@ -2,7 +2,9 @@
 
 Everything here can be set as an environment variable of the same name.
 When DATABASE_URL or REDIS_URL is unset, embedded servers under VAR_DIR are
-started instead (see app/embedded.py).
+started instead (see app/embedded.py). VITRINE_ENV (development or
+production) decides what only development may have: the demo merchant with
+its published password, and a session secret kept in var/.
 """
 from __future__ import annotations
 
@@ -16,13 +18,20 @@ from sqlalchemy.engine import make_url
 from app import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
+
+
+class ConfigError(RuntimeError):
+    """The deploy configuration cannot work; the message says what to set."""
 
 
 def load_config(overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     env = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    vitrine_env = deploy_env(env)
     var_dir = Path(overrides.get("VAR_DIR") or env.get("VAR_DIR") or ROOT / "var").resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
+    secret_key = _secret_key(env, vitrine_env, var_dir)  # before any server starts: refuse early
 
     owner_url = normalize_db_url(env.get("DATABASE_URL") or embedded.postgres_url(var_dir / "pg"))
     databases = {"main": owner_url}
@@ -35,8 +44,9 @@ def load_config(overrides: dict | None = None) -> dict:
     app_urls = {key: app_role_url(url, app_user, app_password) for key, url in databases.items()}
 
     config = {
+        "VITRINE_ENV": vitrine_env,
         "VAR_DIR": var_dir,
-        "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(var_dir),
+        "SECRET_KEY": secret_key,
         "PLATFORM_HOST": env.get("PLATFORM_HOST", "localhost").lower(),
         "PREFERRED_URL_SCHEME": env.get("URL_SCHEME", "http"),
         "REDIS_URL": env.get("REDIS_URL") or embedded.redis_url(var_dir / "redis"),
@@ -108,6 +118,30 @@ def normalize_db_url(url: str) -> str:
 
 def app_role_url(owner_url: str, user: str, password: str | None) -> str:
     return make_url(owner_url).set(username=user, password=password).render_as_string(hide_password=False)
+
+
+def deploy_env(env) -> str:
+    """development (the demo merchant, a secret kept in var/) or production.
+
+    Development is the default only with the embedded PostgreSQL: a
+    DATABASE_URL means a real deployment unless VITRINE_ENV says otherwise.
+    """
+    value = env.get("VITRINE_ENV") or ("production" if env.get("DATABASE_URL") else "development")
+    if value not in ENVIRONMENTS:
+        raise ConfigError(f"VITRINE_ENV must be development or production, not {value!r}")
+    return value
+
+
+def _secret_key(env, vitrine_env: str, var_dir: Path) -> str:
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    if vitrine_env == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. In production (VITRINE_ENV=production, the default when DATABASE_URL is set) "
+            "sessions are signed with a key of yours: set SECRET_KEY to a long random value, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`, the same for every process. "
+            "The key kept in var/ is for development only.")
+    return _dev_secret(var_dir)
 
 
 def _dev_secret(var_dir: Path) -> str:

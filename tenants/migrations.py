@@ -75,7 +75,10 @@ def ensure_app_role(owner_engine: sa.Engine, role: str, password: str | None) ->
         if not exists:
             conn.exec_driver_sql(f"CREATE ROLE {ident} LOGIN NOSUPERUSER NOBYPASSRLS")
         if password:
-            conn.execute(sa.text(f"ALTER ROLE {ident} PASSWORD :p"), {"p": password})
+            # Utility statements take no bound parameters: the password goes in as
+            # a literal that psycopg quotes for this connection, never by hand.
+            with conn.connection.cursor() as cursor:
+                cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
         db_name = conn.execute(sa.text("SELECT current_database()")).scalar()
         conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {sql.Identifier(db_name).as_string(None)} TO {ident}")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from app.cli import web_command
 from app.config import ROOT
 from tests.conftest import TEST_VAR
 
@@ -32,10 +32,8 @@ def live_server(app, service_env):
     """The app under gunicorn in its own process; yields its base URL."""
     port = _free_port()
     log = open(TEST_VAR / "live-server.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
-         "wsgi:app"],
-        cwd=ROOT, env={**os.environ, **service_env}, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(web_command("127.0.0.1", port, 1, TEST_VAR, access_log=False),
+                               cwd=ROOT, env={**os.environ, **service_env}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://localhost:{port}"
     deadline = time.monotonic() + 60
     while True:  # wait until it answers: readiness, not a fixed delay
