@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from app import parse
 from app.admin import bp
 from app.admin.products import _product, options_from_form, render_editor
 from app.catalog import product_images, products as catalog
-from app.catalog.errors import CatalogError, invalid
+from app.catalog.errors import invalid
+from app.catalog.product_images import MAX_IMAGES
 from app.domain_errors import DomainError
 from app.inventory import service as inventory
 
@@ -31,7 +33,7 @@ def product_options(product_id: int):
     try:
         result = catalog.set_options(product, options_from_form(request.form),
                                      confirm=request.form.get("confirm") == "yes", actor=current_user.email)
-    except CatalogError as error:
+    except DomainError as error:
         return _answer(_product(product_id), "variants", error=error)
     return _answer(_product(product_id), "variants",
                    message=f"Options saved: {result['added']} variant(s) added, {result['removed']} removed.")
@@ -42,7 +44,7 @@ def product_variant(product_id: int, variant_id: int):
     product = _product(product_id)
     try:
         catalog.update_variant(product, variant_id, request.form, actor=current_user.email)
-    except CatalogError as error:
+    except DomainError as error:
         return _answer(_product(product_id), "variants", error=error)
     return _answer(_product(product_id), "variants", message="Variant saved.")
 
@@ -55,7 +57,7 @@ def product_image_upload(product_id: int):
         if upload is None or not upload.filename:
             raise invalid("Choose an image file to upload.", "image")
         product_images.add_image(product, upload.read(), alt=request.form.get("alt", ""))
-    except CatalogError as error:
+    except DomainError as error:
         return _answer(_product(product_id), "images", error=error)
     return _answer(_product(product_id), "images", message="Image added.")
 
@@ -63,16 +65,17 @@ def product_image_upload(product_id: int):
 @bp.post("/<handle>/products/<id:product_id>/images/<id:image_id>")
 def product_image_update(product_id: int, image_id: int):
     product = _product(product_id)
+    form = request.form
     try:
-        if request.form.get("delete") == "yes":
+        if form.get("delete") == "yes":
             product_images.delete_image(product, image_id)
             message = "Image removed."
         else:
-            position = request.form.get("position", "")
-            product_images.update_image(product, image_id, alt=request.form.get("alt", ""),
-                                        position=int(position) if position.isdigit() else None)
+            position = parse.whole_number(form.get("position"), field="position", label="The position",
+                                          minimum=1, maximum=MAX_IMAGES)
+            product_images.update_image(product, image_id, alt=form.get("alt", ""), position=position)
             message = "Image saved."
-    except CatalogError as error:
+    except DomainError as error:
         return _answer(_product(product_id), "images", error=error)
     return _answer(_product(product_id), "images", message=message)
 
@@ -82,7 +85,8 @@ def product_stock(product_id: int):
     product = _product(product_id)
     form = request.form
     try:
-        variant_id, location_id = int(form.get("variant_id", "0")), int(form.get("location_id", "0"))
+        variant_id = parse.record_id(form.get("variant_id"), field="variant", label="The variant")
+        location_id = parse.record_id(form.get("location_id"), field="location", label="The location")
         if variant_id not in {v.id for v in product.variants}:
             raise invalid("Choose one of this product's variants.", "variant")
         if form.get("mode") == "set":
@@ -91,8 +95,6 @@ def product_stock(product_id: int):
         else:
             inventory.adjust(variant_id, location_id, form.get("delta"), reason=form.get("reason", ""),
                              note=form.get("note", ""), actor=current_user.email)
-    except ValueError as error:
-        if not isinstance(error, DomainError):
-            error = invalid("Choose a variant and a location.", "location")
+    except DomainError as error:
         return _answer(_product(product_id), "stock", error=error)
     return _answer(_product(product_id), "stock", message="Stock updated.")

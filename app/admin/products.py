@@ -7,20 +7,33 @@ from urllib.parse import urlencode
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import parse
 from app.admin import bp
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.models import STATUSES
 from app.catalog.products import OptionSpec
 from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
+from app.domain_errors import DomainError
 from app.inventory import service as inventory
 from app.inventory.models import REASONS
 
+MAX_OPTION_VALUES_CHARS = 50_000  # 2,048 values of about 24 characters
+
 
 def options_from_form(form) -> list[OptionSpec]:
-    """Option rows posted as option_name_1.. and option_values_1.. (comma separated)."""
-    return [OptionSpec(form.get(f"option_name_{i}", ""), form.get(f"option_values_{i}", "").split(","))
-            for i in range(1, 5) if f"option_name_{i}" in form]
+    """Option rows posted as option_name_1.. and option_values_1.. (comma
+    separated). A values field is bounded before it is split, so a huge post
+    costs no more to refuse than a small one."""
+    options = []
+    for i in range(1, 5):
+        if f"option_name_{i}" in form:
+            name = parse.text(form.get(f"option_name_{i}"), field="options", label=f"The name of option {i}",
+                              max_length=255)
+            values = parse.text(form.get(f"option_values_{i}"), field="options",
+                                label=f"The values of option {i}", max_length=MAX_OPTION_VALUES_CHARS)
+            options.append(OptionSpec(name, values.split(",")))
+    return options
 
 
 @bp.get("/<handle>/products")
@@ -56,7 +69,7 @@ def new_product():
     if request.method == "POST":
         try:
             product = catalog.create_product(form, options=options_from_form(form), actor=current_user.email)
-        except CatalogError as failure:
+        except DomainError as failure:
             error = failure
         else:
             flash(f"Created “{product.title}”.")

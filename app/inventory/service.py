@@ -15,6 +15,7 @@ from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.domain_errors import DomainError
 from app.extensions import db
+from app.parse import BadInput, whole_number
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
 from tenants.context import require_store
@@ -119,12 +120,16 @@ def sellable_products():
 
 
 def _parse_quantity(raw, field: str, *, signed: bool) -> int:
-    text = str(raw if raw is not None else "").strip()
-    digits = text[1:] if signed and text[:1] in "+-" else text
-    if not digits.isdigit() or int(digits) > MAX_QUANTITY:
+    label = "The change" if signed else "The count"
+    try:
+        number = whole_number(raw, field=field, label=label, minimum=-MAX_QUANTITY if signed else 0,
+                              maximum=MAX_QUANTITY, signed=signed)
+    except BadInput as error:  # callers (the editor, the inventory page, imports) know InventoryError
+        raise InventoryError(InventoryErrorCode.INVALID, error.message, field) from None
+    if number is None:
         kind = "a whole number such as 5 or -2" if signed else "a whole number, 0 or more"
         raise InventoryError(InventoryErrorCode.INVALID, f"Enter {kind}.", field)
-    return int(text)
+    return number
 
 
 def adjust(variant_id: int, location_id: int, delta, *, reason: str, note: str = "", actor: str,

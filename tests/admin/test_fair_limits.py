@@ -1,0 +1,103 @@
+"""Fair limits through the dashboard's forms: a clear 4xx that changes nothing,
+never a 5xx."""
+import pytest
+import sqlalchemy as sa
+
+from app.catalog.models import Product, ProductImage, ProductOption, Variant
+from app.extensions import db
+from app.inventory.models import InventoryAdjustment, Location
+from tests.admin.test_catalog_dashboard import _count, _new_product, _product_id
+from tests.catalog.helpers import png_bytes
+from tests.conftest import as_store
+
+HTMX = {"Host": "localhost", "HX-Request": "true"}
+
+
+def _values(prefix: str, count: int) -> str:
+    return ", ".join(f"{prefix}{n}" for n in range(count))
+
+
+def _variant_ids(app, store, product_id: int) -> list[int]:
+    with as_store(app, store):
+        return list(db.session.scalars(sa.select(Variant.id).where(Variant.product_id == product_id)
+                                       .order_by(Variant.position)))
+
+
+def test_a_new_product_of_36000_variants_is_refused_and_nothing_is_written(app, merchant):
+    browser, _, store = merchant
+    response = _new_product(browser, store, option_values_1=_values("S", 40), option_values_2=_values("C", 30),
+                            option_name_3="Fit", option_values_3=_values("F", 30))
+    assert response.status_code == 422
+    assert "These options make 36,000 variants (40 Size × 30 Color × 30 Fit); a product can have at most 2,048." \
+        in response.get_data(as_text=True)
+    assert _count(app, store, Product) == 0 and _count(app, store, Variant) == 0
+
+
+@pytest.mark.parametrize("fields, status, message", [
+    ({"option_values_1": _values("S", 64), "option_values_2": _values("C", 33)}, 422, "make 2,112 variants"),
+    ({"option_values_1": _values("S", 2049), "option_name_2": "", "option_values_2": ""}, 422,
+     "at most 2,048 values; “Size” has 2,049"),
+    ({"option_values_1": "S," * 25_001}, 422, "The values of option 1 can be at most 50000 characters"),
+    ({"option_name_1": "x" * 256}, 422, "The name of option 1 can be at most 255 characters"),
+])
+def test_options_past_the_limits_are_refused_and_change_nothing(app, merchant, fields, status, message):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store))
+    before = _variant_ids(app, store, product_id)
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    form = {"option_name_1": "Size", "option_values_1": "40, 41", "option_name_2": "Color",
+            "option_values_2": "Red, Blue", "confirm": "yes", **fields}
+    for headers in ({"Host": "localhost"}, HTMX):  # a plain form post, and htmx's
+        answer = browser.flask.post(f"{path}/options", data={**form, "csrf_token": browser.csrf_token(path)},
+                                    headers=headers)
+        assert answer.status_code == status and message in answer.get_data(as_text=True)
+        assert _variant_ids(app, store, product_id) == before
+    with as_store(app, store):
+        options = db.session.execute(sa.select(ProductOption.name, ProductOption.values)
+                                     .order_by(ProductOption.position)).all()
+    assert [tuple(o) for o in options] == [("Size", ["40", "41"]), ("Color", ["Red", "Blue"])]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("weight_grams", "²", "Weight (grams) must be a whole number."),
+    ("weight_grams", "2147483648", "Weight (grams) must be between 0 and 1,000,000,000."),
+    ("low_stock_threshold", "99999999999999999999", "The low-stock threshold must be a whole number."),
+    ("image_id", "¹", "Pick one of this product&#39;s images."),
+])
+def test_a_variant_row_with_a_number_out_of_range_is_a_422(app, merchant, field, value, message):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store, weight_grams="300"))
+    variant_id = _variant_ids(app, store, product_id)[0]
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    answer = browser.post(f"{path}/variants/{variant_id}", {"price": "95.00", field: value}, csrf_from=path)
+    assert answer.status_code == 422 and message in answer.get_data(as_text=True)
+    with as_store(app, store):
+        variant = db.session.execute(sa.select(Variant.price, Variant.weight_grams).where(Variant.id == variant_id)).one()
+    assert tuple(variant) == (8900, 300)
+
+
+def test_image_positions_and_stock_choices_are_parsed_at_the_edge(app, merchant):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store))
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    assert browser.upload(f"{path}/images", {"alt": "Front"}, {"image": (png_bytes(), "a.png")},
+                          csrf_from=path).status_code == 302
+    assert browser.post(f"/dashboard/{store.handle}/locations", {"name": "Depot"},
+                        csrf_from=f"/dashboard/{store.handle}/locations").status_code == 302
+    with as_store(app, store):
+        image_id = db.session.scalar(sa.select(ProductImage.id))
+        location_id = db.session.scalar(sa.select(Location.id))
+    variant_id = _variant_ids(app, store, product_id)[0]
+    for position, message in (("²", "The position must be a whole number."),
+                              ("251", "The position must be between 1 and 250.")):
+        answer = browser.post(f"{path}/images/{image_id}", {"alt": "Changed", "position": position}, csrf_from=path)
+        assert answer.status_code == 422 and message in answer.get_data(as_text=True)
+    for variant, location, message in ((str(variant_id), "²", "The location must be a whole number."),
+                                       ("9" * 25, str(location_id), "The variant must be a whole number."),
+                                       (str(variant_id), str(location_id), "The change must be a whole number")):
+        answer = browser.post(f"{path}/stock", {"variant_id": variant, "location_id": location, "mode": "adjust",
+                                                "delta": "³", "reason": "received"}, csrf_from=path)
+        assert answer.status_code == 422 and message in answer.get_data(as_text=True)
+    with as_store(app, store):
+        assert db.session.scalar(sa.select(ProductImage.alt)) == "Front"
+        assert db.session.scalar(sa.select(sa.func.count(InventoryAdjustment.id))) == 0
