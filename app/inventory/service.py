@@ -18,9 +18,13 @@ from app.extensions import db
 from app.parse import BadInput, whole_number
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
+from app.store.limits import count_for_insert
 from tenants.context import require_store
 
 MAX_QUANTITY = 1_000_000_000
+# Shopify's limit too. Locations cannot be deleted, only made inactive, so
+# this counts every location; each active one is a column of the stock tables.
+MAX_LOCATIONS = 1_000
 
 
 class InventoryErrorCode(str, Enum):
@@ -28,6 +32,7 @@ class InventoryErrorCode(str, Enum):
     NOT_FOUND = "not_found"
     TAKEN = "taken"
     BELOW_RESERVED = "below_reserved"
+    LIMIT_REACHED = "limit_reached"
 
 
 class InventoryError(DomainError):
@@ -55,6 +60,10 @@ def create_location(name: str, address: str = "") -> Location:
     name, address = _clean_location(name, address)
     if db.session.scalar(sa.select(Location.id).where(sa.func.lower(Location.name) == name.lower())):
         raise InventoryError(InventoryErrorCode.TAKEN, f"There is already a location called “{name}”.", "name")
+    if count_for_insert(Location) >= MAX_LOCATIONS:
+        raise InventoryError(InventoryErrorCode.LIMIT_REACHED,
+                             f"This store has {MAX_LOCATIONS:,} locations, the most it can have. Rename an "
+                             "inactive one and make it active instead.", "name", status=409)
     location = Location(name=name, address=address, active=True)
     db.session.add(location)
     db.session.commit()

@@ -1,9 +1,11 @@
 """Fair limits through the dashboard's forms: a clear 4xx that changes nothing,
 never a 5xx."""
+import re
+
 import pytest
 import sqlalchemy as sa
 
-from app.catalog.models import Product, ProductImage, ProductOption, Variant
+from app.catalog.models import Collection, CollectionProduct, Product, ProductImage, ProductOption, Variant
 from app.extensions import db
 from app.inventory.models import InventoryAdjustment, Location
 from tests.admin.test_catalog_dashboard import _count, _new_product, _product_id
@@ -101,3 +103,68 @@ def test_image_positions_and_stock_choices_are_parsed_at_the_edge(app, merchant)
     with as_store(app, store):
         assert db.session.scalar(sa.select(ProductImage.alt)) == "Front"
         assert db.session.scalar(sa.select(sa.func.count(InventoryAdjustment.id))) == 0
+
+
+def test_a_store_past_its_cap_of_locations_gets_a_409(app, merchant):
+    browser, _, store = merchant
+    with as_store(app, store):
+        db.session.execute(sa.insert(Location), [{"name": f"Depot {n}", "active": False} for n in range(999)])
+        db.session.commit()
+    page = f"/dashboard/{store.handle}/locations"
+    assert browser.post(page, {"name": "Flagship"}, csrf_from=page).status_code == 302
+    refused = browser.post(page, {"name": "Pop-up"}, csrf_from=page)
+    assert refused.status_code == 409
+    assert "This store has 1,000 locations, the most it can have." in refused.get_data(as_text=True)
+    assert _count(app, store, Location) == 1000
+
+
+def test_a_store_past_its_cap_of_collections_gets_a_409(app, merchant):
+    browser, _, store = merchant
+    with as_store(app, store):
+        db.session.execute(sa.insert(Collection), [{"handle": f"c-{n}", "title": f"C {n}", "kind": "manual",
+                                                    "rules": []} for n in range(4999)])
+        db.session.commit()
+    new = f"/dashboard/{store.handle}/collections/new"
+    assert browser.post(new, {"title": "Last", "kind": "manual"}, csrf_from=new).status_code == 302
+    refused = browser.post(new, {"title": "Sale", "kind": "manual"}, csrf_from=new)
+    assert refused.status_code == 409 and "This store has 5,000 collections" in refused.get_data(as_text=True)
+    assert _count(app, store, Collection) == 5000
+
+
+def test_manual_collection_products_are_parsed_and_capped(app, merchant):
+    browser, _, store = merchant
+    first = _product_id(_new_product(browser, store, title="Hat", sku="HAT"))
+    second = _product_id(_new_product(browser, store, title="Scarf", sku="SCARF"))
+    new = f"/dashboard/{store.handle}/collections/new"
+    path = browser.post(new, {"title": "Picks", "kind": "manual"}, csrf_from=new).headers["Location"]
+
+    def post(data):
+        return browser.flask.post(f"{path}/products", data={"csrf_token": browser.csrf_token(path), **data},
+                                  headers={"Host": "localhost"})
+
+    assert post({"product_ids": [str(second)]}).status_code == 302
+    assert post({"add": str(first)}).status_code == 302  # added at the end, the rest kept
+    for data, message in (({"product_ids": [str(first), "²"]}, "A product must be a whole number."),
+                          ({"add": "0"}, "The product to add must be between 1 and"),
+                          ({"product_ids": [str(n) for n in range(1, 1002)]},
+                           "A manual collection can have at most 1,000 products; this would make it 1,001.")):
+        answer = post(data)
+        assert answer.status_code == 422 and message in answer.get_data(as_text=True)
+    with as_store(app, store):
+        assert list(db.session.scalars(sa.select(CollectionProduct.product_id)
+                                       .order_by(CollectionProduct.position))) == [second, first]
+
+
+def test_a_manual_collections_page_lists_every_product_so_saving_its_order_keeps_them(app, merchant):
+    browser, _, store = merchant
+    with as_store(app, store):
+        ids = list(db.session.scalars(sa.insert(Product).returning(Product.id), [
+            {"handle": f"p-{n}", "title": f"P {n}", "tags": []} for n in range(300)]))
+        db.session.commit()
+    new = f"/dashboard/{store.handle}/collections/new"
+    path = browser.post(new, {"title": "Everything", "kind": "manual"}, csrf_from=new).headers["Location"]
+    browser.flask.post(f"{path}/products", data={"csrf_token": browser.csrf_token(path),
+                                                 "product_ids": [str(i) for i in ids]}, headers={"Host": "localhost"})
+    order_form = re.search(r'<form[^>]*id="collection-order">(.*?)</form>', browser.get(path).get_data(as_text=True),
+                           re.S).group(1)
+    assert re.findall(r'name="product_ids" value="(\d+)"', order_form) == [str(i) for i in ids]

@@ -1,13 +1,14 @@
 """Fair limits in the catalog: variants per product, values per option, numbers
-within their columns."""
+within their columns, collections per store and products per manual collection."""
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from app.catalog import collections
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
-from app.catalog.models import Product, ProductOption, Variant
+from app.catalog.models import Collection, CollectionProduct, Product, ProductOption, Variant
 from app.catalog.products import MAX_VARIANTS, OptionSpec
 from app.extensions import db
 from tests.conftest import as_store
@@ -98,3 +99,33 @@ def test_the_largest_numbers_a_variant_takes_are_kept(app, make_store):
                                                                  "low_stock_threshold": "1000000000"}, actor=ACTOR)
         variant = db.session.scalar(sa.select(Variant))
         assert (variant.weight_grams, variant.low_stock_threshold) == (1_000_000_000, 1_000_000_000)
+
+
+def test_collections_per_store_are_capped(app, make_store):
+    with as_store(app, make_store()):
+        db.session.execute(sa.insert(Collection), [
+            {"handle": f"c-{n}", "title": f"C {n}", "kind": "manual", "rules": []}
+            for n in range(collections.MAX_COLLECTIONS - 1)])
+        db.session.commit()
+        collections.create_collection({"title": "The last one"}, kind="manual")
+        with pytest.raises(CatalogError, match="This store has 5,000 collections, the most it can have") as refused:
+            collections.create_collection({"title": "One too many"}, kind="manual")
+        assert refused.value.status == 409
+        db.session.rollback()
+        assert _count(Collection) == 5000
+
+
+def test_a_manual_collection_holds_at_most_its_cap_of_products(app, make_store):
+    with as_store(app, make_store()):
+        ids = list(db.session.scalars(sa.insert(Product).returning(Product.id), [
+            {"handle": f"p-{n}", "title": f"P {n}", "tags": []} for n in range(collections.MAX_COLLECTION_PRODUCTS + 1)]))
+        db.session.commit()
+        picks = collections.create_collection({"title": "Picks"}, kind="manual")
+        collections.set_products(picks, ids[:3])
+        with pytest.raises(CatalogError, match="A manual collection can have at most 1,000 products; this would "
+                                               "make it 1,001."):
+            collections.set_products(picks, ids)
+        db.session.rollback()
+        assert collections.product_ids(picks) == ids[:3]
+        collections.set_products(picks, ids[:1000])
+        assert _count(CollectionProduct) == 1000
