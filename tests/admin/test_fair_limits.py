@@ -1,11 +1,13 @@
 """Fair limits through the dashboard's forms: a clear 4xx that changes nothing,
-never a 5xx."""
+never a 5xx; and the product editor in pages of variant rows."""
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from app.catalog import products as catalog
 from app.catalog.models import Collection, CollectionProduct, Product, ProductImage, ProductOption, Variant
+from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory.models import InventoryAdjustment, Location
 from tests.admin.test_catalog_dashboard import _count, _new_product, _product_id
@@ -41,6 +43,7 @@ def test_a_new_product_of_36000_variants_is_refused_and_nothing_is_written(app, 
      "at most 2,048 values; “Size” has 2,049"),
     ({"option_values_1": "S," * 25_001}, 422, "The values of option 1 can be at most 50000 characters"),
     ({"option_name_1": "x" * 256}, 422, "The name of option 1 can be at most 255 characters"),
+    ({"page": "²"}, 422, "The page must be a whole number"),
 ])
 def test_options_past_the_limits_are_refused_and_change_nothing(app, merchant, fields, status, message):
     browser, _, store = merchant
@@ -168,3 +171,85 @@ def test_a_manual_collections_page_lists_every_product_so_saving_its_order_keeps
     order_form = re.search(r'<form[^>]*id="collection-order">(.*?)</form>', browser.get(path).get_data(as_text=True),
                            re.S).group(1)
     assert re.findall(r'name="product_ids" value="(\d+)"', order_form) == [str(i) for i in ids]
+
+
+def _big_product(app, store, sizes: int = 10, colors: int = 12) -> int:
+    with as_store(app, store):
+        return catalog.create_product({"title": "Many Socks", "price": "5"}, actor="owner@example.com", options=[
+            OptionSpec("Size", [f"S{n}" for n in range(sizes)]),
+            OptionSpec("Color", [f"C{n}" for n in range(colors)])]).id
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<form class="variant-row" role="row" method="post" id="variant-(\d+)"', html)
+
+
+def test_the_editor_shows_variants_fifty_a_page(app, merchant):
+    browser, _, store = merchant
+    product_id = _big_product(app, store)
+    ids = [str(i) for i in _variant_ids(app, store, product_id)]
+    locations = f"/dashboard/{store.handle}/locations"
+    browser.post(locations, {"name": "Depot"}, csrf_from=locations)
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    first = browser.get(path).get_data(as_text=True)
+    assert _rows(first) == ids[:50] and "Variants 1–50 of 120 · page 1 of 3" in first
+    assert f'href="{path}?page=2#variants"' in first and f'hx-get="{path}?page=2"' in first
+    stock_picker = re.search(r'<select name="variant_id">(.*?)</select>', first).group(1)
+    assert re.findall(r'value="(\d+)"', stock_picker) == ids[:50]  # one page of them, as in the stock table
+    assert re.findall(r'<td data-variant="(\d+)"', first) == ids[:50]
+
+    last = browser.get(f"{path}?page=3").get_data(as_text=True)
+    assert _rows(last) == ids[100:] and "Variants 101–120 of 120 · page 3 of 3" in last
+    assert _rows(browser.get(f"{path}?page=99").get_data(as_text=True)) == ids[100:]  # past the end: the last
+    assert browser.get(f"{path}?page=0").status_code == 422
+
+    partial = browser.get(f"{path}?page=2", headers={"HX-Request": "true", "HX-Target": "variant-pages"})
+    html = partial.get_data(as_text=True)
+    assert partial.status_code == 200 and "<html" not in html and html.lstrip().startswith('<div id="variant-pages">')
+    assert _rows(html) == ids[50:100] and "Variants 51–100 of 120 · page 2 of 3" in html
+
+
+def test_saving_a_variant_row_keeps_you_on_its_page(app, merchant):
+    browser, _, store = merchant
+    product_id = _big_product(app, store)
+    ids = _variant_ids(app, store, product_id)
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    row = {"price": "7.50", "sku": "SOCK-107", "weight_grams": "40", "track_inventory": "on"}
+    saved = browser.post(f"{path}/variants/{ids[107]}", row, csrf_from=path)
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"{path}?page=3#variants")
+    answer = browser.flask.post(f"{path}/variants/{ids[60]}", data={**row, "sku": "SOCK-60",
+                                                                    "csrf_token": browser.csrf_token(path)},
+                                headers=HTMX)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Variant saved." in html and "<html" not in html
+    assert _rows(html) == [str(i) for i in ids[50:100]]
+    refused = browser.flask.post(f"{path}/variants/{ids[110]}", data={**row, "sku": "SOCK-60",
+                                                                      "csrf_token": browser.csrf_token(path)},
+                                 headers=HTMX)
+    assert refused.status_code == 422 and _rows(refused.get_data(as_text=True)) == [str(i) for i in ids[100:]]
+    with as_store(app, store):
+        skus = dict(db.session.execute(sa.select(Variant.id, Variant.sku).where(Variant.sku.is_not(None))).all())
+    assert skus == {ids[107]: "SOCK-107", ids[60]: "SOCK-60"}
+
+
+def test_stock_and_options_answer_on_the_page_they_were_posted_from(app, merchant):
+    browser, _, store = merchant
+    product_id = _big_product(app, store)
+    ids = _variant_ids(app, store, product_id)
+    page = f"/dashboard/{store.handle}/locations"
+    browser.post(page, {"name": "Depot"}, csrf_from=page)
+    with as_store(app, store):
+        location_id = db.session.scalar(sa.select(Location.id))
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    stock = {"variant_id": ids[55], "location_id": location_id, "mode": "adjust", "delta": "4",
+             "reason": "received", "page": "2"}
+    moved = browser.post(f"{path}/stock", stock, csrf_from=path)
+    assert moved.status_code == 302 and moved.headers["Location"].endswith(f"{path}?page=2#stock")
+    fewer = {"option_name_1": "Size", "option_values_1": "S0, S1, S2", "option_name_2": "Color",
+             "option_values_2": ", ".join(f"C{n}" for n in range(12)), "confirm": "yes", "page": "3"}
+    answer = browser.flask.post(f"{path}/options", data={**fewer, "csrf_token": browser.csrf_token(path)},
+                                headers=HTMX)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Options saved: 0 variant(s) added, 84 removed." in html
+    assert html.lstrip().startswith('<div id="variant-pages">')  # grid and stock rows together
+    assert _rows(html) == [str(i) for i in ids[:36]]  # page 3 is gone: the last page, now the only one
