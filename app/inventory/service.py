@@ -22,9 +22,10 @@ from app.store.limits import count_for_insert
 from tenants.context import require_store
 
 MAX_QUANTITY = 1_000_000_000
-# Shopify's limit too. Locations cannot be deleted, only made inactive, so
-# this counts every location; each active one is a column of the stock tables.
-MAX_LOCATIONS = 1_000
+# What Shopify's Plus plan long allowed. Every active location is a column
+# of the editor's stock table (200 keep a page of it near 1 MB), and
+# locations are never deleted, only made inactive, so all of them count.
+MAX_LOCATIONS = 200
 
 
 class InventoryErrorCode(str, Enum):

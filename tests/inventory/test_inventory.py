@@ -130,12 +130,12 @@ def test_a_store_has_at_most_its_cap_of_locations(app, make_store):
     _fill_locations(app, store, inventory.MAX_LOCATIONS - 1)
     with as_store(app, store):
         inventory.create_location("Last depot")
-    with pytest.raises(InventoryError, match="This store has 1,000 locations, the most it can have") as refused:
+    with pytest.raises(InventoryError, match="This store has 200 locations, the most it can have") as refused:
         with as_store(app, store):
             inventory.create_location("One too many")
     assert refused.value.status == 409
     with as_store(app, store):
-        assert db.session.scalar(sa.select(sa.func.count(Location.id))) == 1000
+        assert db.session.scalar(sa.select(sa.func.count(Location.id))) == 200
 
 
 def test_two_requests_cannot_both_take_the_last_location(app, make_store):
@@ -153,7 +153,7 @@ def test_two_requests_cannot_both_take_the_last_location(app, make_store):
             outcome["error"] = error
 
     with as_store(app, store):
-        assert count_for_insert(Location) == 999  # the first request, about to add the last one
+        assert count_for_insert(Location) == 199  # the first request, about to add the last one
         db.session.add(Location(name="First", active=True))
         db.session.flush()
         waiter = threading.Thread(target=second)
