@@ -41,9 +41,15 @@ def _render(collection, *, error=None, form=None, status=None):
         status or (error.status if error else 200)
 
 
+COLLECTIONS_PER_PAGE = 50
+
+
 @bp.get("/<handle>/collections")
 def collections():
-    return render_template("admin/collections/list.html", collections=service.list_collections())
+    page = parse.page_number(request.args)
+    rows, total = service.list_collections(page, COLLECTIONS_PER_PAGE)
+    pages = max(1, -(-total // COLLECTIONS_PER_PAGE))
+    return render_template("admin/collections/list.html", collections=rows, total=total, page=page, pages=pages)
 
 
 @bp.route("/<handle>/collections/new", methods=["GET", "POST"])

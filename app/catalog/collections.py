@@ -80,8 +80,12 @@ def get_collection(collection_id: int) -> Collection:
     return collection
 
 
-def list_collections() -> list[Collection]:
-    return list(db.session.scalars(sa.select(Collection).order_by(Collection.title)))
+def list_collections(page: int = 1, per_page: int = 50) -> tuple[list[Collection], int]:
+    """One page of the store's collections by title, and how many there are."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Collection))
+    rows = db.session.scalars(sa.select(Collection).order_by(Collection.title, Collection.id)
+                              .limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total
 
 
 def create_collection(data: Mapping, *, kind: str, match_all: bool = True, rules: list[Mapping] = ()) -> Collection:

@@ -132,6 +132,9 @@ def test_a_store_past_its_cap_of_collections_gets_a_409(app, merchant):
     refused = browser.post(new, {"title": "Sale", "kind": "manual"}, csrf_from=new)
     assert refused.status_code == 409 and "This store has 5,000 collections" in refused.get_data(as_text=True)
     assert _count(app, store, Collection) == 5000
+    listing = browser.get(f"/dashboard/{store.handle}/collections?page=100").get_data(as_text=True)
+    assert "Page 100 of 100 · 5,000 collections" in listing  # listed 50 a page
+    assert len(re.findall(rf'href="/dashboard/{store.handle}/collections/\d+"', listing)) == 50
 
 
 def test_manual_collection_products_are_parsed_and_capped(app, merchant):
