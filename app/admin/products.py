@@ -143,13 +143,12 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
     the request was about: its messages show there."""
     locations = inventory.locations(active_only=True)
     shown = variant_page(product, page)
-    variant_ids = [v.id for v in product.variants]
     context = {
         "product": product, "error": error, "form": form, "statuses": STATUSES, "reasons": REASONS,
         "locations": locations, "variant_page": shown, "levels": inventory.levels([v.id for v in shown.variants]),
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
-        "history": inventory.product_history(variant_ids), "active": active or section,
+        "history": inventory.product_history(product.id), "active": active or section,
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
     code = status or (error.status if error else 200)
