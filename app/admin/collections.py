@@ -4,10 +4,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from app import parse
 from app.admin import bp
 from app.catalog import collections as service
 from app.catalog.errors import CatalogError
 from app.catalog.models import Product
+from app.domain_errors import DomainError
 from app.extensions import db
 
 TEMPLATE = "admin/collections/edit.html"
@@ -26,7 +28,9 @@ def _collection(collection_id: int):
 
 
 def _render(collection, *, error=None, form=None, status=None):
-    products = service.products_in(collection) if collection is not None and collection.id else []
+    # A manual collection's order is posted whole, so its page lists every product.
+    limit = service.MAX_COLLECTION_PRODUCTS if collection.kind == "manual" else 250
+    products = service.products_in(collection, limit=limit)
     candidates = []
     q = request.args.get("q", "").strip()
     if collection is not None and collection.kind == "manual" and q:
@@ -37,9 +41,15 @@ def _render(collection, *, error=None, form=None, status=None):
         status or (error.status if error else 200)
 
 
+COLLECTIONS_PER_PAGE = 50
+
+
 @bp.get("/<handle>/collections")
 def collections():
-    return render_template("admin/collections/list.html", collections=service.list_collections())
+    page = parse.page_number(request.args)
+    rows, total = service.list_collections(page, COLLECTIONS_PER_PAGE)
+    pages = max(1, -(-total // COLLECTIONS_PER_PAGE))
+    return render_template("admin/collections/list.html", collections=rows, total=total, page=page, pages=pages)
 
 
 @bp.route("/<handle>/collections/new", methods=["GET", "POST"])
@@ -79,12 +89,18 @@ def edit_collection(collection_id: int):
 
 @bp.post("/<handle>/collections/<id:collection_id>/products")
 def collection_products(collection_id: int):
-    """Add, remove or move a product of a manual collection; the new order is posted whole."""
+    """Add a product to a manual collection (`add`), or save its products in
+    the order posted (moves and removals)."""
     collection = _collection(collection_id)
-    ids = [int(i) for i in request.form.getlist("product_ids") if i.isdigit()]
+    form = request.form
     try:
+        if "add" in form:
+            ids = [*service.product_ids(collection), parse.record_id(form["add"], field="products",
+                                                                     label="The product to add")]
+        else:
+            ids = parse.record_ids(form.getlist("product_ids"), field="products", label="A product")
         service.set_products(collection, ids)
-    except CatalogError as error:
+    except DomainError as error:
         return _render(collection, error=error)
     flash("Collection products saved.")
     return redirect(url_for("admin.edit_collection", collection_id=collection.id))

@@ -1,88 +1,102 @@
 """Parts of the product editor that save on their own, each answering with
-its section of the page: options, a variant row, images, stock."""
+its section of the page: options, a variant row, images, stock. Each form
+posts the variant page it was shown on (`page`), and the answer shows that
+page again."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from app import parse
 from app.admin import bp
-from app.admin.products import _product, options_from_form, render_editor
+from app.admin.products import _product, options_from_form, page_of, render_editor
 from app.catalog import product_images, products as catalog
-from app.catalog.errors import CatalogError, invalid
+from app.catalog.errors import invalid
+from app.catalog.product_images import MAX_IMAGES
 from app.domain_errors import DomainError
 from app.inventory import service as inventory
 
 
-def _answer(product, section: str, *, error=None, message: str = ""):
-    """htmx gets the section back; a plain form post goes back to the page."""
+def _answer(product, section: str, *, page: int, error=None, message: str = "", swap: str | None = None):
+    """htmx gets the section back (or the part named by `swap`); a plain
+    form post goes back to the page, on variant page `page`."""
     if request.headers.get("HX-Request"):
         if message:
             flash(message)
-        return render_editor(product, error=error, section=section)
+        return render_editor(product, error=error, section=swap or section, active=section, page=page)
     if error is not None:
-        return render_editor(product, error=error, active=section)
+        return render_editor(product, error=error, active=section, page=page)
     flash(message)
-    return redirect(url_for("admin.edit_product", product_id=product.id) + f"#{section}")
+    return redirect(url_for("admin.edit_product", product_id=product.id, page=page if page > 1 else None)
+                    + f"#{section}")
 
 
 @bp.post("/<handle>/products/<id:product_id>/options")
 def product_options(product_id: int):
+    page = parse.page_number(request.form)
     product = _product(product_id)
     try:
         result = catalog.set_options(product, options_from_form(request.form),
                                      confirm=request.form.get("confirm") == "yes", actor=current_user.email)
-    except CatalogError as error:
-        return _answer(_product(product_id), "variants", error=error)
-    return _answer(_product(product_id), "variants",
+    except DomainError as error:
+        return _answer(_product(product_id), "variants", page=page, error=error, swap="variant_pages")
+    # Variants came and went: the stock rows are answered too, and the page may now be past the end.
+    return _answer(_product(product_id), "variants", page=page, swap="variant_pages",
                    message=f"Options saved: {result['added']} variant(s) added, {result['removed']} removed.")
 
 
 @bp.post("/<handle>/products/<id:product_id>/variants/<id:variant_id>")
 def product_variant(product_id: int, variant_id: int):
     product = _product(product_id)
+    page = page_of(product, variant_id)  # the row's own page, whatever page the form came from
     try:
         catalog.update_variant(product, variant_id, request.form, actor=current_user.email)
-    except CatalogError as error:
-        return _answer(_product(product_id), "variants", error=error)
-    return _answer(_product(product_id), "variants", message="Variant saved.")
+    except DomainError as error:
+        return _answer(_product(product_id), "variants", page=page, error=error)
+    return _answer(_product(product_id), "variants", page=page, message="Variant saved.")
 
 
 @bp.post("/<handle>/products/<id:product_id>/images")
 def product_image_upload(product_id: int):
+    page = parse.page_number(request.form)
     product = _product(product_id)
     upload = request.files.get("image")
     try:
         if upload is None or not upload.filename:
             raise invalid("Choose an image file to upload.", "image")
         product_images.add_image(product, upload.read(), alt=request.form.get("alt", ""))
-    except CatalogError as error:
-        return _answer(_product(product_id), "images", error=error)
-    return _answer(_product(product_id), "images", message="Image added.")
+    except DomainError as error:
+        return _answer(_product(product_id), "images", page=page, error=error)
+    return _answer(_product(product_id), "images", page=page, message="Image added.")
 
 
 @bp.post("/<handle>/products/<id:product_id>/images/<id:image_id>")
 def product_image_update(product_id: int, image_id: int):
+    page = parse.page_number(request.form)
     product = _product(product_id)
+    form = request.form
     try:
-        if request.form.get("delete") == "yes":
+        if form.get("delete") == "yes":
             product_images.delete_image(product, image_id)
             message = "Image removed."
         else:
-            position = request.form.get("position", "")
-            product_images.update_image(product, image_id, alt=request.form.get("alt", ""),
-                                        position=int(position) if position.isdigit() else None)
+            position = parse.whole_number(form.get("position"), field="position", label="The position",
+                                          minimum=1, maximum=MAX_IMAGES)
+            product_images.update_image(product, image_id, alt=form.get("alt", ""), position=position)
             message = "Image saved."
-    except CatalogError as error:
-        return _answer(_product(product_id), "images", error=error)
-    return _answer(_product(product_id), "images", message=message)
+    except DomainError as error:
+        return _answer(_product(product_id), "images", page=page, error=error)
+    return _answer(_product(product_id), "images", page=page, message=message)
 
 
 @bp.post("/<handle>/products/<id:product_id>/stock")
 def product_stock(product_id: int):
+    page = parse.page_number(request.form)
     product = _product(product_id)
     form = request.form
     try:
-        variant_id, location_id = int(form.get("variant_id", "0")), int(form.get("location_id", "0"))
+        variant_id = parse.record_id(form.get("variant_id"), field="variant", label="The variant")
+        location_id = parse.record_id(form.get("location_id"), field="location", label="The location")
         if variant_id not in {v.id for v in product.variants}:
             raise invalid("Choose one of this product's variants.", "variant")
         if form.get("mode") == "set":
@@ -91,8 +105,6 @@ def product_stock(product_id: int):
         else:
             inventory.adjust(variant_id, location_id, form.get("delta"), reason=form.get("reason", ""),
                              note=form.get("note", ""), actor=current_user.email)
-    except ValueError as error:
-        if not isinstance(error, DomainError):
-            error = invalid("Choose a variant and a location.", "location")
-        return _answer(_product(product_id), "stock", error=error)
-    return _answer(_product(product_id), "stock", message="Stock updated.")
+    except DomainError as error:
+        return _answer(_product(product_id), "stock", page=page, error=error)
+    return _answer(_product(product_id), "stock", page=page, message="Stock updated.")

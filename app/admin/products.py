@@ -2,25 +2,40 @@
 actions), creating a product, and editing its details."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import parse
 from app.admin import bp
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.models import STATUSES
 from app.catalog.products import OptionSpec
 from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
+from app.domain_errors import DomainError
 from app.inventory import service as inventory
 from app.inventory.models import REASONS
 
+MAX_OPTION_VALUES_CHARS = 50_000  # 2,048 values of about 24 characters
+VARIANTS_PER_PAGE = 50  # variant rows (and stock rows) per editor page
+
 
 def options_from_form(form) -> list[OptionSpec]:
-    """Option rows posted as option_name_1.. and option_values_1.. (comma separated)."""
-    return [OptionSpec(form.get(f"option_name_{i}", ""), form.get(f"option_values_{i}", "").split(","))
-            for i in range(1, 5) if f"option_name_{i}" in form]
+    """Option rows posted as option_name_1.. and option_values_1.. (comma
+    separated). A values field is bounded before it is split, so a huge post
+    costs no more to refuse than a small one."""
+    options = []
+    for i in range(1, 5):
+        if f"option_name_{i}" in form:
+            name = parse.text(form.get(f"option_name_{i}"), field="options", label=f"The name of option {i}",
+                              max_length=255)
+            values = parse.text(form.get(f"option_values_{i}"), field="options",
+                                label=f"The values of option {i}", max_length=MAX_OPTION_VALUES_CHARS)
+            options.append(OptionSpec(name, values.split(",")))
+    return options
 
 
 @bp.get("/<handle>/products")
@@ -56,7 +71,7 @@ def new_product():
     if request.method == "POST":
         try:
             product = catalog.create_product(form, options=options_from_form(form), actor=current_user.email)
-        except CatalogError as failure:
+        except DomainError as failure:
             error = failure
         else:
             flash(f"Created “{product.title}”.")
@@ -67,6 +82,8 @@ def new_product():
 
 @bp.route("/<handle>/products/<id:product_id>", methods=["GET", "POST"])
 def edit_product(product_id: int):
+    """The editor; a pager link's htmx request gets just the variant pages."""
+    page = parse.page_number(request.args)
     product = _product(product_id)
     error = None
     if request.method == "POST":
@@ -77,7 +94,9 @@ def edit_product(product_id: int):
         else:
             flash("Product saved.")
             return redirect(url_for("admin.edit_product", product_id=product.id))
-    return render_editor(product, error=error, form=request.form if error else None)
+    if request.method == "GET" and request.headers.get("HX-Target") == "variant-pages":
+        return render_editor(product, section="variant_pages", page=page)
+    return render_editor(product, error=error, form=request.form if error else None, page=page)
 
 
 def _product(product_id: int):
@@ -87,17 +106,49 @@ def _product(product_id: int):
         abort(404, description="No such product in this store.")
 
 
-def render_editor(product, *, error=None, form=None, section=None, active=None, status=None):
-    """The product editor page, or one `section` of it for htmx. `active`
-    names the section the request was about: its messages show there."""
+@dataclass
+class VariantPage:
+    """The variant rows the editor shows: page `number` of `pages`."""
+    number: int
+    pages: int
+    total: int
+    variants: list
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * VARIANTS_PER_PAGE + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.variants) - 1
+
+
+def variant_page(product, number: int) -> VariantPage:
+    total = len(product.variants)
+    pages = max(1, -(-total // VARIANTS_PER_PAGE))
+    number = min(number, pages)  # past the end (variants were removed meanwhile): the last page
+    start = (number - 1) * VARIANTS_PER_PAGE
+    return VariantPage(number, pages, total, product.variants[start:start + VARIANTS_PER_PAGE])
+
+
+def page_of(product, variant_id: int) -> int:
+    """The editor page that shows this variant's row."""
+    index = next((i for i, v in enumerate(product.variants) if v.id == variant_id), 0)
+    return index // VARIANTS_PER_PAGE + 1
+
+
+def render_editor(product, *, error=None, form=None, section=None, active=None, status=None, page: int = 1):
+    """The product editor page, or one `section` of it for htmx, showing
+    variant page `page`. `active` (default: the section) names the section
+    the request was about: its messages show there."""
     locations = inventory.locations(active_only=True)
-    variant_ids = [v.id for v in product.variants]
+    shown = variant_page(product, page)
     context = {
         "product": product, "error": error, "form": form, "statuses": STATUSES, "reasons": REASONS,
-        "locations": locations, "levels": inventory.levels(variant_ids),
+        "locations": locations, "variant_page": shown, "levels": inventory.levels([v.id for v in shown.variants]),
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
-        "history": inventory.product_history(variant_ids), "active": section or active,
+        "history": inventory.product_history(product.id), "active": active or section,
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
     code = status or (error.status if error else 200)

@@ -13,6 +13,7 @@ from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
 from app.parse import MAX_ID
+from app.store.limits import count_for_insert
 from tenants.context import require_store
 
 FIELDS = {"tag": "Tag", "product_type": "Product type", "vendor": "Vendor", "price": "Price", "title": "Title"}
@@ -24,6 +25,8 @@ RELATIONS = {
     "price": ("greater_than", "less_than"),
 }
 MAX_RULES = 60
+MAX_COLLECTIONS = 5_000  # per store; Shopify's limit for automated collections
+MAX_COLLECTION_PRODUCTS = 1_000  # in one manual collection; its editor lists and posts them all
 
 
 def clean_rules(rules: list[Mapping], amount_locale: str | None = None) -> list[dict]:
@@ -77,8 +80,12 @@ def get_collection(collection_id: int) -> Collection:
     return collection
 
 
-def list_collections() -> list[Collection]:
-    return list(db.session.scalars(sa.select(Collection).order_by(Collection.title)))
+def list_collections(page: int = 1, per_page: int = 50) -> tuple[list[Collection], int]:
+    """One page of the store's collections by title, and how many there are."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Collection))
+    rows = db.session.scalars(sa.select(Collection).order_by(Collection.title, Collection.id)
+                              .limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total
 
 
 def create_collection(data: Mapping, *, kind: str, match_all: bool = True, rules: list[Mapping] = ()) -> Collection:
@@ -87,7 +94,11 @@ def create_collection(data: Mapping, *, kind: str, match_all: bool = True, rules
     rules = clean_rules(list(rules), _amount_locale(data)) if kind == "automated" else []
     if kind == "automated" and not rules:
         raise invalid("An automated collection needs at least one condition.", "rules")
-    collection = Collection(kind=kind, match_all=match_all, rules=rules, **_fields(data))
+    fields = _fields(data)
+    if count_for_insert(Collection) >= MAX_COLLECTIONS:
+        raise CatalogError(Code.LIMIT_REACHED, f"This store has {MAX_COLLECTIONS:,} collections, the most it "
+                           "can have. Delete one to add another.", "title", status=409)
+    collection = Collection(kind=kind, match_all=match_all, rules=rules, **fields)
     db.session.add(collection)
     db.session.commit()
     return collection
@@ -121,7 +132,10 @@ def set_products(collection: Collection, product_ids: list[int]) -> None:
     """A manual collection's products, in this order."""
     if collection.kind != "manual":
         raise invalid("Products of an automated collection follow its conditions.", "products")
-    ids = list(dict.fromkeys(int(i) for i in product_ids))
+    ids = list(dict.fromkeys(product_ids))
+    if len(ids) > MAX_COLLECTION_PRODUCTS:
+        raise invalid(f"A manual collection can have at most {MAX_COLLECTION_PRODUCTS:,} products; this would "
+                      f"make it {len(ids):,}. An automated collection can hold any number.", "products")
     known = set(db.session.scalars(sa.select(Product.id).where(Product.id.in_(ids or [0]))))
     if set(ids) - known:
         raise not_found("product")
@@ -162,6 +176,13 @@ def products_query(collection: Collection):
     conditions = [_condition(rule) for rule in collection.rules]
     combined = sa.and_(*conditions) if collection.match_all else sa.or_(*conditions)
     return sa.select(Product).where(combined).order_by(Product.title, Product.id)
+
+
+def product_ids(collection: Collection) -> list[int]:
+    """A manual collection's product ids, in order."""
+    return list(db.session.scalars(sa.select(CollectionProduct.product_id)
+                                   .where(CollectionProduct.collection_id == collection.id)
+                                   .order_by(CollectionProduct.position)))
 
 
 def products_in(collection: Collection, limit: int = 250) -> list[Product]:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 from app.catalog.errors import CatalogError, CatalogErrorCode as Code
 from app.catalog.images import url as image_path
 from app.catalog.models import MAX_OPTIONS, STATUSES, Product
-from app.catalog.products import HANDLE_RE, slugify
+from app.catalog.products import HANDLE_RE, MAX_VARIANTS, slugify
 from app.extensions import db
 from app.inventory.service import levels
 from app.money import MoneyError, format_amount, parse_amount
@@ -102,6 +102,8 @@ class ProductGroup:
     variants: list[VariantRow] = field(default_factory=list)
     images: list[ImageRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    seen_values: set[tuple[str, ...]] = field(default_factory=set, repr=False)
+    surplus: list[int] = field(default_factory=list)  # rows of variants past MAX_VARIANTS, not read
 
     def image_urls(self) -> set[str]:
         return {i.src for i in self.images} | {v.image_src for v in self.variants if v.image_src}
@@ -234,6 +236,7 @@ def parse_text(text: str, currency: str | None = None) -> ParsedFile:
         except RowProblem as problem:
             group.errors.append(RowError(number, handle, str(problem)))
     _refuse_shared_skus(groups.values())
+    _refuse_too_many_variants(groups.values())
     return ParsedFile(columns=set(columns), products=list(groups.values()), errors=orphans, total_rows=total)
 
 
@@ -248,6 +251,16 @@ def _refuse_shared_skus(groups) -> None:
             if owner is not group:
                 group.errors.append(RowError(variant.row, group.handle, f"The SKU “{sku}” is also used by "
                                              f"“{owner.handle}” (row {owner.first_row}); SKUs must be unique."))
+
+
+def _refuse_too_many_variants(groups) -> None:
+    """One report line for a product past the cap (its surplus rows were not read)."""
+    for group in groups:
+        if group.surplus:
+            count = len(group.variants) + len(group.surplus)
+            group.errors.append(RowError(group.surplus[0], group.handle, (
+                f"“{group.handle}” has {count:,} variants, more than the {MAX_VARIANTS:,} a product can have "
+                f"(this row is variant {MAX_VARIANTS + 1:,}); none of it was imported.")))
 
 
 class _Row:
@@ -325,6 +338,9 @@ def _read_product(group: ProductGroup, row: _Row) -> None:
 
 
 def _read_variant(group: ProductGroup, row: _Row, currency: str) -> None:
+    if len(group.variants) >= MAX_VARIANTS:
+        group.surplus.append(row.number)  # counted, not read: the product is refused anyway
+        return
     names = group.option_names
     values = tuple(row.text(f"Option{i} Value") for i in range(1, MAX_OPTIONS + 1))
     if not names and values[0] == DEFAULT_VALUE and not any(values[1:]):
@@ -336,7 +352,7 @@ def _read_variant(group: ProductGroup, row: _Row, currency: str) -> None:
         if i < len(names) and not value:
             raise RowProblem(f"Give this variant a value for the option “{names[i]}” (Option{i + 1} Value).")
     values = values[:len(names)]
-    if group.options_given and any(v.values == values for v in group.variants):
+    if group.options_given and values in group.seen_values:
         raise RowProblem(f"Two rows are both the variant “{' / '.join(values) or DEFAULT_VALUE}”.")
     fields = {}
     if row.has("Variant SKU"):
@@ -354,6 +370,7 @@ def _read_variant(group: ProductGroup, row: _Row, currency: str) -> None:
     if row.has("Variant Inventory Tracker"):
         fields["track_inventory"] = bool(row.text("Variant Inventory Tracker"))  # "shopify" (or a service): tracked
     image = row.raw("Variant Image")
+    group.seen_values.add(values)
     group.variants.append(VariantRow(row.number, values, fields, _whole(row, "Variant Inventory Qty", signed=True),
                                      None if image is None else image.strip()))
 

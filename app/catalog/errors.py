@@ -11,6 +11,7 @@ class CatalogErrorCode(str, Enum):
     NOT_FOUND = "not_found"
     NEEDS_CONFIRMATION = "needs_confirmation"
     CONFLICT = "conflict"
+    LIMIT_REACHED = "limit_reached"
 
 
 class CatalogError(DomainError):

@@ -16,7 +16,8 @@ from app.catalog.errors import CatalogError
 from app.catalog.events import product_changed
 from app.catalog.image_fetch import ImageFetcher
 from app.catalog.models import ImportJob, Product, ProductImage, ProductOption, Variant
-from app.catalog.products import OptionSpec, check_skus_free, clean_options, clean_product, clean_variant, create_product
+from app.catalog.products import (OptionSpec, check_skus_free, check_variant_count, clean_options, clean_product,
+                                  clean_variant, create_product)
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Location
@@ -165,6 +166,7 @@ class ChunkImport:
     def _replace_variants(self, product: Product, group: ProductGroup, notes: list) -> list[Variant]:
         """The file says what the variants are: match each row to a variant by
         SKU, else by option values; variants the file leaves out are removed."""
+        check_variant_count(len(group.variants))
         opts = clean_options([OptionSpec(name, [row.values[i] for row in group.variants])
                               for i, name in enumerate(group.option_names)])
         existing = list(product.variants)

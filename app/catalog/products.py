@@ -7,8 +7,10 @@ emits `product.changed` into the outbox in the same transaction (app.effects).
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -21,12 +23,19 @@ from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
 from app.catalog.events import product_changed
+from app.parse import BadInput, record_id, whole_number
 from app.store import service as store_service
 from tenants.context import require_store
 
 HANDLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_TAGS = 250
 MAX_DESCRIPTION = 200_000
+# Shopify's limit too. One product's variants are one editor, one search
+# document and one import transaction, so they are bounded like its images.
+MAX_VARIANTS = 2_048
+MAX_OPTION_VALUES = MAX_VARIANTS  # one option alone may span every variant
+MAX_WEIGHT_GRAMS = 1_000_000_000  # 1,000 tonnes; the column is an INTEGER
+MAX_THRESHOLD = 1_000_000_000  # as much stock as a location counts (inventory.MAX_QUANTITY)
 
 
 @dataclass
@@ -102,6 +111,9 @@ def clean_options(options: Iterable[OptionSpec]) -> list[OptionSpec]:
             raise invalid(f"Give the option “{name}” at least one value.", "options")
         if len(name) > 255 or any(len(v) > 255 for v in values):
             raise invalid("Option names and values can be at most 255 characters.", "options")
+        if len(values) > MAX_OPTION_VALUES:
+            raise invalid(f"An option can have at most {MAX_OPTION_VALUES:,} values; “{name}” has "
+                          f"{len(values):,}.", "options")
         cleaned.append(OptionSpec(name, values))
     if len(cleaned) > MAX_OPTIONS:
         raise invalid(f"A product can have at most {MAX_OPTIONS} options.", "options")
@@ -111,13 +123,26 @@ def clean_options(options: Iterable[OptionSpec]) -> list[OptionSpec]:
     return cleaned
 
 
-def _int(data: Mapping, key: str, label: str, default=None):
-    raw = str(data.get(key) if data.get(key) is not None else "").strip()
-    if raw == "":
-        return default
-    if not raw.isdigit():
-        raise invalid(f"{label} must be a whole number, 0 or more.", key)
-    return int(raw)
+def check_variant_count(count: int) -> None:
+    if count > MAX_VARIANTS:
+        raise invalid(f"This product would have {count:,} variants; a product can have at most "
+                      f"{MAX_VARIANTS:,}.", "variants")
+
+
+def _check_combinations(options: list[OptionSpec]) -> None:
+    """Refuse options that span too many variants before any is made."""
+    count = math.prod(len(o.values) for o in options)
+    if count > MAX_VARIANTS:
+        sizes = " × ".join(f"{len(o.values):,} {o.name}" for o in options)
+        raise invalid(f"These options make {count:,} variants ({sizes}); a product can have at most "
+                      f"{MAX_VARIANTS:,}.", "options")
+
+
+def _int(data: Mapping, key: str, label: str, maximum: int, default=None):
+    try:
+        return whole_number(data.get(key), field=key, label=label, maximum=maximum, default=default)
+    except BadInput as error:  # the catalog's callers (editor, import) know CatalogError
+        raise invalid(error.message, key) from None
 
 
 def _money(data: Mapping, key: str, currency: str, required: bool):
@@ -148,9 +173,9 @@ def clean_variant(data: Mapping, currency: str) -> dict:
         "compare_at_price": _money(data, "compare_at_price", currency, required=False),
         "sku": sku,
         "barcode": barcode,
-        "weight_grams": _int(data, "weight_grams", "Weight (grams)", 0),
+        "weight_grams": _int(data, "weight_grams", "Weight (grams)", MAX_WEIGHT_GRAMS, 0),
         "track_inventory": track if isinstance(track, bool) else str(track).lower() in ("1", "true", "on", "yes"),
-        "low_stock_threshold": _int(data, "low_stock_threshold", "The low-stock threshold"),
+        "low_stock_threshold": _int(data, "low_stock_threshold", "The low-stock threshold", MAX_THRESHOLD),
     }
 
 
@@ -165,7 +190,7 @@ def _option_columns(values: tuple[str, ...]) -> dict:
 
 def check_skus_free(skus: Iterable[str | None], own_variant_ids: Iterable[int] = ()) -> None:
     wanted = [s for s in skus if s]
-    duplicates = {s for s in wanted if wanted.count(s) > 1}
+    duplicates = {s for s, n in Counter(wanted).items() if n > 1}
     if duplicates:
         raise CatalogError(Code.TAKEN, f"SKU {sorted(duplicates)[0]} is used twice.", "sku")
     if not wanted:
@@ -213,11 +238,14 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     from data["price"]."""
     currency = require_store().currency
     fields = clean_product(data)
+    if variants is not None:
+        check_variant_count(len(variants))
     opts = clean_options(options)
     if variants is None:
         defaults = {k: data.get(k) for k in ("price", "compare_at_price", "amount_locale", "sku", "barcode",
                                               "weight_grams", "track_inventory", "low_stock_threshold") if k in data}
         defaults.setdefault("price", "0")
+        _check_combinations(opts)
         combos = _combinations(opts)
         variants = [{**(defaults if i == 0 else {**defaults, "sku": None}), **_option_columns(c)}
                     for i, c in enumerate(combos)]
@@ -272,13 +300,16 @@ def set_options(product: Product, options: Iterable[OptionSpec], *, confirm: boo
     """Change a product's options; variants follow. Adding a value adds the
     variants it implies; removing one deletes variants only with `confirm`."""
     opts = clean_options(options)
+    _check_combinations(opts)
     combos = _combinations(opts)
+    wanted = set(combos)  # sets, not lists: up to 2,048 variants meet up to 2,048 combinations
     by_values: dict[tuple, Variant] = {}
     for variant in product.variants:
         values = _carry_over(variant.option_values, product.options, opts)
-        if values in combos and values not in by_values:
+        if values in wanted and values not in by_values:
             by_values[values] = variant
-    doomed = [v for v in product.variants if v not in by_values.values()]
+    keeping = {id(v) for v in by_values.values()}
+    doomed = [v for v in product.variants if id(v) not in keeping]
     if doomed and not confirm:
         names = ", ".join(v.title for v in doomed[:5]) + ("…" if len(doomed) > 5 else "")
         raise CatalogError(Code.NEEDS_CONFIRMATION,
@@ -300,7 +331,7 @@ def set_options(product: Product, options: Iterable[OptionSpec], *, confirm: boo
     for variant, values in kept:
         for key, value in _option_columns(values).items():
             setattr(variant, key, value)
-        if variant not in product.variants:
+        if id(variant) not in keeping:
             product.variants.append(variant)
     product.options = [ProductOption(position=i, name=o.name, values=o.values) for i, o in enumerate(opts, 1)]
     product_changed(product.id)
@@ -323,11 +354,8 @@ def update_variant(product: Product, variant_id: int, data: Mapping, *, actor: s
     if variant is None:
         raise not_found("variant")
     row = clean_variant(data, require_store().currency)
-    image_id = data.get("image_id")
-    if image_id not in (None, ""):
-        if not str(image_id).isdigit() or int(image_id) not in {i.id for i in product.images}:
-            raise invalid("Pick one of this product's images.", "image_id")
-        row["image_id"] = int(image_id)
+    if str(data.get("image_id") or "").strip():
+        row["image_id"] = _image_id(product, data["image_id"])
     elif "image_id" in data:
         row["image_id"] = None
     check_skus_free([row["sku"]], own_variant_ids=[variant.id])
@@ -336,6 +364,16 @@ def update_variant(product: Product, variant_id: int, data: Mapping, *, actor: s
     product_changed(product.id)
     _commit()
     return variant
+
+
+def _image_id(product: Product, raw) -> int:
+    try:
+        image_id = record_id(raw, field="image_id")
+    except BadInput:
+        image_id = None
+    if image_id not in {i.id for i in product.images}:
+        raise invalid("Pick one of this product's images.", "image_id")
+    return image_id
 
 
 def bulk_update(product_ids: list[int], action: str, *, tag: str = "", actor: str) -> int:

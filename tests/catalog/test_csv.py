@@ -613,3 +613,30 @@ def test_stock_lowered_by_an_import_sends_the_low_stock_alert(app, make_store, m
     sent = [path.read_text() for path in set(mail.glob("*.eml")) - before]
     assert any("Low stock: Trail Socks" in text and "down to 3 available" in text and owner.email in text
                for text in sent), sent
+
+
+def test_a_product_past_the_variant_cap_is_refused_in_one_line_and_the_rest_imported(app, make_store, service_env):
+    lines = ["Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price", "before,Before,Size,S,B-S,5.00"]
+    lines += [f"huge,{'Huge' if n == 0 else ''},{'Size' if n == 0 else ''},V{n},H-{n},1.00" for n in range(2100)]
+    lines += ["after,After,Size,S,A-S,6.00"]
+    store = make_store()
+    job = import_file(app, service_env, store, ("\n".join(lines) + "\n").encode())
+    assert (job.status, job.created_products, job.failed_products, job.processed_rows) == ("done", 2, 1, 2102)
+    assert job.report == [{"row": 2051, "handle": "huge", "message": "“huge” has 2,100 variants, more than the "
+                           "2,048 a product can have (this row is variant 2,049); none of it was imported."}]
+    assert sorted(catalog_of(app, store)) == ["after", "before"]
+
+
+def test_a_product_at_the_variant_cap_is_imported_and_updated(app, make_store, service_env):
+    def file(price: str) -> bytes:
+        lines = ["Handle,Title,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Variant Price"]
+        lines += [f"full,{'Full' if n == 0 else ''},{'Size' if n == 0 else ''},S{n // 64},"
+                  f"{'Color' if n == 0 else ''},C{n % 64},{price}" for n in range(2048)]
+        return ("\n".join(lines) + "\n").encode()
+
+    store = make_store()
+    assert import_file(app, service_env, store, file("1.00")).created_products == 1
+    again = import_file(app, service_env, store, file("2.00"))
+    assert (again.updated_products, again.failed_products, again.report) == (1, 0, [])
+    variants = catalog_of(app, store)["full"]["variants"]
+    assert len(variants) == 2048 and {v["price"] for v in variants} == {200}

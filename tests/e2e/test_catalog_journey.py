@@ -1,5 +1,7 @@
 """A merchant builds a product in the browser: options and variants, an
-image, stock at two locations, then finds it in the list by searching."""
+image, stock at two locations, then finds it in the list by searching; and
+edits a product of more variants than one editor page, page by page."""
+import re
 import uuid
 
 import pytest
@@ -75,3 +77,38 @@ def test_build_a_product_with_variants_image_and_stock_then_find_it(app, live_se
     expect(results.get_by_role("link", name="Glacier Parka")).to_have_count(0)
     page.get_by_role("searchbox", name="Search products").fill("PARKA-GL")
     expect(results.get_by_role("link", name="Glacier Parka")).to_be_visible()
+
+
+def test_a_product_with_more_variants_than_a_page_is_edited_page_by_page(app, live_server, page):
+    _sign_up_with_store(app, page, live_server)
+    page.get_by_role("link", name="Products", exact=True).click()
+    page.get_by_role("link", name="Add product").click()
+    page.get_by_label("Title", exact=True).fill("Rainbow Socks")
+    page.get_by_label("Price (USD)").fill("9.00")
+    page.get_by_label("Option 1 name").fill("Size")
+    page.locator("input[name=option_values_1]").fill("XS, S, M, L, XL, XXL")
+    page.get_by_label("Option 2 name").fill("Color")
+    page.locator("input[name=option_values_2]").fill(", ".join(f"Shade {n}" for n in range(10)))
+    page.get_by_role("button", name="Save product").click()
+
+    rows = page.locator("#variants .variant-row:not(.head)")
+    expect(rows).to_have_count(50)
+    pager = page.get_by_role("navigation", name="Variant pages")
+    expect(pager).to_contain_text("Variants 1–50 of 60 · page 1 of 2")
+    pager.get_by_role("link", name="Next →").click()
+    expect(pager).to_contain_text("Variants 51–60 of 60 · page 2 of 2")
+    expect(rows).to_have_count(10)
+    expect(page).to_have_url(re.compile(r"\?page=2$"))  # pushed, so a reload stays here
+
+    page.get_by_label("XXL / Shade 9 price", exact=True).fill("11.50")
+    page.locator("#variants").get_by_role("row").filter(has_text="XXL / Shade 9").get_by_role(
+        "button", name="Save").click()
+    expect(page.locator("#variants").get_by_text("Variant saved.")).to_be_visible()
+    expect(pager).to_contain_text("page 2 of 2")
+    expect(page.get_by_label("XXL / Shade 9 price", exact=True)).to_have_value("11.50")
+
+    page.reload()
+    expect(page.get_by_role("navigation", name="Variant pages")).to_contain_text("page 2 of 2")
+    expect(page.locator("#variants").get_by_text("$11.50")).to_be_visible()
+    page.get_by_role("navigation", name="Variant pages").get_by_role("link", name="← Previous").click()
+    expect(page.get_by_label("XS / Shade 0 price", exact=True)).to_be_visible()

@@ -1,5 +1,6 @@
 """Stock levels, the adjustment history, the reserved floor and low-stock alerts."""
 import email
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,8 +11,9 @@ import sqlalchemy as sa
 from app.catalog import products as catalog
 from app.extensions import db
 from app.inventory import service as inventory
-from app.inventory.models import InventoryAdjustment, InventoryLevel
+from app.inventory.models import InventoryAdjustment, InventoryLevel, Location
 from app.inventory.service import InventoryError
+from app.store.limits import LIMIT_LOCK, count_for_insert
 from tenants.session import tenant_engine
 from tests.conftest import TEST_VAR, as_store, flask_cli
 
@@ -160,3 +162,55 @@ def test_crossing_the_low_stock_threshold_emails_the_merchant_once(app, make_sto
     assert len(sent) == 1
     assert sent[0]["To"] == owner.email and "Low stock: Beanie" in sent[0]["Subject"]
     assert "down to 4 available" in sent[0].get_payload()
+
+
+def _fill_locations(app, store, count: int) -> None:
+    with as_store(app, store):
+        db.session.execute(sa.insert(Location), [{"name": f"Depot {n}", "active": False} for n in range(count)])
+        db.session.commit()
+
+
+def test_a_store_has_at_most_its_cap_of_locations(app, make_store):
+    store = make_store()
+    _fill_locations(app, store, inventory.MAX_LOCATIONS - 1)
+    with as_store(app, store):
+        inventory.create_location("Last depot")
+    with pytest.raises(InventoryError, match="This store has 200 locations, the most it can have") as refused:
+        with as_store(app, store):
+            inventory.create_location("One too many")
+    assert refused.value.status == 409
+    with as_store(app, store):
+        assert db.session.scalar(sa.select(sa.func.count(Location.id))) == 200
+
+
+def test_two_requests_cannot_both_take_the_last_location(app, make_store):
+    """The second waits for the first's transaction (the count runs under a
+    per-store lock), then counts its row too and is refused."""
+    store = make_store()
+    _fill_locations(app, store, inventory.MAX_LOCATIONS - 1)
+    outcome = {}
+
+    def second():
+        try:
+            with as_store(app, store):
+                inventory.create_location("Second")
+        except InventoryError as error:
+            outcome["error"] = error
+
+    with as_store(app, store):
+        assert count_for_insert(Location) == 199  # the first request, about to add the last one
+        db.session.add(Location(name="First", active=True))
+        db.session.flush()
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiting = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                          "AND classid = :ns AND objid = :store")
+        deadline = time.monotonic() + 30
+        while not db.session.scalar(waiting, {"ns": LIMIT_LOCK, "store": store.id}):
+            assert time.monotonic() < deadline and waiter.is_alive(), "the second request did not wait"
+            time.sleep(0.01)
+        db.session.commit()
+    waiter.join()
+    assert outcome["error"].code.value == "limit_reached"
+    with as_store(app, store):
+        assert sorted(db.session.scalars(sa.select(Location.name).where(Location.active))) == ["First"]
