@@ -10,6 +10,8 @@ from enum import Enum
 
 from flask import jsonify
 
+from app.parse import MAX_PAGE, BadInput, page_number
+
 
 class ApiErrorCode(str, Enum):
     INVALID_PARAMETER = "invalid_parameter"
@@ -51,6 +53,14 @@ def int_parameter(args, name: str, *, default: int, minimum: int, maximum: int |
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"{minimum} or more"
         raise invalid_parameter(name, f"`{name}` must be {bounds}.")
     return value
+
+
+def page_parameter(args, name: str = "page") -> int:
+    """The page, read by the one page parser every list uses; its refusal in the API's words."""
+    try:
+        return page_number(args, name)
+    except BadInput:
+        raise invalid_parameter(name, f"`{name}` must be a whole number between 1 and {MAX_PAGE:,}.") from None
 
 
 def bool_parameter(args, name: str) -> bool | None:

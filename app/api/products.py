@@ -7,7 +7,6 @@ Availability is a boolean per variant; stock counts never leave this module.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from app.extensions import db
 from app.inventory.service import available as units_available
 from app.inventory.service import sellable_products
 from app.money import format_money
+from app.pagination import Page, paginate
 from app.search.service import search
 from tenants.context import require_store
 
@@ -48,19 +48,6 @@ class ProductFilters:
                    tag=text_parameter(args, "tag"), collection=text_parameter(args, "collection"),
                    q=text_parameter(args, "q", max_length=MAX_QUERY_LENGTH),
                    available=bool_parameter(args, "available"))
-
-
-@dataclass
-class ProductPage:
-    products: list[Product]
-    stock: dict[int, int]
-    page: int
-    limit: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return math.ceil(self.total / self.limit)
 
 
 def _with_children(query):
@@ -122,13 +109,13 @@ def _listing(filters: ProductFilters):
     return query.order_by(Product.id.desc())  # the tie-breaker that makes pages stable
 
 
-def list_products(filters: ProductFilters, *, page: int, limit: int) -> ProductPage:
+def list_products(filters: ProductFilters, *, page: int, limit: int) -> tuple[Page[Product], dict[int, int]]:
+    """A page of products and the stock of their tracked variants."""
     query = _listing(filters)
     if query is None:
-        return ProductPage([], {}, page, limit, 0)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    found = list(db.session.scalars(_with_children(query).limit(limit).offset((page - 1) * limit)))
-    return ProductPage(found, _stock(found), page, limit, total)
+        return Page([], 0, page, limit), {}
+    found = paginate(_with_children(query), page=page, per_page=limit)
+    return found, _stock(found.items)
 
 
 def get_product(handle: str) -> tuple[Product, dict[int, int]]:
@@ -215,10 +202,10 @@ def product_json(product: Product, stock: dict[int, int], *, currency: str, base
     }
 
 
-def page_json(result: ProductPage, *, currency: str, base_url: str, next_url: str | None,
-              prev_url: str | None) -> dict:
+def page_json(found: Page[Product], stock: dict[int, int], *, currency: str, base_url: str,
+              next_url: str | None, prev_url: str | None) -> dict:
     return {
-        "products": [product_json(p, result.stock, currency=currency, base_url=base_url) for p in result.products],
-        "pagination": {"page": result.page, "limit": result.limit, "total": result.total, "pages": result.pages,
+        "products": [product_json(p, stock, currency=currency, base_url=base_url) for p in found.items],
+        "pagination": {"page": found.page, "limit": found.per_page, "total": found.total, "pages": found.pages,
                        "next": next_url, "prev": prev_url},
     }

@@ -253,7 +253,8 @@ def _keys(data) -> set[str]:
 
 @pytest.mark.parametrize("query, parameter", [
     ("page=abc", "page"), ("page=0", "page"), ("page=-1", "page"), ("page=1.5", "page"), ("page=", "page"),
-    ("page=%EF%BC%91", "page"), ("page=99999999999999999999", "page"),
+    ("page=%EF%BC%91", "page"), ("page=99999999999999999999", "page"), ("page=%C2%B2", "page"),
+    ("page=100001", "page"),
     ("limit=1000", "limit"), ("limit=101", "limit"), ("limit=0", "limit"), ("limit=ten", "limit"),
     ("available=maybe", "available"), ("available=", "available"), ("q=" + "x" * 201, "q"),
     ("vendor=" + "v" * 256, "vendor"),
