@@ -11,7 +11,8 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api import products
-from app.api.errors import ApiError, int_parameter, not_found, page_parameter
+from app.api.errors import ApiError, int_parameter, not_found, page_parameter, search_unavailable
+from app.search.service import SearchUnavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CACHE_CONTROL = "public, max-age=30"
@@ -26,6 +27,11 @@ def store_host_only():
 @bp.errorhandler(ApiError)
 def api_error(error: ApiError):
     return error.response()
+
+
+@bp.errorhandler(SearchUnavailable)
+def search_not_ready(error: SearchUnavailable):
+    return search_unavailable(error.retry_after).response()
 
 
 @bp.get("/products")
