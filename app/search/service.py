@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 from whoosh.qparser import MultifieldParser, OrGroup
-from whoosh.query import And, Every, Term
+from whoosh.query import And, ConstantScoreQuery, Every, Term
 
 from app.catalog.events import PRODUCT_CHANGED
 from app.catalog.models import Product
@@ -170,18 +170,22 @@ def search(text: str, filters: SearchFilters = SearchFilters(), *, page: int = 1
         return _without_index(store.id)
     parser = MultifieldParser(SEARCH_FIELDS, schema=index.schema, group=OrGroup.factory(0.9))
     query = parser.parse(text) if text.strip() else Every()
+    terms = _filter_terms(filters)
+    if terms:  # matched alongside the text, scoring nothing: relevance is the text's alone
+        query = And([query, ConstantScoreQuery(And(terms), 0.0)])
     with index.searcher() as searcher:
-        allowed = _allowed(searcher, filters)
-        if not allowed:  # (an empty filter would let every document through)
+        within = _documents_of(searcher, filters.within) if filters.within is not None else None
+        if within is not None and not within:  # (whoosh takes an empty filter for no filter)
             return SearchPage([], 0)
-        # Filters restrict without scoring: relevance is the text's alone.
-        results = searcher.search(query, limit=page * per_page, filter=allowed)
+        # Without block skipping whoosh counts the matches as it scores them,
+        # instead of running the query again for the total (and deep pages
+        # need every match scored anyway).
+        results = searcher.search(query, limit=page * per_page, filter=within, optimize=False)
         start = offset(page, per_page)
         return SearchPage([int(hit["id"]) for hit in results[start:start + per_page]], len(results))
 
 
-def _allowed(searcher, filters: SearchFilters) -> set[int]:
-    """The documents (whoosh's numbers) that pass the filters."""
+def _filter_terms(filters: SearchFilters) -> list:
     terms = [Term("status", "active")] if filters.only_active else []
     if filters.vendor:
         terms.append(Term("vendor_key", filters.vendor.lower()))
@@ -191,13 +195,16 @@ def _allowed(searcher, filters: SearchFilters) -> set[int]:
         terms.append(Term("tags", filters.tag.lower()))
     if filters.available is not None:
         terms.append(Term("available", filters.available))
-    allowed = set(searcher.docs_for_query(And(terms) if terms else Every()))
-    if filters.within is not None:
-        # One pass over the id column: a few ms for 10,000 documents, however many ids are wanted.
-        wanted = {str(product_id) for product_id in filters.within}
-        column = searcher.reader().column_reader("id")
-        allowed &= {docnum for docnum, product_id in enumerate(column) if product_id in wanted}
-    return allowed
+    return terms
+
+
+def _documents_of(searcher, product_ids: frozenset[int]) -> set[int]:
+    """The index's document numbers of these products: one pass over the id
+    column, a few ms for 10,000 documents however many ids are asked for.
+    (A product's replaced documents are in the column too; no query matches them.)"""
+    wanted = {str(product_id) for product_id in product_ids}
+    column = searcher.reader().column_reader("id")
+    return {docnum for docnum, product_id in enumerate(column) if product_id in wanted}
 
 
 def _without_index(store_id: int) -> SearchPage:
