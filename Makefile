@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.product_list
 	$(BIN)/python -m bench.import_csv
 	$(BIN)/python -m bench.product_editor
+	$(BIN)/python -m bench.api_search
 
 clean-data:
 	rm -rf var/

@@ -90,6 +90,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_URL": env.get("SMTP_URL", ""),
         "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),  # PEM CA bundle for an SMTP server with a private CA
         "SEARCH_WRITER_TIMEOUT": float(env.get("SEARCH_WRITER_TIMEOUT", "30")),
+        # The most active products a collection may have for a search within it (their ids are read whole).
+        "SEARCH_COLLECTION_LIMIT": int(env.get("SEARCH_COLLECTION_LIMIT", "10000")),
         # A CSV import works for about this long, then queues its next step behind other stores' work.
         "IMPORT_STEP_SECONDS": float(env.get("IMPORT_STEP_SECONDS", "10")),
         # A running import step renews its lease; one not renewed for this long lost its worker.

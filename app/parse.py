@@ -66,11 +66,13 @@ def whole_number(value, *, field: str, label: str, minimum: int = 0, maximum: in
     if raw == "":
         return default
     digits = raw[1:] if signed and raw[:1] in "+-" else raw
-    if not _ASCII_DIGITS.fullmatch(digits) or len(digits) > len(str(max(abs(minimum), abs(maximum)))) + 1:
+    if not _ASCII_DIGITS.fullmatch(digits):
         kind = "a whole number such as 5 or -2" if signed else "a whole number"
         raise bad(f"{label} must be {kind}.", field)
-    number = int(raw)
-    if not minimum <= number <= maximum:
+    # Too many digits is out of bounds too, found before int() reads a huge string.
+    too_long = len(digits) > len(str(max(abs(minimum), abs(maximum)))) + 1
+    number = None if too_long else int(raw)
+    if number is None or not minimum <= number <= maximum:
         raise bad(f"{label} must be between {minimum:,} and {maximum:,}.", field)
     return number
 
@@ -99,8 +101,18 @@ def checkbox(form: Mapping, name: str) -> bool:
 
 
 def page_number(args: Mapping, name: str = "page") -> int:
-    """A list's page from the query string; a bad one is a 400."""
-    return whole_number(args.get(name), field=name, label="The page", minimum=1, maximum=MAX_PAGE, default=1) or 1
+    """A list's page from the query string: 1 when absent; anything but a
+    page number (blank included) is a 400, since only a link carries it."""
+    raw = args.get(name)
+    if raw is None:
+        return 1
+    try:
+        number = whole_number(raw, field=name, label="The page", minimum=1, maximum=MAX_PAGE)
+    except BadInput as error:
+        raise bad(error.message, name, status=400) from None
+    if number is None:
+        raise bad("The page must be a whole number.", name, status=400)
+    return number
 
 
 class IdConverter(BaseConverter):

@@ -5,9 +5,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import bp
+from app.domain_errors import DomainError
 from app.inventory import service as inventory
 from app.inventory.models import REASONS
-from app.domain_errors import DomainError
 from app.parse import checkbox, page_number, record_id
 
 
@@ -35,24 +35,29 @@ def locations():
 
 @bp.route("/<handle>/inventory", methods=["GET", "POST"])
 def inventory_page():
+    q = request.args.get("q", "").strip()[:200]
+    page = page_number(request.args)  # before any write: a bad page changes nothing
     error = None
     if request.method == "POST":
-        form = request.form
-        try:
-            inventory.set_on_hand(record_id(form.get("variant_id"), field="variant_id", label="The variant"),
-                                  record_id(form.get("location_id"), field="location_id", label="The location"),
-                                  form.get("quantity"), reason=form.get("reason", "correction"),
-                                  note=form.get("note", ""), actor=current_user.email)
-        except DomainError as failure:
-            error = failure
-        else:
+        error = _set_count(request.form)
+        if error is None:
             flash("Stock updated.")
             if not request.headers.get("HX-Request"):
                 return redirect(request.full_path)
-    q = request.args.get("q", "").strip()[:200]
-    page = page_number(request.args)
-    rows, levels, total = inventory.overview(q=q, page=max(1, page))
+    rows, levels = inventory.overview(q=q, page=page)
     locations = inventory.locations(active_only=True)
     status = error.status if error else 200
-    return render_template("admin/inventory.html", rows=rows, levels=levels, total=total, q=q, page=max(1, page),
-                           locations=locations, reasons=REASONS, error=error, store=g.store), status
+    return render_template("admin/inventory.html", rows=rows, levels=levels, q=q, locations=locations,
+                           reasons=REASONS, error=error, store=g.store), status
+
+
+def _set_count(form) -> DomainError | None:
+    """Set on hand from one cell of the page; the refusal, if any."""
+    try:
+        variant_id = record_id(form.get("variant_id"), field="variant_id", label="The variant")
+        location_id = record_id(form.get("location_id"), field="location_id", label="The location")
+        inventory.set_on_hand(variant_id, location_id, form.get("quantity"), reason=form.get("reason", "correction"),
+                              note=form.get("note", ""), actor=current_user.email)
+    except DomainError as failure:
+        return failure
+    return None

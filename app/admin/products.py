@@ -40,9 +40,8 @@ def options_from_form(form) -> list[OptionSpec]:
 
 @bp.get("/<handle>/products")
 def products():
-    query = ProductQuery.from_args(request.args)
-    page = list_products(query)
-    context = {"page": page, "sorts": SORTS, "stock_filters": STOCK_FILTERS, "statuses": STATUSES}
+    listing = list_products(ProductQuery.from_args(request.args))
+    context = {"listing": listing, "sorts": SORTS, "stock_filters": STOCK_FILTERS, "statuses": STATUSES}
     if request.headers.get("HX-Target") == "product-results":
         return render_template("admin/products/_results.html", **context)
     return render_template("admin/products/list.html", **context)

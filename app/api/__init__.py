@@ -11,7 +11,8 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api import products
-from app.api.errors import ApiError, int_parameter, not_found
+from app.api.errors import ApiError, int_parameter, not_found, page_parameter, search_unavailable
+from app.search.service import SearchUnavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CACHE_CONTROL = "public, max-age=30"
@@ -28,17 +29,20 @@ def api_error(error: ApiError):
     return error.response()
 
 
+@bp.errorhandler(SearchUnavailable)
+def search_not_ready(error: SearchUnavailable):
+    return search_unavailable(error.retry_after).response()
+
+
 @bp.get("/products")
 def list_products():
     filters = products.ProductFilters.from_args(request.args)
-    page = int_parameter(request.args, "page", default=1, minimum=1)
+    page = page_parameter(request.args)
     limit = int_parameter(request.args, "limit", default=products.DEFAULT_LIMIT, minimum=1,
                           maximum=products.MAX_LIMIT)
-    result = products.list_products(filters, page=page, limit=limit)
-    next_page = page + 1 if page < result.pages else None
-    prev_page = (min(page - 1, result.pages) or None) if page > 1 else None  # past the end: the last page
-    body = products.page_json(result, currency=g.store.currency, base_url=request.url_root,
-                              next_url=_page_url(next_page), prev_url=_page_url(prev_page))
+    found, stock = products.list_products(filters, page=page, limit=limit)
+    body = products.page_json(found, stock, currency=g.store.currency, base_url=request.url_root,
+                              next_url=_page_url(found.next_page), prev_url=_page_url(found.prev_page))
     links = [f'<{url}>; rel="{rel}"' for rel, url in (("next", body["pagination"]["next"]),
                                                          ("prev", body["pagination"]["prev"])) if url]
     return _public(jsonify(body), {"Link": ", ".join(links)} if links else {})

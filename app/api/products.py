@@ -1,22 +1,22 @@
 """Products as the JSON API shows them: the listing query and the shape.
 
-Only active products are ever read. The search index only *finds*: it gives
-candidate ids in relevance order, and the database decides what is shown, so
-a product unpublished a moment ago never leaks through a stale index.
+Only active products are ever read. With search text the index finds,
+filters and pages (app.search.service); the database decides what is shown,
+so a product unpublished a moment ago never leaks through a stale index.
 Availability is a boolean per variant; stock counts never leave this module.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 
-from app.api.errors import bool_parameter, not_found, text_parameter
+from app.api.errors import bool_parameter, collection_too_large, not_found, text_parameter
 from app.catalog import images
 from app.catalog.collections import products_query
 from app.catalog.models import Collection, Product, ProductImage, ProductOption, Variant
@@ -24,13 +24,13 @@ from app.extensions import db
 from app.inventory.service import available as units_available
 from app.inventory.service import sellable_products
 from app.money import format_money
-from app.search.service import search
+from app.pagination import Page, paginate
+from app.search.service import SearchFilters, search
 from tenants.context import require_store
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_QUERY_LENGTH = 200
-SEARCH_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -48,19 +48,6 @@ class ProductFilters:
                    tag=text_parameter(args, "tag"), collection=text_parameter(args, "collection"),
                    q=text_parameter(args, "q", max_length=MAX_QUERY_LENGTH),
                    available=bool_parameter(args, "available"))
-
-
-@dataclass
-class ProductPage:
-    products: list[Product]
-    stock: dict[int, int]
-    page: int
-    limit: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return math.ceil(self.total / self.limit)
 
 
 def _with_children(query):
@@ -81,14 +68,6 @@ def _available_condition():
     return Product.id.in_(sellable_products())
 
 
-def _search_ids(text: str) -> list[int]:
-    """Every active match in the index, best first."""
-    hits = search(text, per_page=SEARCH_BATCH)
-    if hits.total > len(hits.product_ids):
-        hits = search(text, per_page=hits.total)
-    return hits.product_ids
-
-
 def _collection(handle: str) -> Collection:
     collection = db.session.scalar(sa.select(Collection).where(Collection.handle == handle))
     if collection is None:
@@ -96,39 +75,65 @@ def _collection(handle: str) -> Collection:
     return collection
 
 
-def _listing(filters: ProductFilters):
-    """The filtered, ordered select of active products, or None when a search matched nothing."""
-    if filters.collection:
-        query = products_query(_collection(filters.collection))  # in collection order
-    else:
-        query = sa.select(Product).order_by(Product.created_at.desc())
-    query = query.where(Product.status == "active")
+def _conditions(filters: ProductFilters) -> list:
+    """What a listed product must be: active, always, then what the filters ask."""
+    conditions = [Product.status == "active"]
     if filters.vendor:
-        query = query.where(_lower_equals(Product.vendor, filters.vendor))
+        conditions.append(_lower_equals(Product.vendor, filters.vendor))
     if filters.product_type:
-        query = query.where(_lower_equals(Product.product_type, filters.product_type))
+        conditions.append(_lower_equals(Product.product_type, filters.product_type))
     if filters.tag:
-        query = query.where(_has_tag(filters.tag))
+        conditions.append(_has_tag(filters.tag))
     if filters.available is not None:
         condition = _available_condition()
-        query = query.where(condition if filters.available else sa.not_(condition))
-    if filters.q:
-        ids = _search_ids(filters.q)
-        if not ids:
-            return None
-        ranked = sa.literal(ids, ARRAY(sa.BigInteger))
-        query = (query.where(Product.id == sa.any_(ranked)).order_by(None)
-                 .order_by(sa.func.array_position(ranked, Product.id)))
-    return query.order_by(Product.id.desc())  # the tie-breaker that makes pages stable
+        conditions.append(condition if filters.available else sa.not_(condition))
+    return conditions
 
 
-def list_products(filters: ProductFilters, *, page: int, limit: int) -> ProductPage:
-    query = _listing(filters)
-    if query is None:
-        return ProductPage([], {}, page, limit, 0)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    found = list(db.session.scalars(_with_children(query).limit(limit).offset((page - 1) * limit)))
-    return ProductPage(found, _stock(found), page, limit, total)
+def list_products(filters: ProductFilters, *, page: int, limit: int) -> tuple[Page[Product], dict[int, int]]:
+    """A page of products and the stock of their tracked variants."""
+    found = _search(filters, page, limit) if filters.q else _browse(filters, page, limit)
+    return found, _stock(found.items)
+
+
+def _browse(filters: ProductFilters, page: int, limit: int) -> Page[Product]:
+    """Without search text: the collection's order, else newest first."""
+    if filters.collection:
+        query = products_query(_collection(filters.collection))
+    else:
+        query = sa.select(Product).order_by(Product.created_at.desc())
+    query = query.where(*_conditions(filters)).order_by(Product.id.desc())  # the tie-breaker keeps pages stable
+    return paginate(_with_children(query), page=page, per_page=limit)
+
+
+def _search(filters: ProductFilters, page: int, limit: int) -> Page[Product]:
+    """The index ranks, filters and pages; the database loads that page in
+    its order and checks each product again, so one unpublished (or changed)
+    since the index last heard of it is left out. The total is the index's:
+    for a moment it may count such a product."""
+    within = _collection_ids(filters.collection) if filters.collection else None
+    hits = search(filters.q, SearchFilters(vendor=filters.vendor, product_type=filters.product_type,
+                                           tag=filters.tag, available=filters.available, within=within),
+                  page=page, per_page=limit)
+    if not hits.product_ids:
+        return Page([], hits.total, page, limit)
+    ranked = sa.literal(hits.product_ids, ARRAY(sa.BigInteger))
+    query = (sa.select(Product).where(Product.id == sa.any_(ranked), *_conditions(filters))
+             .order_by(sa.func.array_position(ranked, Product.id)))
+    return Page(list(db.session.scalars(_with_children(query))), hits.total, page, limit)
+
+
+def _collection_ids(handle: str) -> frozenset[int]:
+    """The ids of a collection's active products, which a search within it
+    is restricted to. They are read whole, so a collection may have at most
+    SEARCH_COLLECTION_LIMIT of them to be searched."""
+    limit = current_app.config["SEARCH_COLLECTION_LIMIT"]
+    query = (products_query(_collection(handle)).where(Product.status == "active")
+             .with_only_columns(Product.id).order_by(None).limit(limit + 1))
+    ids = frozenset(db.session.scalars(query))
+    if len(ids) > limit:
+        raise collection_too_large(handle, limit)
+    return ids
 
 
 def get_product(handle: str) -> tuple[Product, dict[int, int]]:
@@ -215,10 +220,10 @@ def product_json(product: Product, stock: dict[int, int], *, currency: str, base
     }
 
 
-def page_json(result: ProductPage, *, currency: str, base_url: str, next_url: str | None,
-              prev_url: str | None) -> dict:
+def page_json(found: Page[Product], stock: dict[int, int], *, currency: str, base_url: str,
+              next_url: str | None, prev_url: str | None) -> dict:
     return {
-        "products": [product_json(p, result.stock, currency=currency, base_url=base_url) for p in result.products],
-        "pagination": {"page": result.page, "limit": result.limit, "total": result.total, "pages": result.pages,
+        "products": [product_json(p, stock, currency=currency, base_url=base_url) for p in found.items],
+        "pagination": {"page": found.page, "limit": found.per_page, "total": found.total, "pages": found.pages,
                        "next": next_url, "prev": prev_url},
     }

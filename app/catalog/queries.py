@@ -1,9 +1,8 @@
 """The dashboard's product list: search, filters, sort and pages."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import re
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -13,6 +12,8 @@ from app.extensions import db
 from app.parse import page_number
 from app.inventory.models import InventoryLevel, Location
 from app.inventory.service import sellable_products
+from app.pagination import Page, paginate
+from app.parse import page_number
 
 SORTS = {
     "updated": (Product.updated_at.desc(), "Last updated"),
@@ -37,6 +38,7 @@ class ProductQuery:
 
     @classmethod
     def from_args(cls, args) -> ProductQuery:
+        """The list's arguments; unknown choices fall back to "any", a bad page is a 400."""
         return cls(q=args.get("q", "").strip()[:200], status=args.get("status", "") if args.get("status") in
                    STATUSES else "", vendor=args.get("vendor", "")[:255], product_type=args.get("type", "")[:255],
                    tag=args.get("tag", "")[:255], stock=args.get("stock", "") if args.get("stock") in
@@ -58,16 +60,11 @@ class ProductRow:
 
 
 @dataclass
-class ProductPage:
-    rows: list[ProductRow]
-    total: int
+class ProductList:
+    results: Page[ProductRow]
     query: ProductQuery
     vendors: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PER_PAGE))
 
 
 def _available_by_variant():
@@ -111,7 +108,7 @@ def _text_condition(text: str):
     return sa.or_(*conditions) if conditions else sa.false()
 
 
-def list_products(query: ProductQuery) -> ProductPage:
+def list_products(query: ProductQuery) -> ProductList:
     where = []
     if query.q:
         where.append(_text_condition(query.q))
@@ -125,11 +122,10 @@ def list_products(query: ProductQuery) -> ProductPage:
         where.append(Product.tags.contains([query.tag]))
     if query.stock:
         where.append(_stock_condition(query.stock))
-    total = db.session.scalar(sa.select(sa.func.count(Product.id)).where(*where))
-    products = list(db.session.scalars(sa.select(Product).where(*where).order_by(SORTS[query.sort][0], Product.id)
-                                       .options(selectinload(Product.images))
-                                       .limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)))
-    return ProductPage(_rows(products), total, query, *_facets())
+    found = paginate(sa.select(Product).where(*where).order_by(SORTS[query.sort][0], Product.id)
+                     .options(selectinload(Product.images)), page=query.page, per_page=PER_PAGE)
+    results = Page(_rows(found.items), found.total, found.page, found.per_page)
+    return ProductList(results, query, *_facets())
 
 
 def _rows(products: list[Product]) -> list[ProductRow]:

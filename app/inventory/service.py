@@ -15,9 +15,10 @@ from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.domain_errors import DomainError
 from app.extensions import db
-from app.parse import BadInput, whole_number
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
+from app.pagination import Page, paginate
+from app.parse import BadInput, whole_number
 from app.store.limits import count_for_insert
 from tenants.context import require_store
 
@@ -209,15 +210,17 @@ def product_history(product_id: int, limit: int = 15) -> list[InventoryAdjustmen
         .order_by(InventoryAdjustment.created_at.desc(), InventoryAdjustment.id.desc()).limit(limit)))
 
 
-def overview(location_id: int | None = None, q: str = "", page: int = 1, per_page: int = 50):
-    """Rows for the inventory page: variant, product, and level per location."""
+OVERVIEW_PER_PAGE = 50
+
+
+def overview(q: str = "", page: int = 1) -> tuple[Page, dict[tuple[int, int], InventoryLevel]]:
+    """The inventory page: a page of (variant, product) rows of tracked
+    variants, and their levels per location."""
     query = (sa.select(Variant, Product)
              .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
-             .where(Variant.track_inventory).order_by(Product.title, Variant.position))
+             .where(Variant.track_inventory).order_by(Product.title, Variant.position, Variant.id))
     if q:
         pattern = f"%{q.strip()}%"
         query = query.where(sa.or_(Product.title.ilike(pattern), Variant.sku.ilike(pattern)))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    found = levels([variant.id for variant, _ in rows])
-    return rows, found, total
+    rows = paginate(query, page=page, per_page=OVERVIEW_PER_PAGE, rows=True)
+    return rows, levels([variant.id for variant, _ in rows.items])

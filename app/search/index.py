@@ -1,4 +1,9 @@
-"""Each store's whoosh index under var/search/<store id>/ and the documents in it."""
+"""Each store's whoosh index under var/search/<store id>/ and the documents in it.
+
+The index is named after its version (`INDEX_NAME`): a release that changes
+SCHEMA changes the name, so an index built by an earlier release is never
+read. It counts as missing, and is rebuilt (app.search.service).
+"""
 from __future__ import annotations
 
 import re
@@ -10,9 +15,11 @@ from flask import current_app
 from whoosh import index as whoosh_index
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.index import EmptyIndexError
 
+INDEX_NAME = "products_v2"  # v1 was whoosh's default, "MAIN"; change the name whenever SCHEMA changes
 SCHEMA = Schema(
-    id=ID(stored=True, unique=True),
+    id=ID(stored=True, unique=True, sortable=True),  # sortable: a column that maps product ids to documents
     handle=ID(stored=True),
     title=TEXT(stored=True, analyzer=StemmingAnalyzer(), field_boost=4.0),
     description=TEXT(analyzer=StemmingAnalyzer()),
@@ -25,6 +32,9 @@ SCHEMA = Schema(
     price_max=NUMERIC(stored=True, sortable=True, bits=64),
     available=BOOLEAN(stored=True),
     status=ID(stored=True),
+    # Exact, lowercased values for the API's filters (vendor and type above are for words).
+    vendor_key=ID(),
+    type_key=ID(),
 )
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -34,18 +44,20 @@ def index_dir(store_id: int) -> Path:
 
 
 def open_index(store_id: int):
-    path = index_dir(store_id)
-    if not whoosh_index.exists_in(path):
-        path.mkdir(parents=True, exist_ok=True)
-        return whoosh_index.create_in(path, SCHEMA)
-    return whoosh_index.open_dir(path)
+    """The store's index, or None when it has none of this version: never
+    built, lost, or built by an earlier release (or, for an instant, being
+    swapped for a rebuilt one)."""
+    try:
+        return whoosh_index.open_dir(index_dir(store_id), indexname=INDEX_NAME)
+    except EmptyIndexError:
+        return None
 
 
 def new_index(store_id: int):
     """An empty index beside the live one; `swap_in` replaces the live one with it."""
     path = index_dir(store_id).with_name(f"{store_id}.rebuild-{uuid.uuid4().hex[:8]}")
     path.mkdir(parents=True)
-    return whoosh_index.create_in(path, SCHEMA)
+    return whoosh_index.create_in(path, SCHEMA, indexname=INDEX_NAME)
 
 
 def swap_in(store_id: int, built) -> None:
@@ -76,4 +88,6 @@ def document(product, available_by_variant: dict[int, int]) -> dict:
         "price_max": max(prices),
         "available": any(not v.track_inventory or available_by_variant.get(v.id, 0) > 0 for v in variants),
         "status": product.status,
+        "vendor_key": (product.vendor or "").lower(),
+        "type_key": (product.product_type or "").lower(),
     }

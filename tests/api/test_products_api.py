@@ -142,6 +142,31 @@ def test_drafts_and_archived_products_are_invisible(app, client, shop):
         assert handle in missing.get_json()["error"]["message"]
 
 
+@pytest.mark.parametrize("kind", ["manual", "automated"])
+def test_drafts_and_archived_products_never_show_through_a_collection(app, client, shop, kind):
+    store = shop()
+    with as_store(app, store):
+        # Same words, vendor, tag and stock as the active one: only the status tells them apart.
+        made = {status: make_product(f"Harbour lantern {status}", status=status, vendor="Quay", tags="lamps",
+                                     track_inventory=False) for status in ("draft", "active", "archived")}
+        if kind == "manual":
+            collection = collections.create_collection({"title": "Lights"}, kind="manual")
+            collections.set_products(collection, [made["draft"].id, made["archived"].id, made["active"].id])
+        else:
+            collections.create_collection({"title": "Lights"}, kind="automated",
+                                          rules=[{"field": "tag", "relation": "equals", "value": "lamps"}])
+        run_effects()
+
+    for query in ("", "&q=lantern", "&q=draft", "&q=archived", "&vendor=quay", "&tag=lamps", "&available=true",
+                  "&q=harbour&vendor=quay&tag=lamps&available=true", "&limit=1", "&limit=1&page=2"):
+        body = listing(client, store, f"?collection=lights{query}")
+        shown = [p["handle"] for p in body["products"]]
+        assert set(shown) <= {"harbour-lantern-active"}, query
+        assert body["pagination"]["total"] == (0 if query in ("&q=draft", "&q=archived") else 1), query
+    for status in ("draft", "archived"):
+        assert get(client, store, f"/api/v1/products/harbour-lantern-{status}").status_code == 404
+
+
 def test_filters(app, client, shop):
     store = shop()
     with as_store(app, store):
@@ -253,7 +278,8 @@ def _keys(data) -> set[str]:
 
 @pytest.mark.parametrize("query, parameter", [
     ("page=abc", "page"), ("page=0", "page"), ("page=-1", "page"), ("page=1.5", "page"), ("page=", "page"),
-    ("page=%EF%BC%91", "page"), ("page=99999999999999999999", "page"),
+    ("page=%EF%BC%91", "page"), ("page=99999999999999999999", "page"), ("page=%C2%B2", "page"),
+    ("page=100001", "page"),
     ("limit=1000", "limit"), ("limit=101", "limit"), ("limit=0", "limit"), ("limit=ten", "limit"),
     ("available=maybe", "available"), ("available=", "available"), ("q=" + "x" * 201, "q"),
     ("vendor=" + "v" * 256, "vendor"),

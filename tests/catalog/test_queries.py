@@ -13,8 +13,8 @@ ACTOR = "t@example.com"
 
 def _titles(app, store, **args) -> list[str]:
     with as_store(app, store):
-        page = list_products(ProductQuery.from_args(args))
-        return sorted(row.product.title for row in page.rows)
+        listing = list_products(ProductQuery.from_args(args))
+        return sorted(row.product.title for row in listing.results.items)
 
 
 def test_stock_filters_follow_levels_at_active_locations(app, make_store):
@@ -56,6 +56,7 @@ def test_search_by_word_prefix_and_sku_and_paging(app, make_store):
     with as_store(app, store):
         first = list_products(ProductQuery.from_args({"q": "filler"}))
         second = list_products(ProductQuery.from_args({"q": "filler", "page": "2"}))
-        first_ids, second_ids = {r.product.id for r in first.rows}, {r.product.id for r in second.rows}
+        first, second = first.results, second.results
+        first_ids, second_ids = {r.product.id for r in first.items}, {r.product.id for r in second.items}
     assert first.total == second.total == PER_PAGE + 5 and first.pages == 2
     assert len(first_ids) == PER_PAGE and len(second_ids) == 5 and not first_ids & second_ids
