@@ -3,7 +3,7 @@ actions), creating a product, and editing its details."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -49,8 +49,10 @@ def products():
 
 @bp.post("/<handle>/products/bulk")
 def products_bulk():
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-    back = url_for("admin.products") + ("?" + request.form["query"] if request.form.get("query") else "")
+    ids = parse.record_ids(request.form.getlist("ids"), field="ids", label="A selected product")
+    # Back to the list as it was: its query string, re-encoded (never echoed as typed into the redirect).
+    query = urlencode(parse_qsl(request.form.get("query", "")[:2000]))
+    back = url_for("admin.products") + (f"?{query}" if query else "")
     if not ids:
         flash("Select at least one product first.")
         return redirect(back)

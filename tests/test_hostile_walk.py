@@ -1,0 +1,379 @@
+"""Every route in the URL map, walked with hostile input.
+
+As the store's owner, every GET and POST route gets a corpus of hostile
+values in every query parameter, every field of its forms (found by
+reading the dashboard's own pages), every URL argument, and in huge
+collections. No answer may be a 5xx, and a refused request (4xx) must have
+changed nothing: the store's rows and its directory rows are fingerprinted
+around every request. Besides: a POST without a CSRF token is refused and
+changes nothing, and staff are refused every owner/admin-only write.
+
+New routes are covered automatically: the walk reads the URL map, and the
+parameter names from the code and the templates.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from html.parser import HTMLParser
+from types import SimpleNamespace
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from app.catalog import collections, products as catalog
+from app.catalog.models import ImportJob, ProductImage
+from app.catalog.products import OptionSpec
+from app.config import ROOT
+from app.extensions import db
+from app.inventory import service as inventory
+from app.platform.models import Invitation
+from app.platform.tokens import digest, new_token, now
+from tenants.models import Domain, Membership
+from tenants.session import tenant_engine
+from tenants.tenant_model import data_tables
+from tests.catalog.helpers import png_bytes
+from tests.conftest import TEST_VAR, Client, as_store
+
+ACTOR = "walker@example.com"
+# Tried in every field and parameter on its own (the rest of the form left as the page has it).
+HOSTILE = ["\x00", "²", "١٢٣", "１２", "-1", "99999999999999999999", "3000000000", "", "x" * 20_000,
+           "<script>alert(1)</script>"]
+# Tried in every field at once, and in URL arguments.
+HOSTILE_ALL = [*HOSTILE, "0", "1e309", "NaN", " ", "../../etc/passwd", "'; DROP TABLE products; --",
+               "\u202e🙂", "%_\\", "true", "[]"]
+HUGE = 5_000  # values posted for one field: a huge collection
+PLATFORM_ENDPOINTS = ("admin.", "platform.", "root.", "media.", "static")
+STORE_ENDPOINTS = ("api.", "storefront.", "root.", "media.")
+SKIP = {"static"}  # werkzeug's file serving
+
+
+# -- what the code reads: parameter and field names -------------------------------------------------------------------
+
+def _names_read_by_the_code() -> list[str]:
+    patterns = [r"""(?:args|form|request\.args|request\.form|request\.files|data)\.(?:get|getlist)\(\s*["'](\w+)""",
+                r"""(?:args|form)\[\s*["'](\w+)""", r"""_parameter\(\s*\w+,\s*["'](\w+)""",
+                r"""name=["'](\w+)["']"""]
+    names = set()
+    for path in [*(ROOT / "app").rglob("*.py"), *(ROOT / "app" / "templates").rglob("*.html")]:
+        text = path.read_text()
+        for pattern in patterns:
+            names.update(re.findall(pattern, text))
+    return sorted(names - {"csrf_token"})
+
+
+PARAMETERS = _names_read_by_the_code()
+
+
+# -- forms, read off the dashboard's own pages ------------------------------------------------------------------------
+
+@dataclass
+class Form:
+    action: str
+    fields: dict[str, str] = field(default_factory=dict)  # name -> value the page fills in
+    files: list[str] = field(default_factory=list)
+
+
+class _Forms(HTMLParser):
+    def __init__(self, page_path: str):
+        super().__init__(convert_charrefs=True)
+        self.page_path, self.forms, self.current, self.select = page_path, [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "get").lower() == "post":
+            self.current = Form(urlsplit(a.get("action") or self.page_path).path)
+            self.forms.append(self.current)
+        elif self.current is None or not a.get("name"):
+            return
+        elif tag == "input" and a.get("type") == "file":
+            self.current.files.append(a["name"])
+        elif tag == "input":  # checkboxes too, ticked or not: every field gets the hostile values
+            self.current.fields.setdefault(a["name"], a.get("value") or "")
+        elif tag in ("textarea", "button") and a.get("name"):
+            self.current.fields.setdefault(a["name"], a.get("value") or "")
+        elif tag == "select":
+            self.select = a["name"]
+        if tag == "option" and self.select and ("selected" in a or self.select not in self.current.fields):
+            self.current.fields[self.select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+        elif tag == "select":
+            self.select = None
+
+
+def _forms_on(browser: Client, paths: list[str]) -> dict[str, Form]:
+    found: dict[str, Form] = {}
+    for path in paths:
+        page = browser.get(path)
+        if page.status_code == 200 and page.mimetype == "text/html":
+            parser = _Forms(path)
+            parser.feed(page.get_data(as_text=True))
+            for form in parser.forms:
+                found.setdefault(form.action, form)
+        page.close()  # a file answer (the CSV export) holds its file until closed
+    return found
+
+
+# -- a store with something of everything ----------------------------------------------------------------------------
+
+def _world(app, make_account, make_store):
+    owner, helper, invitee = make_account("Owner"), make_account("Helper"), make_account("Invitee")
+    store = make_store(owner=owner, name="Walked Store")
+    with as_store(app, store):
+        product = catalog.create_product({"title": "Walked hat", "price": "12.50", "status": "active"},
+                                         options=[OptionSpec("Size", ["S", "M"])], actor=ACTOR)
+        from app.catalog.product_images import add_image
+
+        add_image(product, png_bytes(), alt="A hat")
+        location = inventory.create_location("Shop floor")
+        inventory.set_on_hand(product.variants[0].id, location.id, 7, reason="received", actor=ACTOR)
+        manual = collections.create_collection({"title": "Picks"}, kind="manual")
+        collections.set_products(manual, [product.id])
+        job = ImportJob(token=uuid.uuid4().hex, filename="done.csv", status="done", actor=ACTOR)
+        db.session.add(job)
+        db.session.flush()
+        ids = SimpleNamespace(product_id=product.id, variant_id=product.variants[0].id,
+                              image_id=product.images[0].id, collection_id=manual.id, location_id=location.id,
+                              token=job.token, key=product.images[0].storage_key)
+    with app.app_context():
+        db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
+        domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)
+        invitation = Invitation(store_id=store.id, email=invitee.email, role="staff", token_hash=digest(new_token()[0]),
+                                expires_at=now() + timedelta(days=7))
+        db.session.add_all([domain, invitation])
+        db.session.commit()
+        ids.domain_id, ids.invitation_id, ids.account_id = domain.id, invitation.id, helper.id
+        db.session.remove()
+    browser = Client(app.test_client())
+    browser.login(owner.email)
+    return SimpleNamespace(store=store, owner=owner, helper=helper, ids=ids, browser=browser,
+                           handle=store.handle, store_host=f"{store.handle}.localhost")
+
+
+def _fingerprint(app, store) -> dict:
+    """A digest of every row the store owns, in its tenant schema and in the directory."""
+    tables = [t.name for t in data_tables()]
+    with as_store(app, store):
+        rows = db.session.execute(sa.text(" UNION ALL ".join(
+            f"SELECT '{name}', md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM {name} t"
+            for name in tables)), bind_arguments={"bind": tenant_engine(db)}).all()
+    with app.app_context():
+        directory = db.session.execute(sa.text("""
+            SELECT 'stores', md5(string_agg(s::text, '|')) FROM stores s WHERE s.id = :id
+            UNION ALL SELECT 'domains', md5(coalesce(string_agg(d::text, '|' ORDER BY d.id), ''))
+                      FROM domains d WHERE d.store_id = :id
+            UNION ALL SELECT 'memberships', md5(coalesce(string_agg(m::text, '|' ORDER BY m.account_id), ''))
+                      FROM memberships m WHERE m.store_id = :id
+            UNION ALL SELECT 'invitations', md5(coalesce(string_agg(i::text, '|' ORDER BY i.id), ''))
+                      FROM invitations i WHERE i.store_id = :id
+            UNION ALL SELECT 'accounts', md5(coalesce(string_agg(a.id || a.name || a.email || a.password_hash, '|'
+                      ORDER BY a.id), '')) FROM accounts a JOIN memberships m ON m.account_id = a.id
+                      WHERE m.store_id = :id"""), {"id": store.id}).all()
+        db.session.remove()
+    return dict(rows + directory)
+
+
+# -- requests ---------------------------------------------------------------------------------------------------------
+
+def _host(endpoint: str, world) -> list[str]:
+    hosts = []
+    if endpoint.startswith(PLATFORM_ENDPOINTS):
+        hosts.append("localhost")
+    if endpoint.startswith(STORE_ENDPOINTS):
+        hosts.append(world.store_host)
+    return hosts
+
+
+def _url(rule, world, **override) -> str:
+    values = {"handle": world.handle, **vars(world.ids), **override}
+    path = rule.rule
+    for argument in rule.arguments:
+        path = re.sub(rf"<(?:\w+:)?{argument}>", str(values.get(argument, "1")), path)
+    return path
+
+
+def _hostile_urls(rule, world) -> list[str]:
+    urls = []
+    for argument in rule.arguments - {"handle"}:
+        for value in ("0", "99999999999999999999", "²", "%00", "..%2F..%2Fetc", "x" * 300):
+            urls.append(_url(rule, world, **{argument: value}))
+    if "handle" in rule.arguments:
+        urls += [_url(rule, world, handle=value) for value in ("no-such-store", "%00", "x" * 300)]
+    return urls
+
+
+class Walk:
+    """Requests as one client, checking each answer against the store's fingerprint."""
+
+    def __init__(self, app, world, browser: Client):
+        self.app, self.world, self.browser = app, world, browser
+        self.before = _fingerprint(app, world.store)
+        self.answers = 0
+        self.token = None
+        self.problems: list[str] = []
+
+    def check(self, response, what: str) -> None:
+        response.close()  # a file answer (media, export) holds its file open until closed
+        self.answers += 1
+        if response.status_code >= 500:
+            self.problems.append(f"{what} answered {response.status_code}")
+        after = _fingerprint(self.app, self.world.store)
+        if 400 <= response.status_code < 500:
+            changed = [table for table in after if after[table] != self.before.get(table)]
+            if changed:
+                self.problems.append(f"{what} was refused ({response.status_code}) but changed {changed}")
+        self.before = after
+
+    def done(self) -> None:
+        """Every problem found, each endpoint's first few, at once."""
+        assert self.answers > 0
+        assert self.problems == [], "\n".join(self.problems[:40])
+
+    def send(self, request, what: str):
+        """The answer, or None when the app raised (TESTING propagates what would be a 500)."""
+        try:
+            return request()
+        except Exception as error:  # recorded, so every problem of the walk is listed at once
+            self.problems.append(f"{what} raised {type(error).__name__}: {str(error)[:160]}")
+            return None
+
+    def get(self, path: str, host: str, query: dict | None = None):
+        url = path + ("?" + urlencode(query, doseq=True) if query else "")
+        what = f"GET {url[:160]} on {host}"
+        response = self.send(lambda: self.browser.get(url, host=host), what)
+        if response is not None:
+            self.check(response, what)
+
+    def post(self, path: str, host: str, data, files: dict | None = None, csrf: bool = True):
+        if isinstance(data, dict):
+            data = list(data.items())
+        if csrf:
+            self.token = self.token or self.browser.csrf_token("/login", host="localhost")
+            data = [("csrf_token", self.token), *data]
+        body, content_type = _encode(data, files)
+        what = f"POST {path[:160]} on {host} with {[(k, str(v)[:30]) for k, v in data][1:6]}"
+        response = self.send(lambda: self.browser.flask.post(path, data=body, content_type=content_type,
+                                                             headers={"Host": host}), what)
+        if response is None:
+            self.token = None
+            return
+        if "Set-Cookie" in response.headers:
+            self.token = None  # the session changed (a log-in or log-out): the next post needs a new token
+        self.check(response, what)
+
+
+def _encode(pairs, files) -> tuple[bytes, str]:
+    """The body built in memory (the test client would spool a large one to a
+    temporary file it never closes); file fields get a hostile little file."""
+    if not files:
+        return urlencode(pairs).encode(), "application/x-www-form-urlencoded"
+    import io
+
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    values = MultiDict(pairs)
+    for name in files:
+        values[name] = FileStorage(io.BytesIO(b"Handle,Title\n\x00,\xff\xfe"), filename="hostile.csv")
+    boundary, body = encode_multipart(values)
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+# -- the walks --------------------------------------------------------------------------------------------------------
+
+def _rules(app, methods: set[str]):
+    return [rule for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+            if rule.endpoint not in SKIP and rule.methods & methods]
+
+
+def _pages(app, world) -> list[str]:
+    """Every GET page of the dashboard and the platform with valid arguments: where the forms are."""
+    return [_url(rule, world) for rule in _rules(app, {"GET"}) if rule.endpoint.startswith(("admin.", "platform."))]
+
+
+def test_every_get_route_answers_hostile_parameters_without_a_5xx(app, make_account, make_store):
+    world = _world(app, make_account, make_store)
+    walk = Walk(app, world, world.browser)
+    for rule in _rules(app, {"GET"}):
+        for host in _host(rule.endpoint, world):
+            walk.get(_url(rule, world), host)
+            for value in HOSTILE_ALL:
+                walk.get(_url(rule, world), host, dict.fromkeys(PARAMETERS, value))
+            walk.get(_url(rule, world), host, {"page": ["1"] * HUGE})
+            for url in _hostile_urls(rule, world):
+                walk.get(url, host)
+    walk.done()
+
+
+def _post_endpoints() -> list[str]:
+    """Read at collection time from an app that connects to nothing (so no server starts)."""
+    from app import create_app
+
+    listing = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none", "REDIS_URL": "redis://127.0.0.1:9/0",
+                          "VAR_DIR": str(TEST_VAR), "SECRET_KEY": "listing", "TESTING": True})
+    return [rule.endpoint for rule in _rules(listing, {"POST"})]
+
+
+@pytest.mark.parametrize("endpoint", _post_endpoints())
+def test_every_post_route_refuses_hostile_fields_cleanly(app, make_account, make_store, endpoint):
+    world = _world(app, make_account, make_store)
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    forms = _forms_on(world.browser, _pages(app, world))
+    walk = Walk(app, world, world.browser)
+    for host in _host(endpoint, world):
+        path = _url(rule, world)
+        form = forms.get(path)
+        fields = dict(form.fields) if form else dict.fromkeys(PARAMETERS, "")
+        fields.pop("csrf_token", None)
+        files = dict.fromkeys(form.files) if form and form.files else None
+        for name in fields:
+            for value in HOSTILE:
+                walk.post(path, host, {**fields, name: value}, files)
+            walk.post(path, host, [(k, v) for k, v in fields.items() if k != name] + [(name, "1")] * HUGE, files)
+        for value in HOSTILE_ALL:
+            walk.post(path, host, dict.fromkeys(fields or PARAMETERS, value), files)
+        for url in _hostile_urls(rule, world):
+            walk.post(url, host, fields, files)
+    walk.done()
+
+
+def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(app, make_account, make_store):
+    world = _world(app, make_account, make_store)
+    forms = _forms_on(world.browser, _pages(app, world))
+    walk = Walk(app, world, world.browser)
+    for rule in _rules(app, {"POST"}):
+        for host in _host(rule.endpoint, world):
+            path = _url(rule, world)
+            fields = {k: v for k, v in (forms[path].fields if path in forms else {}).items() if k != "csrf_token"}
+            response = walk.send(lambda: world.browser.flask.post(path, data=fields, headers={"Host": host}), path)
+            if response is not None:
+                if response.status_code not in (400, 404):
+                    walk.problems.append(f"POST {path} without a CSRF token answered {response.status_code}")
+                walk.check(response, f"POST {path} without a CSRF token")
+    walk.done()
+
+
+MANAGER_ONLY = re.compile(r"^/dashboard/<handle>/(settings|domains|staff)\b")
+
+
+def test_staff_are_refused_every_owner_or_admin_only_write(app, make_account, make_store):
+    world = _world(app, make_account, make_store)
+    owner_forms = _forms_on(world.browser, _pages(app, world))
+    staff = Client(app.test_client())
+    staff.login(world.helper.email)
+    walk = Walk(app, world, staff)
+    guarded = [rule for rule in _rules(app, {"POST"}) if MANAGER_ONLY.match(rule.rule)]
+    assert len(guarded) >= 6
+    for rule in guarded:
+        path = _url(rule, world)
+        fields = {k: v for k, v in (owner_forms[path].fields if path in owner_forms else {}).items()
+                  if k != "csrf_token"}
+        response = staff.post(path, fields, csrf_from=f"/dashboard/{world.handle}/")
+        assert response.status_code == 403, f"staff POST {path}: {response.status_code}"
+        walk.check(response, f"staff POST {path}")
