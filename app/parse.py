@@ -78,10 +78,14 @@ def whole_number(value, *, field: str, label: str, minimum: int = 0, maximum: in
 
 
 def record_id(value, *, field: str = "id", label: str = "That choice") -> int:
-    """The id of a row (1 to BIGINT's top); anything else is a 422."""
-    number = whole_number(value, field=field, label=label, minimum=1, maximum=MAX_ID)
+    """The id of a row (1 to BIGINT's top); anything else is a 422 (ids come
+    from the page's own choices, so the message says to pick one)."""
+    try:
+        number = whole_number(value, field=field, label=label, minimum=1, maximum=MAX_ID)
+    except BadInput:
+        number = None
     if number is None:
-        raise bad(f"{label} is missing.", field)
+        raise bad(f"{label} is not one of the choices on the page; pick one there.", field)
     return number
 
 

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.catalog import collections, products as catalog
-from app.catalog.models import ImportJob, ProductImage
+from app.catalog.models import ImportJob
 from app.catalog.products import OptionSpec
 from app.config import ROOT
 from app.extensions import db

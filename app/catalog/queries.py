@@ -13,7 +13,6 @@ from app.parse import page_number
 from app.inventory.models import InventoryLevel, Location
 from app.inventory.service import sellable_products
 from app.pagination import Page, paginate
-from app.parse import page_number
 
 SORTS = {
     "updated": (Product.updated_at.desc(), "Last updated"),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy.orm import selectinload
 
-from app.catalog import csv_format, image_fetch, import_rows, imports
+from app.catalog import csv_format, image_fetch, imports
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.images import store_image

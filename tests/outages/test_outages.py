@@ -116,9 +116,8 @@ def test_shoppers_are_served_and_redis_writes_refused_while_redis_is_down(app, r
 def _start_postgres(data):
     """(Re)start the embedded server at `data`: pgserver keeps one handle per
     data directory, which a stop by pg_ctl leaves pointing at nothing."""
-    from pgserver.postgres_server import PostgresServer
+    from pgserver.postgres_server import PostgresServer  # imported already: the session's servers run
 
-    embedded._pgserver()
     PostgresServer._instances.pop(data.resolve(), None)
     return embedded.postgres_url(data)
 
