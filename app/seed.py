@@ -1,9 +1,12 @@
 """The demo merchant and stores, shown by `make run`. Safe to run again."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.platform.models import Invitation
 from app.platform.accounts import create_account
 from app.store import service as store_service
 from app.search import service as search
@@ -20,11 +23,13 @@ ACCOUNTS = [
 ]
 STORES = [
     {"handle": "demo", "catalog": "outfitters", "name": "Demo Outfitters", "currency": "USD", "tier": "pooled",
-     "domains": ["www.demo-outfitters.test"], "staff": [("sam@vitrine.test", "staff")],
+     "locale": "en_US", "domains": ["www.demo-outfitters.test"], "staff": [("sam@vitrine.test", "staff")],
+     # waiting for its DNS record (the Domains page shows what to add), and an invitation not yet accepted
+     "pending_domain": "shop.demo-outfitters.example.com", "invitation": ("new.hire@demo-outfitters.test", "staff"),
      "settings": {"contact_email": "hello@demo-outfitters.test",
                   "coming_soon_message": "Trail-tested outdoor gear is on its way. Our spring collection opens soon."}},
     {"handle": "northwind", "catalog": "coffee", "name": "Northwind Coffee Roasters", "currency": "EUR", "tier": "dedicated",
-     "domains": ["shop.northwind-coffee.test"], "staff": [("sam@vitrine.test", "admin")],
+     "locale": "de_DE", "domains": ["shop.northwind-coffee.test"], "staff": [("sam@vitrine.test", "admin")],
      "settings": {"contact_email": "beans@northwind-coffee.test",
                   "coming_soon_message": "Small-batch roasts, shipped the day they are roasted. Opening soon."}},
 ]
@@ -45,8 +50,14 @@ def seed() -> list[str]:
             store = create_store(handle=spec["handle"], name=spec["name"], currency=spec["currency"],
                                  owner=owner, tier=spec["tier"])
             log.append(f"created store {store.handle} ({store.tier})")
+        store.locale = spec["locale"]  # amounts as its merchants write them (1.234,50 € at Northwind)
         for hostname in spec["domains"]:
             _demo_domain(hostname, store.id)
+        if spec.get("pending_domain") and db.session.scalar(
+                sa.select(Domain.id).where(Domain.hostname == spec["pending_domain"])) is None:
+            db.session.add(Domain(hostname=spec["pending_domain"], store_id=store.id))
+        if spec.get("invitation"):
+            _demo_invitation(store.id, owner.id, *spec["invitation"])
         for email, role in spec["staff"]:
             if db.session.get(Membership, (accounts[email].id, store.id)) is None:
                 db.session.add(Membership(account_id=accounts[email].id, store_id=store.id, role=role))
@@ -77,6 +88,14 @@ def _demo_domain(hostname: str, store_id: int) -> None:
         db.session.add(domain)
     domain.status, domain.failed_checks, domain.last_error = "verified", 0, ""
     domain.verified_at = domain.verified_at or sa.func.now()
+
+
+def _demo_invitation(store_id: int, inviter_id: int, email: str, role: str) -> None:
+    """Pending, so the Staff page shows one (its link is minted when it is (re)sent)."""
+    if db.session.scalar(sa.select(Invitation.id).where(Invitation.store_id == store_id, Invitation.email == email)):
+        return
+    db.session.add(Invitation(store_id=store_id, email=email, role=role, invited_by=inviter_id,
+                              expires_at=datetime.now(timezone.utc) + timedelta(days=7)))
 
 
 def _account(email: str, name: str, log: list[str]) -> Account:
