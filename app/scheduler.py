@@ -8,7 +8,8 @@ no worker picks up within its interval expires instead of piling up.
 from __future__ import annotations
 
 import signal
-import threading
+import time
+from collections.abc import Callable
 
 import click
 from redis import Redis
@@ -33,27 +34,36 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     return scheduler
 
 
-def run(scheduler: CronScheduler, stop: threading.Event) -> None:
-    """CronScheduler's loop, stopped by an event rather than by an exception
-    raised from a signal handler: RQ's own handler raises StopRequested, which
-    is lost when the signal lands while a log line is being written (logging
-    swallows it), and the scheduler then never stops."""
+def run(scheduler: CronScheduler, stopping: Callable[[], bool]) -> None:
+    """CronScheduler's loop, stopped by a flag the signal handler sets rather
+    than by an exception raised from it: RQ's own handler raises
+    StopRequested, which is lost when the signal lands while a log line is
+    being written (logging swallows it). The handler only sets a flag: had it
+    set a threading.Event, a signal landing inside Event.wait (whose lock the
+    main thread then holds) would deadlock the scheduler for good."""
     scheduler.register_birth()
     try:
-        while not stop.is_set():
+        while not stopping():
             if scheduler.enqueue_jobs():
                 scheduler.save()
             scheduler.heartbeat()
-            stop.wait(max(0.0, scheduler.calculate_sleep_interval()))
+            _sleep(scheduler.calculate_sleep_interval(), stopping)
     finally:
         scheduler.register_death()
 
 
+def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
+    """Sleep, in short steps so a stop is noticed within half a second."""
+    end = time.monotonic() + max(0.0, seconds)
+    while not stopping() and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
+
+
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (the outbox and import sweeps every 60 s) until stopped."""
-    stop = threading.Event()
+    """Enqueue periodic jobs (the outbox, import and domain sweeps every 60 s) until stopped."""
+    signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    run(build_scheduler(rq_connection()), stop)
+        signal.signal(signum, lambda number, frame: signals.append(number))
+    run(build_scheduler(rq_connection()), lambda: bool(signals))
     click.echo("scheduler stopped")

@@ -261,6 +261,18 @@ def mark_domain_verified(app, hostname: str) -> None:
         state().resolver.invalidate()
 
 
+def wait_until(condition, what: str, seconds: float = 60, every: float = 0.05) -> None:
+    """Poll `condition` until it holds (a state reached, not a guessed delay);
+    fail naming `what` after `seconds`."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
 def run_effects(queue: str = "search") -> int:
     """Inside a store context: hand the store's outbox rows for `queue` to
     their handlers, in-process, the way a worker's dispatch job does."""

@@ -23,7 +23,7 @@ from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
 from app.media.storage import storage
-from tests.conftest import as_store, flask_cli
+from tests.conftest import as_store, flask_cli, wait_until
 
 ACTOR = "merchant@example.com"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -500,14 +500,6 @@ class _HeldServer:
         self.thread.join()
 
 
-def _poll(condition, what: str, seconds: float = 60):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _children(pid: int) -> list[int]:
@@ -544,7 +536,7 @@ def test_an_import_whose_worker_is_killed_resumes_after_its_last_committed_chunk
                                   cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         try:
-            _poll(lambda: job_state(app, store, token).done_chunks == [0], "the first chunk to commit")
+            wait_until(lambda: job_state(app, store, token).done_chunks == [0], "the first chunk to commit")
         finally:
             for pid in [*_children(worker.pid), worker.pid]:  # the work horse (its own session) and the worker
                 os.kill(pid, signal.SIGKILL)
@@ -556,7 +548,7 @@ def test_an_import_whose_worker_is_killed_resumes_after_its_last_committed_chunk
             with as_store(app, store):
                 return imports.sweep() == 1  # once its lease has lapsed
 
-        _poll(resumed, "the sweep to see the stale lease")
+        wait_until(resumed, "the sweep to see the stale lease")
         flask_cli({**service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1", "IMPORT_LEASE_SECONDS": "1"},
                   "worker", "--burst", "--queue", "imports")
     finally:

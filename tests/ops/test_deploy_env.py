@@ -37,8 +37,10 @@ def test_an_unknown_environment_is_refused():
 def test_make_run_is_development_unless_told_otherwise():
     def make_run(**env):
         # -n prints the commands without running any; the venv named does not exist.
-        result = subprocess.run(["make", "-n", "run", "VENV=/nonexistent/venv"], cwd=ROOT, check=True, text=True,
-                                capture_output=True, env={**os.environ, **env})
+        # Outside any make of ours (make test's own variables would make this one print directories).
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+        result = subprocess.run(["make", "--no-print-directory", "-n", "run", "VENV=/nonexistent/venv"], cwd=ROOT,
+                                check=True, text=True, capture_output=True, env={**clean, **env})
         return result.stdout.splitlines()[-1]
 
     assert make_run(DATABASE_URL="postgresql://db/vitrine") == \

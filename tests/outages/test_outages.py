@@ -5,7 +5,6 @@ its own (the rest of the suite keeps the shared ones) and starts it again."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -17,17 +16,12 @@ from app.effects.models import Outbox
 from app.extensions import db
 from app.store import service as store_service
 from tenants.models import Domain, Store
-from tests.conftest import OWNER_ROLE, PASSWORD, TEST_VAR, Client, as_store, dispose_engines, mark_domain_verified
+from tests.conftest import (OWNER_ROLE, PASSWORD, TEST_VAR, Client, as_store, dispose_engines, mark_domain_verified,
+                            wait_until)
 
 ACTOR = "outage@example.com"
 
 
-def _poll(condition, what: str, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 # -- Redis ------------------------------------------------------------------------------------------------------------
@@ -106,7 +100,7 @@ def test_shoppers_are_served_and_redis_writes_refused_while_redis_is_down(app, r
         assert db.session.scalar(sa.select(sa.func.count(Domain.id)).where(Domain.store_id == store.id)) == 1
 
     embedded.redis_url(redis_app.redis_data)  # back: the same write goes through once the breaker lets it
-    _poll(lambda: _settings_form(browser, store.handle, "After the outage").status_code == 302,
+    wait_until(lambda: _settings_form(browser, store.handle, "After the outage").status_code == 302,
           "settings to save again")
     assert "After the outage" in shopper.get("/", host=f"{store.handle}.localhost").get_data(as_text=True)
 
@@ -170,7 +164,7 @@ def test_postgres_down_is_a_503_with_retry_after_and_service_comes_back(postgres
     assert login.status_code == 503
 
     _start_postgres(postgres_app.pg_data)
-    _poll(lambda: shopper.get("/", host=store_host).status_code == 200, "the storefront to answer again")
+    wait_until(lambda: shopper.get("/", host=store_host).status_code == 200, "the storefront to answer again")
     assert browser.get(f"/dashboard/{handle}/").status_code == 200
     with postgres_app.app_context():
         assert db.session.scalar(sa.select(Store.name).where(Store.handle == handle)) == "Outage Shop"
