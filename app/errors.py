@@ -7,7 +7,7 @@ import logging
 import psycopg
 import redis
 import sqlalchemy as sa
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -25,14 +25,24 @@ def _page(status: int, title: str, message: str, headers: dict | None = None, co
           *, bare: bool = False):
     """`bare`: rendered without the context processors, which would reach
     for the database (the logged-in account) while it is away."""
+    back = _way_back(status) if not bare else None  # read before the rollback expires the membership
     _forget_the_request_writes()
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         body = jsonify(error={"code": code or title.lower().replace(" ", "_"), "message": message})
     elif bare:
         body = current_app.jinja_env.get_template("error.html").render(status=status, title=title, message=message)
     else:
-        body = render_template("error.html", status=status, title=title, message=message)
+        body = render_template("error.html", status=status, title=title, message=message, back=back)
     return body, status, headers or {}
+
+
+def _way_back(status: int) -> tuple[str, str] | None:
+    """(link, label) for a merchant refused in the dashboard: back to the
+    home of the store they are in, not to the marketing page."""
+    member = g.get("member")
+    if status != 403 or member is None:
+        return None
+    return url_for("admin.home", handle=member.store.handle), f"Back to {member.store.name}’s dashboard"
 
 
 def _forget_the_request_writes() -> None:

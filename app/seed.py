@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.inventory import service as inventory
 from app.platform.models import Invitation
 from app.platform.accounts import create_account
 from app.store import service as store_service
@@ -71,6 +72,10 @@ def seed() -> list[str]:
         with store_context(placement_of(store)):
             for line in seed_catalog(OUTFITTERS if spec["catalog"] == "outfitters" else COFFEE):
                 log.append(f"seeded {store.handle}'s catalog: {line}")
+            # The catalog's first location (Main warehouse) is the demo's default one; a demo
+            # left without any location gets the default every new store starts with.
+            if inventory.ensure_default_location():
+                log.append(f"gave {store.handle} its default location, {inventory.DEFAULT_LOCATION}")
             search.rebuild()  # the demo's search works before any worker runs
     from tenants.extension import state
 

@@ -8,10 +8,12 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.extensions import db
+from app.store.setup import open_store
+from tenants.context import store_context
 from tenants.errors import DirectoryError
 from tenants.extension import state
 from tenants.migrations import migrate_all
-from tenants.models import Account, Store, TenantSchema
+from tenants.models import Account, Store, TenantSchema, placement_of
 
 tenants_cli = AppGroup("tenants", help="Create, list, migrate and move stores.")
 
@@ -35,8 +37,10 @@ def create(handle, name, currency, tier, db_key, owner_email):
         store = create_store(handle=handle, name=name, currency=currency, owner=owner, tier=tier, db_key=db_key)
     except DirectoryError as error:
         raise click.ClickException(error.message) from None
+    with store_context(placement_of(store)):
+        open_store(store.name, owner.email if owner else "cli")
     click.echo(f"created {store.handle} ({store.tier}) in {store.db_key}.{store.schema_name}; "
-               f"storefront at http://{state().store_host(store.handle)}")
+               f"storefront at {state().store_url(store.handle)}")
 
 
 @tenants_cli.command("list")

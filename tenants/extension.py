@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, has_request_context, request
 
 from tenants.context import activate, deactivate
 from tenants.resolver import BadHost, HostResolver, normalize_host
@@ -12,7 +12,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class TenancyState:
     def __init__(self, app: Flask, db):
-        self.platform_host = app.config["PLATFORM_HOST"]
+        # PLATFORM_HOST may carry a port (vitrine.localhost:5000): hosts are
+        # matched without it, and the addresses we show get it back.
+        self.platform_host, self.platform_port = split_port(app.config["PLATFORM_HOST"])
         self.pool_capacity = app.config["POOL_CAPACITY"]
         self.app_role = app.config["APP_DB_USER"]
         self.database_urls: dict[str, str] = app.config["DATABASES"]
@@ -41,18 +43,70 @@ class TenancyState:
         return self._owner_engines[db_key]
 
     def store_host(self, handle: str) -> str:
+        """The store's DNS name (a CNAME target: DNS has no ports)."""
         return f"{handle}.{self.platform_host}"
+
+    def public_host(self, hostname: str) -> str:
+        """`hostname` as a browser must type it to reach this server: with
+        PLATFORM_HOST's port, else the port the current request came in on
+        (`flask run` on :5000), since every host is served by the same server."""
+        port = self.platform_port or (_request_port() if has_request_context() else None)
+        return f"{hostname}:{port}" if port else hostname
+
+    def store_address(self, handle: str) -> str:
+        """The store's Vitrine address as shown to people: handle.host[:port]."""
+        return self.public_host(self.store_host(handle))
+
+    def store_url(self, handle: str) -> str:
+        return self.public_url(self.store_host(handle))
+
+    def public_url(self, hostname: str) -> str:
+        """An http(s) URL for `hostname` (a store's address or a custom domain) that works as shown."""
+        scheme = request.scheme if has_request_context() else self._app.config["PREFERRED_URL_SCHEME"]
+        return f"{scheme}://{self.public_host(hostname)}/"
+
+
+def split_port(host: str) -> tuple[str, str | None]:
+    """("vitrine.localhost", "5000") from "vitrine.localhost:5000"; the port None if absent."""
+    name, colon, port = host.partition(":")
+    return name, (port if colon and port.isdigit() else None)
+
+
+def _request_port() -> str | None:
+    return split_port(request.host)[1]
 
 
 class Tenancy:
     def init_app(self, app: Flask, db) -> None:
         app.extensions["tenancy"] = TenancyState(app, db)
+        app.add_template_global(_store_address, "store_address")
+        app.add_template_global(_store_url, "store_url")
+        app.add_template_global(_public_url, "public_url")
+        app.add_template_global(_platform_address, "platform_address")
         app.before_request(_enter_request_store)
         app.teardown_request(_leave_request_store)
 
 
 def state() -> TenancyState:
     return current_app.extensions["tenancy"]
+
+
+def _store_address(handle: str) -> str:
+    return state().store_address(handle)
+
+
+def _store_url(handle: str) -> str:
+    return state().store_url(handle)
+
+
+def _public_url(hostname: str) -> str:
+    return state().public_url(hostname)
+
+
+def _platform_address() -> str:
+    """What follows `handle.` in a store's address, port included."""
+    tenancy = state()
+    return tenancy.public_host(tenancy.platform_host)
 
 
 def _enter_request_store():

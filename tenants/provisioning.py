@@ -7,6 +7,7 @@ Dedicated: a schema `store_<id>` is created and migrated on demand.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 from psycopg import sql
@@ -41,6 +42,15 @@ def validate_handle(handle: str) -> str:
     return handle
 
 
+def suggest_handle(name: str) -> str:
+    """A handle made from a store's name ("Café Noir & Co." -> "cafe-noir-co"),
+    as static/js/new_store.js makes it while the name is typed. It may still
+    be too short, reserved or taken: create_store says which."""
+    spelled_out = (name or "").replace("ß", "ss")  # NFKD has no ASCII form of it
+    ascii_name = unicodedata.normalize("NFKD", spelled_out).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].strip("-")
+
+
 def validate_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not 1 <= len(name) <= 120:
@@ -57,8 +67,12 @@ def validate_currency(currency: str) -> str:
 
 def create_store(*, handle: str, name: str, currency: str, owner: Account | None = None,
                  tier: str = "pooled", db_key: str = "main") -> Store:
-    """Validate, place and create a store; the owner gets an owner membership. Commits."""
-    handle, name, currency = validate_handle(handle), validate_name(name), validate_currency(currency)
+    """Validate, place and create a store; the owner gets an owner membership. Commits.
+
+    A blank handle is made from the name (suggest_handle)."""
+    name = validate_name(name)  # first: a blank handle is made from it
+    handle = validate_handle((handle or "").strip() or suggest_handle(name))
+    currency = validate_currency(currency)
     if tier not in ("pooled", "dedicated"):
         raise DirectoryError(Code.INVALID, "Tier must be pooled or dedicated.", "tier")
     if db_key not in state().database_urls:

@@ -9,12 +9,15 @@ from tenants.directory import require_manager
 from tenants.domain_jobs import PENDING_EVERY
 from tenants.domains import add_domain, instructions, remove_domain, request_check
 from tenants.errors import DirectoryError
+from tenants.extension import state
 
 TEMPLATE = "admin/domains.html"
 
 
 def _context() -> dict:
-    return {"instructions": instructions, "pending_minutes": int(PENDING_EVERY.total_seconds() // 60)}
+    # The CNAME target is a bare DNS name; the links on the page carry the port too (tenants.extension).
+    return {"instructions": instructions, "pending_minutes": int(PENDING_EVERY.total_seconds() // 60),
+            "dns_target": state().store_host(g.member.store.handle)}
 
 
 def _page(form: DomainForm, action: ActionForm, status: int = 200):

@@ -3,8 +3,9 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.parse import BadInput, record_id
+from app.inventory.service import default_location
 from app.store.service import recent_activity
-from tenants import state
+from app.store.setup import checklist, hosting
 from tenants.directory import membership, stores_for
 from tenants.errors import NotFound
 
@@ -32,5 +33,7 @@ def switch():
 @bp.get("/<handle>/")
 def home():
     session["last_store"] = g.member.store.handle
-    return render_template("admin/home.html", activity=recent_activity(),
-                           storefront_host=state().store_host(g.member.store.handle))
+    steps = checklist()
+    return render_template("admin/home.html", activity=recent_activity(), steps=steps,
+                           steps_done=sum(step.done for step in steps), hosting=hosting(g.member.store.tier),
+                           default_location=default_location())

@@ -27,6 +27,10 @@ MAX_QUANTITY = 1_000_000_000
 # of the editor's stock table (200 keep a page of it near 1 MB), and
 # locations are never deleted, only made inactive, so all of them count.
 MAX_LOCATIONS = 200
+# A new store's first location (Shopify's default location is named after the
+# shop's address; we ask for none at sign-up, and a plain name stays true when
+# the store is renamed). The merchant renames it on the Locations page.
+DEFAULT_LOCATION = "Main location"
 
 
 class InventoryErrorCode(str, Enum):
@@ -70,6 +74,26 @@ def create_location(name: str, address: str = "") -> Location:
     db.session.add(location)
     db.session.commit()
     return location
+
+
+def ensure_default_location(*, commit: bool = True) -> Location | None:
+    """Give a store that has no location at all its default one, so stock can
+    be counted at once. Safe to run twice, or twice at once (the count runs
+    under the per-store limit lock); returns the location it made, if any."""
+    if count_for_insert(Location):
+        return None
+    location = Location(name=DEFAULT_LOCATION, address="", active=True)
+    db.session.add(location)
+    if commit:
+        db.session.commit()
+    return location
+
+
+def default_location() -> Location | None:
+    """Where stock goes unless the merchant says otherwise: the first active
+    location (as the CSV import reads it)."""
+    return db.session.scalar(sa.select(Location).where(Location.active)
+                             .order_by(Location.created_at, Location.id).limit(1))
 
 
 def update_location(location_id: int, *, name: str, address: str, active: bool) -> Location:

@@ -11,11 +11,11 @@ from app.platform import accounts, bp, throttle
 from app.platform.auth import client_address, log_in, log_out
 from app.platform.forms import LoginForm, NewStoreForm
 from app.ratelimit import RateLimited
-from app.store import service as store_service
+from app.store.setup import open_store
 from tenants import state
 from tenants.context import store_context
 from tenants.errors import DirectoryError
-from tenants.provisioning import create_store, placement_of
+from tenants.provisioning import create_store, placement_of, suggest_handle
 
 
 def home():
@@ -59,14 +59,16 @@ def logout():
 def new_store():
     form = NewStoreForm()
     if form.validate_on_submit():
+        # Left blank (no JavaScript to fill it in), the handle is made from the name; a refusal shows it for editing.
+        form.handle.data = (form.handle.data or "").strip() or suggest_handle(form.name.data)
         try:
             store = create_store(handle=form.handle.data, name=form.name.data,
                                  currency=form.currency.data, owner=current_user._get_current_object())
         except DirectoryError as error:
             return render_invalid("platform/new_store.html", form, error)
         with store_context(placement_of(store)):
-            store_service.record(current_user.email, "store.created", f"Created the store “{store.name}”")
-        flash(f"{store.name} is ready. Its storefront is live at {state().store_host(store.handle)}.")
+            open_store(store.name, current_user.email)
+        flash(f"{store.name} is ready. Its storefront is live at {state().store_address(store.handle)}.")
         return redirect(url_for("admin.home", handle=store.handle))
     return render_template("platform/new_store.html", form=form), 400 if form.errors else 200
 

@@ -1,0 +1,65 @@
+"""A new store's first steps: what it starts with, and the setup checklist
+on the dashboard home, computed from the store's data every time (so it
+ticks itself as the store grows, and unticks if a domain goes offline).
+
+Runs inside a store context (tenants.context).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.catalog.models import Product
+from app.extensions import db
+from app.inventory import service as inventory
+from app.inventory.models import InventoryLevel
+from app.store import service as store_service
+from tenants.models import Domain
+from tenants.context import require_store
+
+# What "Hosting" means on the dashboard, in the merchant's words (placement tiers in DESIGN.md).
+HOSTING = {
+    "pooled": ("Shared", "Your store shares a database with other small stores; its data is still walled off "
+                         "from theirs, and it can move to dedicated hosting without going offline."),
+    "dedicated": ("Dedicated", "Your store has a database schema of its own, for large stores: its data and "
+                               "its load are kept apart from every other store's."),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    done: bool
+    endpoint: str | None  # where it is done in the dashboard; None: not built yet ("coming soon")
+    hint: str
+
+
+def open_store(store_name: str, actor: str) -> None:
+    """What every new store starts with: its timeline entry and a default
+    location (so the stock form works at once). One transaction; safe to run again."""
+    inventory.ensure_default_location(commit=False)
+    store_service.record(actor, "store.created", f"Created the store “{store_name}”")
+    db.session.commit()
+
+
+def hosting(tier: str) -> tuple[str, str]:
+    """("Shared" or "Dedicated", one sentence of what that means) for a store's tier."""
+    return HOSTING["dedicated" if tier == "dedicated" else "pooled"]
+
+
+def checklist() -> list[Step]:
+    """The steps from an empty store to one that sells, each ticked from real data."""
+    # Existence reads only: the catalog and inventory services have no "any at all?" query to offer.
+    has_product = db.session.scalar(sa.select(sa.exists(sa.select(Product.id))))
+    has_stock = db.session.scalar(sa.select(sa.exists(sa.select(InventoryLevel.id).where(InventoryLevel.on_hand > 0))))
+    has_domain = db.session.scalar(sa.select(sa.exists(sa.select(Domain.id).where(
+        Domain.store_id == require_store().id, Domain.status == "verified"))))
+    return [
+        Step("Add a product", bool(has_product), "admin.new_product", "Title, price and a picture are enough to start."),
+        Step("Set stock", bool(has_stock), "admin.inventory_page", "Count what you have on hand at your location."),
+        Step("Choose a theme", False, None, "Coming soon: until then shoppers see a “coming soon” page."),
+        Step("Connect a domain", bool(has_domain), "admin.domains",
+             "Use an address of your own, such as shop.example.com."),
+        Step("Set up payments", False, None, "Coming soon: card payments are not available yet."),
+    ]
