@@ -1,0 +1,51 @@
+"""`flask --app wsgi seed demo` on a database of its own: the demo stores have
+a default location and a setup checklist partly done, and seeding again changes nothing."""
+import re
+
+import sqlalchemy as sa
+
+from app import create_app
+from app.seed import DEMO_PASSWORD
+from tests.conftest import Client, dispose_engines, flask_cli
+
+
+def _steps(html: str) -> dict[str, str]:
+    return dict((step, state) for state, step in re.findall(r'<li class="(\w+)" data-step="([^"]+)">', html))
+
+
+def _locations(app, handle: str) -> list[str]:
+    from app.extensions import db
+    from app.inventory.models import Location
+    from tenants.context import store_context
+    from tenants.models import Store
+    from tenants.provisioning import placement_of
+
+    with app.app_context():
+        store = db.session.scalar(sa.select(Store).where(Store.handle == handle))
+        with store_context(placement_of(store)):
+            names = list(db.session.scalars(sa.select(Location.name).order_by(Location.created_at, Location.id)))
+        db.session.remove()
+    return names
+
+
+def test_the_demo_shows_its_default_location_and_a_checklist_partly_done(stack_env):
+    env = {**stack_env, "VITRINE_ENV": "development"}
+    flask_cli(env, "db", "upgrade")
+    first = flask_cli(env, "seed", "demo")
+    assert "seeded demo's catalog" in first.stdout
+    again = flask_cli(env, "seed", "demo")
+    assert "created" not in again.stdout and "seeded" not in again.stdout  # nothing new the second time
+
+    app = create_app({**env, "TESTING": True})
+    try:
+        assert _locations(app, "demo") == ["Main warehouse", "Downtown shop"]  # the first is the default
+        browser = Client(app.test_client())
+        browser.login("demo@vitrine.test", DEMO_PASSWORD)
+        for handle, hosting in [("demo", "Hosting: shared."), ("northwind", "Hosting: dedicated.")]:
+            page = browser.get(f"/dashboard/{handle}/").get_data(as_text=True)
+            assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "soon",
+                                    "Connect a domain": "done", "Set up payments": "soon"}
+            assert "3 of 5 done" in page and hosting in page
+            assert "<dt>Default location</dt>" in page and ">Main warehouse</a>" in page
+    finally:
+        dispose_engines(app)
