@@ -25,7 +25,7 @@ def _page(status: int, title: str, message: str, headers: dict | None = None, co
           *, bare: bool = False):
     """`bare`: rendered without the context processors, which would reach
     for the database (the logged-in account) while it is away."""
-    back = _way_back(status) if not bare else None  # read before the rollback expires the membership
+    back = _way_back(status) if not bare else None
     _forget_the_request_writes()
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         body = jsonify(error={"code": code or title.lower().replace(" ", "_"), "message": message})
@@ -39,10 +39,10 @@ def _page(status: int, title: str, message: str, headers: dict | None = None, co
 def _way_back(status: int) -> tuple[str, str] | None:
     """(link, label) for a merchant refused in the dashboard: back to the
     home of the store they are in, not to the marketing page."""
-    member = g.get("member")
-    if status != 403 or member is None:
+    if status != 403 or g.get("member") is None:
         return None
-    return url_for("admin.home", handle=member.store.handle), f"Back to {member.store.name}’s dashboard"
+    store = g.store  # the placement use_store set: plain values, no query while the session may be failing
+    return url_for("admin.home", handle=store.handle), f"Back to {store.name}’s dashboard"
 
 
 def _forget_the_request_writes() -> None:

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.extensions import db
+from app.inventory.service import DEFAULT_LOCATION, ensure_default_location
 from app.store.setup import open_store
-from tenants.context import store_context
+from tenants.context import StoreUnavailable, store_context
 from tenants.errors import DirectoryError
 from tenants.extension import state
 from tenants.migrations import migrate_all
@@ -79,6 +80,25 @@ def migrate(db_key):
         click.echo(f"  {failure.db_key}.{failure.schema}: {failure.error}", err=True)
     if failures:
         raise click.ClickException("some schemas failed; fix them and run `tenants migrate` again to resume")
+
+
+@tenants_cli.command("default-locations")
+def default_locations():
+    """Give every store that has no location its default one (new stores start
+    with it; stores made before that did not). Safe to run again."""
+    stores = [placement_of(store) for store in db.session.scalars(
+        sa.select(Store).where(Store.status == "active").order_by(Store.id))]
+    db.session.rollback()
+    made, busy = 0, []
+    for store in stores:
+        try:
+            with store_context(store):
+                made += ensure_default_location() is not None
+        except StoreUnavailable:  # in a tier move's switch right now
+            busy.append(store.handle)
+    click.echo(f"{made} of {len(stores)} stores got their default location ({DEFAULT_LOCATION})")
+    if busy:
+        raise click.ClickException(f"busy moving, run again for: {', '.join(busy)}")
 
 
 @tenants_cli.command("move")

@@ -80,12 +80,12 @@ def ensure_default_location(*, commit: bool = True) -> Location | None:
     """Give a store that has no location at all its default one, so stock can
     be counted at once. Safe to run twice, or twice at once (the count runs
     under the per-store limit lock); returns the location it made, if any."""
-    if count_for_insert(Location):
-        return None
-    location = Location(name=DEFAULT_LOCATION, address="", active=True)
-    db.session.add(location)
+    location = None
+    if not count_for_insert(Location):
+        location = Location(name=DEFAULT_LOCATION, address="", active=True)
+        db.session.add(location)
     if commit:
-        db.session.commit()
+        db.session.commit()  # also when nothing was added: ends the transaction and its lock
     return location
 
 

@@ -263,3 +263,17 @@ def test_staff_refused_a_page_are_linked_back_to_the_store_dashboard(app, mercha
     assert refused.status_code == 403
     assert f'<a href="/dashboard/{store.handle}/" class="way-back">Back to Test Store’s dashboard</a>' in page
     assert staff.get(f"/dashboard/{store.handle}/").status_code == 200
+
+
+def test_stores_made_before_get_their_default_location_from_the_command(app, service_env, make_store):
+    bare, stocked = make_store(), make_store(tier="dedicated")  # as stores were made before: no location
+    with as_store(app, stocked):
+        from app.inventory import service as inventory
+
+        inventory.create_location("Warehouse")
+    result = flask_cli(service_env, "tenants", "default-locations")
+    assert "stores got their default location (Main location)" in result.stdout
+    assert _locations(app, bare) == ["Main location"]
+    assert _locations(app, stocked) == ["Warehouse"]  # a store with a location keeps just that
+    flask_cli(service_env, "tenants", "default-locations")  # again: nothing more
+    assert _locations(app, bare) == ["Main location"]
