@@ -68,8 +68,8 @@ class TenancyState:
 
 def split_port(host: str) -> tuple[str, str | None]:
     """("vitrine.localhost", "5000") from "vitrine.localhost:5000"; the port None if absent."""
-    name, colon, port = host.partition(":")
-    return name, (port if colon and port.isdigit() else None)
+    name, colon, port = host.rpartition(":")
+    return (name, port) if colon and port.isdigit() else (host, None)
 
 
 def _request_port() -> str | None:

@@ -11,6 +11,7 @@ from app import create_app
 from app.catalog.models import Product
 from app.extensions import db
 from app.inventory.models import InventoryLevel, Location
+from tenants.extension import split_port
 from tenants.models import Store
 from tenants.provisioning import placement_of, suggest_handle
 from tests.conftest import Client, as_store, dispose_engines, flask_cli, mark_domain_verified, unique_handle
@@ -174,6 +175,16 @@ def test_addresses_carry_the_port_the_dashboard_is_reached_on(app, merchant):
     # And each address answers as shown: the store on its handle and on its domain, port and all.
     assert "Test Store" in browser.get("/", host=f"{store.handle}.localhost:5000").get_data(as_text=True)
     assert "Test Store" in browser.get("/", host=f"{hostname}:5000").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("host, parts", [
+    ("vitrine.localhost:5000", ("vitrine.localhost", "5000")),
+    ("vitrine.example.com", ("vitrine.example.com", None)),
+    ("localhost:", ("localhost:", None)),
+    ("[::1]", ("[::1]", None)),
+])
+def test_split_port(host, parts):
+    assert split_port(host) == parts
 
 
 def test_without_a_port_addresses_have_none(merchant):
