@@ -37,7 +37,8 @@ class Step:
 
 def open_store(store_name: str, actor: str) -> None:
     """What every new store starts with: its timeline entry and a default
-    location (so the stock form works at once). One transaction; safe to run again."""
+    location (so the stock form works at once), in one transaction. Run once per
+    store; the location alone would not be made twice (ensure_default_location)."""
     inventory.ensure_default_location(commit=False)
     store_service.record(actor, "store.created", f"Created the store “{store_name}”")
     db.session.commit()
