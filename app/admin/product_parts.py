@@ -37,7 +37,7 @@ def product_options(product_id: int):
     product = _product(product_id)
     try:
         result = catalog.set_options(product, options_from_form(request.form),
-                                     confirm=request.form.get("confirm") == "yes", actor=current_user.email)
+                                     confirm=parse.checkbox(request.form, "confirm"), actor=current_user.email)
     except DomainError as error:
         return _answer(_product(product_id), "variants", page=page, error=error, swap="variant_pages")
     # Variants came and went: the stock rows are answered too, and the page may now be past the end.
@@ -50,10 +50,16 @@ def product_variant(product_id: int, variant_id: int):
     product = _product(product_id)
     page = page_of(product, variant_id)  # the row's own page, whatever page the form came from
     try:
-        catalog.update_variant(product, variant_id, request.form, actor=current_user.email)
+        catalog.update_variant(product, variant_id, variant_form(request.form), actor=current_user.email)
     except DomainError as error:
         return _answer(_product(product_id), "variants", page=page, error=error)
     return _answer(_product(product_id), "variants", page=page, message="Variant saved.")
+
+
+def variant_form(form) -> dict:
+    """A variant row as posted: the browser sends "Track" only when it is
+    ticked, so its absence means off (not the catalog's default of on)."""
+    return {**form.to_dict(), "track_inventory": parse.checkbox(form, "track_inventory")}
 
 
 @bp.post("/<handle>/products/<id:product_id>/images")

@@ -23,7 +23,7 @@ from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
 from app.catalog.events import product_changed
-from app.parse import BadInput, record_id, whole_number
+from app.parse import BadInput, checkbox, record_id, whole_number
 from app.store import service as store_service
 from tenants.context import require_store
 
@@ -167,14 +167,16 @@ def clean_variant(data: Mapping, currency: str) -> dict:
     barcode = str(data.get("barcode") or "").strip()
     if len(barcode) > 255:
         raise invalid("A barcode can be at most 255 characters.", "barcode")
-    track = data.get("track_inventory", True)
+    # A browser form posts a checkbox only when ticked (see parse.checkbox);
+    # plain data (CSV rows, seeds) says "true"/"false" and leaves it out for "on".
+    track = checkbox(data, "track_inventory") if "track_inventory" in data else True
     return {
         "price": _money(data, "price", currency, required=True),
         "compare_at_price": _money(data, "compare_at_price", currency, required=False),
         "sku": sku,
         "barcode": barcode,
         "weight_grams": _int(data, "weight_grams", "Weight (grams)", MAX_WEIGHT_GRAMS, 0),
-        "track_inventory": track if isinstance(track, bool) else str(track).lower() in ("1", "true", "on", "yes"),
+        "track_inventory": track,
         "low_stock_threshold": _int(data, "low_stock_threshold", "The low-stock threshold", MAX_THRESHOLD),
     }
 

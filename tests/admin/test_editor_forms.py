@@ -1,0 +1,56 @@
+"""The product editor's forms as a browser posts them: checkboxes, stock reasons, generated SKUs."""
+import re
+
+import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
+
+from app.catalog.models import Variant
+from app.extensions import db
+from tests.admin.test_catalog_dashboard import _new_product, _product_id
+from tests.conftest import as_store
+
+
+def _variant_ids(app, store, product_id):
+    with as_store(app, store):
+        return list(db.session.scalars(sa.select(Variant.id).where(Variant.product_id == product_id)
+                                       .order_by(Variant.position)))
+
+
+def _tracking(app, store, variant_id):
+    with as_store(app, store):
+        return db.session.scalar(sa.select(Variant.track_inventory).where(Variant.id == variant_id))
+
+
+def _post_row(browser, path, variant_id, pairs):
+    """A variant row posted field by field, repeats included, as the browser sends it."""
+    return browser.flask.post(f"{path}/variants/{variant_id}", headers={"Host": "localhost"},
+                              data=MultiDict([("csrf_token", browser.csrf_token(path)), *pairs]))
+
+
+def test_a_ticked_track_box_keeps_tracking_on_whatever_else_is_posted(app, client, merchant):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store, title="Trail Runner", handle="trail-runner"))
+    first = _variant_ids(app, store, product_id)[0]
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    editor = browser.get(path).get_data(as_text=True)
+    row = re.search(rf'<form[^>]*id="variant-{first}".*?</form>', editor, re.S).group(0)
+    assert 'type="hidden" name="track_inventory"' not in row  # the box alone says it
+    # An older page (or any client) posting a hidden "off" before the ticked box: the tick wins.
+    saved = _post_row(browser, path, first, [("price", "89.00"), ("track_inventory", "off"),
+                                              ("track_inventory", "on")])
+    assert saved.status_code == 302
+    assert _tracking(app, store, first) is True
+    product = client.get("/api/v1/products/trail-runner", host=f"{store.handle}.localhost").get_json()["product"]
+    variant = next(v for v in product["variants"] if v["id"] == first)
+    assert variant["available"] is False  # tracked, and no stock anywhere
+
+
+def test_an_unticked_track_box_turns_tracking_off(app, merchant):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store))
+    first = _variant_ids(app, store, product_id)[0]
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    assert _post_row(browser, path, first, [("price", "89.00")]).status_code == 302
+    assert _tracking(app, store, first) is False
+    assert _post_row(browser, path, first, [("price", "89.00"), ("track_inventory", "on")]).status_code == 302
+    assert _tracking(app, store, first) is True
