@@ -249,8 +249,8 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
         defaults.setdefault("price", "0")
         _check_combinations(opts)
         combos = _combinations(opts)
-        variants = [{**(defaults if i == 0 else {**defaults, "sku": None}), **_option_columns(c)}
-                    for i, c in enumerate(combos)]
+        skus = variant_skus(str(defaults.get("sku") or "").strip(), combos)
+        variants = [{**defaults, "sku": sku, **_option_columns(c)} for sku, c in zip(skus, combos)]
     rows = _variant_rows(variants, opts, currency)
     check_skus_free(r["sku"] for r in rows)
     fields["handle"] = _claim_handle(fields["handle"], fields["title"])
@@ -264,6 +264,29 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     if commit:
         _commit()
     return product
+
+
+def variant_skus(prefix: str, combos: list[tuple[str, ...]]) -> list[str | None]:
+    """One SKU per generated variant from the form's one SKU field: a single
+    variant keeps it as typed; several get the prefix plus their option
+    values (TEE + Red / S -> TEE-RED-S), a number added where two would
+    read the same (Red! and Red? both -> RED)."""
+    if not prefix or len(combos) == 1:
+        return [prefix or None] * len(combos)
+    skus, taken = [], set()
+    for values in combos:
+        base = _sku_part("-".join((prefix, *values)))[:240]
+        sku = next(candidate for candidate in itertools.chain([base], (f"{base}-{n}" for n in itertools.count(2)))
+                   if candidate not in taken)
+        taken.add(sku)
+        skus.append(sku)
+    return skus
+
+
+def _sku_part(text: str) -> str:
+    """Uppercase ASCII letters and digits, any other run of characters one hyphen."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-") or "SKU"
 
 
 def _variant_rows(variants: list[Mapping], options: list[OptionSpec], currency: str) -> list[dict]:

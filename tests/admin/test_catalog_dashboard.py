@@ -66,9 +66,9 @@ def test_duplicate_sku_in_the_editor_is_refused(app, merchant):
     with as_store(app, store):
         variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == second).limit(1))
     path = f"/dashboard/{store.handle}/products/{second}"
-    response = browser.post(f"{path}/variants/{variant_id}", {"price": "10", "sku": "TR-1"}, csrf_from=path)
+    response = browser.post(f"{path}/variants/{variant_id}", {"price": "10", "sku": "TR-1-40-RED"}, csrf_from=path)
     assert response.status_code == 422 and "already used by “Trail Runner”" in response.get_data(as_text=True)
-    assert _count(app, store, Variant, Variant.sku == "TR-1") == 1
+    assert _count(app, store, Variant, Variant.sku == "TR-1-40-RED") == 1
     assert first != second
 
 

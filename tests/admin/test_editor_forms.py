@@ -54,3 +54,20 @@ def test_an_unticked_track_box_turns_tracking_off(app, merchant):
     assert _tracking(app, store, first) is False
     assert _post_row(browser, path, first, [("price", "89.00"), ("track_inventory", "on")]).status_code == 302
     assert _tracking(app, store, first) is True
+
+
+def test_the_sku_field_fills_every_generated_variant(app, merchant):
+    browser, _, store = merchant
+    tee = _product_id(_new_product(browser, store, title="Tee", sku="tee 2026", option_name_1="Color",
+                                   option_values_1="Red, Navy blue, Red!", option_name_2="Size", option_values_2="S, XL",
+                                   option_name_3="", option_values_3=""))
+    mug = _product_id(_new_product(browser, store, title="Mug", sku="Mug/01 a", option_name_1="", option_values_1="",
+                                   option_name_2="", option_values_2=""))
+    with as_store(app, store):
+        skus = {f"{a} / {b}": sku for a, b, sku in db.session.execute(
+            sa.select(Variant.option1, Variant.option2, Variant.sku).where(Variant.product_id == tee))}
+        single = db.session.scalar(sa.select(Variant.sku).where(Variant.product_id == mug))
+    assert skus == {"Red / S": "TEE-2026-RED-S", "Red / XL": "TEE-2026-RED-XL",
+                    "Navy blue / S": "TEE-2026-NAVY-BLUE-S", "Navy blue / XL": "TEE-2026-NAVY-BLUE-XL",
+                    "Red! / S": "TEE-2026-RED-S-2", "Red! / XL": "TEE-2026-RED-XL-2"}
+    assert single == "Mug/01 a"  # one variant: the SKU as typed
