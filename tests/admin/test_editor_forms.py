@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from app.catalog.models import Variant
+from app.inventory.models import InventoryAdjustment, Location
 from app.extensions import db
 from tests.admin.test_catalog_dashboard import _new_product, _product_id
 from tests.conftest import as_store
@@ -71,3 +72,34 @@ def test_the_sku_field_fills_every_generated_variant(app, merchant):
                     "Navy blue / S": "TEE-2026-NAVY-BLUE-S", "Navy blue / XL": "TEE-2026-NAVY-BLUE-XL",
                     "Red! / S": "TEE-2026-RED-S-2", "Red! / XL": "TEE-2026-RED-XL-2"}
     assert single == "Mug/01 a"  # one variant: the SKU as typed
+
+
+def _stock_form(browser, path):
+    html = browser.get(path).get_data(as_text=True)
+    return re.search(r'<form[^>]*class="adjust".*?</form>', html, re.S).group(0)
+
+
+def test_a_stock_change_without_a_reason_gets_the_usual_one(app, merchant):
+    browser, _, store = merchant
+    locations = f"/dashboard/{store.handle}/locations"
+    assert browser.post(locations, {"name": "Depot"}, csrf_from=locations).status_code == 302
+    product_id = _product_id(_new_product(browser, store))
+    variant_id = _variant_ids(app, store, product_id)[0]
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    with as_store(app, store):
+        depot = db.session.scalar(sa.select(Location.id))
+    form = _stock_form(browser, path)
+    reason = re.search(r'<select name="reason".*?</select>', form, re.S).group(0)
+    assert re.search(r'<option value="" selected>Usual: Correction \(count\) for a count, Received for stock in',
+                     reason)
+    assert len(re.findall(r"\bselected\b", reason)) == 1
+    cell = {"variant_id": str(variant_id), "location_id": str(depot), "reason": ""}
+    assert browser.post(f"{path}/stock", {**cell, "mode": "set", "quantity": "7"}, csrf_from=path).status_code == 302
+    assert browser.post(f"{path}/stock", {**cell, "mode": "adjust", "delta": "+5"}, csrf_from=path).status_code == 302
+    assert browser.post(f"{path}/stock", {**cell, "mode": "adjust", "delta": "-2"}, csrf_from=path).status_code == 302
+    chosen = {**cell, "mode": "set", "quantity": "4", "reason": "damaged"}
+    assert browser.post(f"{path}/stock", chosen, csrf_from=path).status_code == 302
+    with as_store(app, store):
+        log = db.session.execute(sa.select(InventoryAdjustment.delta, InventoryAdjustment.reason)
+                                 .order_by(InventoryAdjustment.id)).all()
+    assert [tuple(row) for row in log] == [(7, "correction"), (5, "received"), (-2, "correction"), (-6, "damaged")]
