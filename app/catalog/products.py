@@ -401,6 +401,15 @@ def _image_id(product: Product, raw) -> int:
     return image_id
 
 
+def product_titles(product_ids: list[int], *, limit: int) -> tuple[list[str], int]:
+    """The titles of the first `limit` of these products (by title) and how many exist."""
+    found = sa.select(Product.title).where(Product.id.in_(product_ids))
+    titles = list(db.session.scalars(found.order_by(Product.title, Product.id).limit(limit)))
+    total = len(titles) if len(titles) < limit else db.session.scalar(
+        sa.select(sa.func.count()).select_from(found.subquery()))
+    return titles, total
+
+
 def bulk_update(product_ids: list[int], action: str, *, tag: str = "", actor: str) -> int:
     """Publish, archive, delete or tag many products at once; returns how many."""
     ids = list(db.session.scalars(sa.select(Product.id).where(Product.id.in_(product_ids))))

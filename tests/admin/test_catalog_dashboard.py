@@ -159,7 +159,7 @@ def test_bulk_actions_from_the_list(app, merchant):
     assert response.status_code == 302
     assert _count(app, store, Product, Product.status == "active") == 2
     browser.flask.post(f"{listing}/bulk", headers={"Host": "localhost"}, data={
-        "csrf_token": browser.csrf_token(listing), "ids": [str(ids[2])], "action": "delete"})
+        "csrf_token": browser.csrf_token(listing), "ids": [str(ids[2])], "action": "delete", "confirmed": "yes"})
     assert _count(app, store, Product) == 2
     draft_only = browser.get(f"{listing}?status=draft").get_data(as_text=True)
     assert "Item 0" not in draft_only
