@@ -76,7 +76,12 @@
   function changed(element) {
     if (element.type === "checkbox" || element.type === "radio") return element.checked !== element.defaultChecked;
     if (element.type === "file") return element.files.length > 0;
-    if (element.tagName === "SELECT") return [...element.options].some((o) => o.selected !== o.defaultSelected);
+    if (element.tagName === "SELECT") {
+      const options = [...element.options];
+      if (element.multiple) return options.some((o) => o.selected !== o.defaultSelected);
+      // A single select with no option marked selected starts on its first.
+      return element.selectedIndex !== Math.max(0, options.findLastIndex((o) => o.defaultSelected));
+    }
     return element.value !== element.defaultValue;
   }
 
