@@ -66,6 +66,21 @@ def test_an_unsaved_price_is_flagged_not_lost_and_leaving_asks(app, live_server,
     assert dialogs == ["beforeunload"]
 
 
+def test_a_refused_details_save_still_counts_as_unsaved(app, live_server, page):
+    _sign_up_with_store(app, page, live_server)
+    _add_product(page, "Clay Pot")
+    page.get_by_label("Title", exact=True).fill("")
+    page.get_by_label("Vendor").fill("Kiln & Co")
+    page.get_by_role("button", name="Save details").click()
+    expect(page.locator("#details").get_by_role("alert")).to_contain_text("Give the product a title")
+    expect(page.get_by_label("Vendor")).to_have_value("Kiln & Co")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    expect(page.get_by_role("button", name="Save details")).to_be_visible()
+    assert dialogs == ["beforeunload"]
+
+
 def test_the_stock_reason_follows_the_kind_of_change(app, live_server, page):
     _sign_up_with_store(app, page, live_server)
     page.get_by_role("link", name="Locations").click()
