@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from app import parse
 from app.admin import bp
+from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
 from app.catalog import collections as service
 from app.catalog.errors import CatalogError
 from app.catalog.models import Product
@@ -75,6 +76,8 @@ def edit_collection(collection_id: int):
         form = request.form
         try:
             if form.get("delete") == "yes":
+                if not confirmed(form):
+                    return _confirm_delete(collection)
                 service.delete_collection(collection)
                 flash(f"Deleted the collection “{collection.title}”.")
                 return redirect(url_for("admin.collections"))
@@ -85,6 +88,16 @@ def edit_collection(collection_id: int):
         flash("Collection saved.")
         return redirect(url_for("admin.edit_collection", collection_id=collection.id))
     return _render(collection)
+
+
+def _confirm_delete(collection):
+    return confirmation_page(Confirmation(
+        title=f"Delete the collection “{collection.title}”?",
+        message="The collection and its page in the store go; its products stay in the store. "
+                "This cannot be undone.",
+        action=url_for("admin.edit_collection", collection_id=collection.id),
+        cancel_url=url_for("admin.edit_collection", collection_id=collection.id),
+        confirm=Choice("Delete collection", "delete", "yes", style="danger")))
 
 
 @bp.post("/<handle>/collections/<id:collection_id>/products")

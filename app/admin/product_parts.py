@@ -8,7 +8,8 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from app import parse
-from app.admin import bp
+from app.admin import bp, image_url
+from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
 from app.admin.products import _product, options_from_form, page_of, render_editor
 from app.catalog import product_images, products as catalog
 from app.catalog.errors import invalid
@@ -37,7 +38,7 @@ def product_options(product_id: int):
     product = _product(product_id)
     try:
         result = catalog.set_options(product, options_from_form(request.form),
-                                     confirm=request.form.get("confirm") == "yes", actor=current_user.email)
+                                     confirm=parse.checkbox(request.form, "confirm"), actor=current_user.email)
     except DomainError as error:
         return _answer(_product(product_id), "variants", page=page, error=error, swap="variant_pages")
     # Variants came and went: the stock rows are answered too, and the page may now be past the end.
@@ -50,10 +51,16 @@ def product_variant(product_id: int, variant_id: int):
     product = _product(product_id)
     page = page_of(product, variant_id)  # the row's own page, whatever page the form came from
     try:
-        catalog.update_variant(product, variant_id, request.form, actor=current_user.email)
+        catalog.update_variant(product, variant_id, variant_form(request.form), actor=current_user.email)
     except DomainError as error:
         return _answer(_product(product_id), "variants", page=page, error=error)
     return _answer(_product(product_id), "variants", page=page, message="Variant saved.")
+
+
+def variant_form(form) -> dict:
+    """A variant row as posted: the browser sends "Track" only when it is
+    ticked, so its absence means off (not the catalog's default of on)."""
+    return {**form.to_dict(), "track_inventory": parse.checkbox(form, "track_inventory")}
 
 
 @bp.post("/<handle>/products/<id:product_id>/images")
@@ -77,6 +84,8 @@ def product_image_update(product_id: int, image_id: int):
     form = request.form
     try:
         if form.get("delete") == "yes":
+            if not confirmed(form):
+                return _confirm_image_removal(product, image_id, page)
             product_images.delete_image(product, image_id)
             message = "Image removed."
         else:
@@ -87,6 +96,21 @@ def product_image_update(product_id: int, image_id: int):
     except DomainError as error:
         return _answer(_product(product_id), "images", page=page, error=error)
     return _answer(_product(product_id), "images", page=page, message=message)
+
+
+def _confirm_image_removal(product, image_id: int, page: int):
+    image = next((i for i in product.images if i.id == image_id), None)
+    editor = url_for("admin.edit_product", product_id=product.id, page=page if page > 1 else None) + "#images"
+    if image is None:
+        flash("That image is already gone.")
+        return redirect(editor)
+    action = url_for("admin.product_image_update", product_id=product.id, image_id=image.id)
+    return confirmation_page(Confirmation(
+        title=f"Remove image {image.position} of “{product.title}”?",
+        message="The image leaves the product and its variants; the file is deleted. This cannot be undone.",
+        action=action, cancel_url=editor, fields=[("page", str(page))],
+        image_url=image_url(image.storage_key, 160), items=[image.alt] if image.alt else [],
+        confirm=Choice("Remove image", "delete", "yes", style="danger")))
 
 
 @bp.post("/<handle>/products/<id:product_id>/stock")

@@ -7,9 +7,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from app import parse
 from app.admin import bp
+from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.models import STATUSES
@@ -47,23 +49,55 @@ def products():
     return render_template("admin/products/list.html", **context)
 
 
+BULK_DONE = {"publish": "published", "draft": "set as draft", "archive": "archived", "tag": "tagged",
+             "delete": "deleted"}
+CONFIRM_LISTS = 20  # products named on the delete confirmation; the rest are counted
+
+
 @bp.post("/<handle>/products/bulk")
 def products_bulk():
-    ids = parse.record_ids(request.form.getlist("ids"), field="ids", label="A selected product")
+    form = request.form
     # Back to the list as it was: its query string, re-encoded (never echoed as typed into the redirect).
-    query = urlencode(parse_qsl(request.form.get("query", "")[:2000]))
+    query = urlencode(parse_qsl(form.get("query", "")[:2000]))
     back = url_for("admin.products") + (f"?{query}" if query else "")
+    action = form.get("action", "")
+    if action not in BULK_DONE:
+        return _list_refused(query, "Choose an action for the selected products first; nothing was changed.", 400)
+    ids = parse.record_ids(form.getlist("ids"), field="ids", label="A selected product")
     if not ids:
         flash("Select at least one product first.")
         return redirect(back)
+    if action == "delete" and not confirmed(form):
+        return _confirm_delete(ids, query, back)
     try:
-        count = catalog.bulk_update(ids, request.form.get("action", ""), tag=request.form.get("tag", ""),
-                                    actor=current_user.email)
+        count = catalog.bulk_update(ids, action, tag=form.get("tag", ""), actor=current_user.email)
     except CatalogError as error:
-        return render_template("error.html", status=error.status, title="Cannot do that",
-                               message=error.message), error.status
-    flash(f"{count} product{'s' * (count != 1)} updated.")
+        return _list_refused(query, error.message, error.status)
+    flash(f"{count} product{'s' * (count != 1)} {BULK_DONE[action]}.")
     return redirect(back)
+
+
+def _list_refused(query: str, message: str, status: int):
+    """The list as the merchant left it, with why nothing happened."""
+    listing = list_products(ProductQuery.from_args(MultiDict(parse_qsl(query))))
+    return render_template("admin/products/list.html", listing=listing, sorts=SORTS, stock_filters=STOCK_FILTERS,
+                           statuses=STATUSES, refusal=message), status
+
+
+def _confirm_delete(ids: list[int], query: str, back: str):
+    titles, total = catalog.product_titles(ids, limit=CONFIRM_LISTS)
+    if not total:
+        flash("Those products are already gone.")
+        return redirect(back)
+    noun = f"{total} product{'s' * (total != 1)}"
+    return confirmation_page(Confirmation(
+        title=f"Delete {noun}?",
+        message=f"Deleting removes {'them' if total != 1 else 'it'} with every variant, image and stock count, "
+                "and cannot be undone. Archiving hides them from the store and can be undone at any time.",
+        action=url_for("admin.products_bulk"), cancel_url=back, items=titles, more=total - len(titles),
+        fields=[("query", query), *(("ids", str(i)) for i in ids)],
+        alternatives=[Choice(f"Archive {noun} instead", "action", "archive", style="")],
+        confirm=Choice(f"Delete {noun}", "action", "delete", style="danger")))
 
 
 @bp.route("/<handle>/products/new", methods=["GET", "POST"])

@@ -23,7 +23,7 @@ from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
 from app.catalog.events import product_changed
-from app.parse import BadInput, record_id, whole_number
+from app.parse import BadInput, checkbox, record_id, whole_number
 from app.store import service as store_service
 from tenants.context import require_store
 
@@ -167,14 +167,16 @@ def clean_variant(data: Mapping, currency: str) -> dict:
     barcode = str(data.get("barcode") or "").strip()
     if len(barcode) > 255:
         raise invalid("A barcode can be at most 255 characters.", "barcode")
-    track = data.get("track_inventory", True)
+    # A browser form posts a checkbox only when ticked (see parse.checkbox);
+    # plain data (CSV rows, seeds) says "true"/"false" and leaves it out for "on".
+    track = checkbox(data, "track_inventory") if "track_inventory" in data else True
     return {
         "price": _money(data, "price", currency, required=True),
         "compare_at_price": _money(data, "compare_at_price", currency, required=False),
         "sku": sku,
         "barcode": barcode,
         "weight_grams": _int(data, "weight_grams", "Weight (grams)", MAX_WEIGHT_GRAMS, 0),
-        "track_inventory": track if isinstance(track, bool) else str(track).lower() in ("1", "true", "on", "yes"),
+        "track_inventory": track,
         "low_stock_threshold": _int(data, "low_stock_threshold", "The low-stock threshold", MAX_THRESHOLD),
     }
 
@@ -247,8 +249,8 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
         defaults.setdefault("price", "0")
         _check_combinations(opts)
         combos = _combinations(opts)
-        variants = [{**(defaults if i == 0 else {**defaults, "sku": None}), **_option_columns(c)}
-                    for i, c in enumerate(combos)]
+        skus = variant_skus(str(defaults.get("sku") or "").strip(), combos)
+        variants = [{**defaults, "sku": sku, **_option_columns(c)} for sku, c in zip(skus, combos)]
     rows = _variant_rows(variants, opts, currency)
     check_skus_free(r["sku"] for r in rows)
     fields["handle"] = _claim_handle(fields["handle"], fields["title"])
@@ -262,6 +264,29 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     if commit:
         _commit()
     return product
+
+
+def variant_skus(prefix: str, combos: list[tuple[str, ...]]) -> list[str | None]:
+    """One SKU per generated variant from the form's one SKU field: a single
+    variant keeps it as typed; several get the prefix plus their option
+    values (TEE + Red / S -> TEE-RED-S), a number added where two would
+    read the same (Red! and Red? both -> RED)."""
+    if not prefix or len(combos) == 1:
+        return [prefix or None] * len(combos)
+    skus, taken = [], set()
+    for values in combos:
+        base = _sku_part("-".join((prefix, *values)))[:240]
+        sku = next(candidate for candidate in itertools.chain([base], (f"{base}-{n}" for n in itertools.count(2)))
+                   if candidate not in taken)
+        taken.add(sku)
+        skus.append(sku)
+    return skus
+
+
+def _sku_part(text: str) -> str:
+    """Uppercase ASCII letters and digits, any other run of characters one hyphen."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-") or "SKU"
 
 
 def _variant_rows(variants: list[Mapping], options: list[OptionSpec], currency: str) -> list[dict]:
@@ -374,6 +399,15 @@ def _image_id(product: Product, raw) -> int:
     if image_id not in {i.id for i in product.images}:
         raise invalid("Pick one of this product's images.", "image_id")
     return image_id
+
+
+def product_titles(product_ids: list[int], *, limit: int) -> tuple[list[str], int]:
+    """The titles of the first `limit` of these products (by title) and how many exist."""
+    found = sa.select(Product.title).where(Product.id.in_(product_ids))
+    titles = list(db.session.scalars(found.order_by(Product.title, Product.id).limit(limit)))
+    total = len(titles) if len(titles) < limit else db.session.scalar(
+        sa.select(sa.func.count()).select_from(found.subquery()))
+    return titles, total
 
 
 def bulk_update(product_ids: list[int], action: str, *, tag: str = "", actor: str) -> int:

@@ -167,22 +167,33 @@ def _parse_quantity(raw, field: str, *, signed: bool) -> int:
     return number
 
 
+def usual_reason(kind: str, delta: int = 0) -> str:
+    """The reason a change has when the merchant names none: a count ("set
+    on hand to") corrects the books, stock coming in was received, and stock
+    going out for no stated reason is a correction too (damage and loss are
+    the merchant's to say)."""
+    return "received" if kind == "adjust" and delta > 0 else "correction"
+
+
 def adjust(variant_id: int, location_id: int, delta, *, reason: str, note: str = "", actor: str,
            commit: bool = True) -> InventoryLevel:
-    """Add `delta` (may be negative) to on_hand at a location."""
+    """Add `delta` (may be negative) to on_hand at a location; a blank
+    `reason` is the usual one for the change."""
     delta = _parse_quantity(delta, "delta", signed=True)
     if delta == 0:
         raise InventoryError(InventoryErrorCode.INVALID, "Enter a change other than 0.", "delta")
+    reason = reason or usual_reason("adjust", delta)
     return _apply(variant_id, location_id, lambda on_hand: delta, reason=reason, note=note, actor=actor,
                   commit=commit)
 
 
 def set_on_hand(variant_id: int, location_id: int, quantity, *, reason: str, note: str = "", actor: str,
                 commit: bool = True) -> InventoryLevel:
-    """Set on_hand to a counted `quantity` (recorded as the difference)."""
+    """Set on_hand to a counted `quantity` (recorded as the difference); a
+    blank `reason` is a correction."""
     quantity = _parse_quantity(quantity, "quantity", signed=False)
-    return _apply(variant_id, location_id, lambda on_hand: quantity - on_hand, reason=reason, note=note,
-                  actor=actor, commit=commit)
+    return _apply(variant_id, location_id, lambda on_hand: quantity - on_hand, reason=reason or usual_reason("set"),
+                  note=note, actor=actor, commit=commit)
 
 
 def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -> InventoryLevel:

@@ -66,9 +66,9 @@ def test_duplicate_sku_in_the_editor_is_refused(app, merchant):
     with as_store(app, store):
         variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == second).limit(1))
     path = f"/dashboard/{store.handle}/products/{second}"
-    response = browser.post(f"{path}/variants/{variant_id}", {"price": "10", "sku": "TR-1"}, csrf_from=path)
+    response = browser.post(f"{path}/variants/{variant_id}", {"price": "10", "sku": "TR-1-40-RED"}, csrf_from=path)
     assert response.status_code == 422 and "already used by “Trail Runner”" in response.get_data(as_text=True)
-    assert _count(app, store, Variant, Variant.sku == "TR-1") == 1
+    assert _count(app, store, Variant, Variant.sku == "TR-1-40-RED") == 1
     assert first != second
 
 
@@ -159,7 +159,7 @@ def test_bulk_actions_from_the_list(app, merchant):
     assert response.status_code == 302
     assert _count(app, store, Product, Product.status == "active") == 2
     browser.flask.post(f"{listing}/bulk", headers={"Host": "localhost"}, data={
-        "csrf_token": browser.csrf_token(listing), "ids": [str(ids[2])], "action": "delete"})
+        "csrf_token": browser.csrf_token(listing), "ids": [str(ids[2])], "action": "delete", "confirmed": "yes"})
     assert _count(app, store, Product) == 2
     draft_only = browser.get(f"{listing}?status=draft").get_data(as_text=True)
     assert "Item 0" not in draft_only

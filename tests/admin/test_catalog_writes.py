@@ -20,7 +20,8 @@ def test_collection_edit_refuses_a_blank_title_and_deletes_on_request(app, merch
     assert refused.status_code == 422 and "title of 1–255" in refused.get_data(as_text=True)
     with as_store(app, store):
         assert db.session.scalar(sa.select(Collection.title)) == "Favourites"
-    assert browser.post(path, {"title": "Favourites", "delete": "yes"}, csrf_from=path).status_code == 302
+    assert browser.post(path, {"title": "Favourites", "delete": "yes", "confirmed": "yes"},
+                        csrf_from=path).status_code == 302
     assert _count(app, store, Collection) == 0
 
 
@@ -40,7 +41,8 @@ def test_image_alt_order_and_delete(app, merchant):
     with as_store(app, store):
         order = db.session.execute(sa.select(ProductImage.id, ProductImage.alt).order_by(ProductImage.position)).all()
     assert [tuple(row) for row in order] == [(second.id, "Back"), (first.id, "")]
-    assert browser.post(f"{path}/images/{first.id}", {"delete": "yes"}, csrf_from=path).status_code == 302
+    assert browser.post(f"{path}/images/{first.id}", {"delete": "yes", "confirmed": "yes"},
+                        csrf_from=path).status_code == 302
     assert _count(app, store, ProductImage) == 1
     with as_store(app, store):
         assert storage().path(first.storage_key).exists()  # removed after the commit, by a worker

@@ -99,7 +99,7 @@ def test_a_product_in_full(app, client, shop):
                      "price": {"amount": 4950, "currency": "USD", "formatted": "$49.50"},
                      "compare_at_price": {"amount": 6000, "currency": "USD", "formatted": "$60.00"},
                      "weight_grams": 180, "available": True, "image_id": ids["image"]}
-    assert second["id"] == ids["variants"][1] and second["title"] == "M / Sand" and second["sku"] is None
+    assert second["id"] == ids["variants"][1] and second["title"] == "M / Sand" and second["sku"] == "SHIRT-S-M-SAND"
     assert second["image_id"] is None
     assert product["images"] == [{
         "id": ids["image"], "position": 1, "alt": "A sand linen shirt", "width": 64, "height": 48,

@@ -32,7 +32,7 @@ def test_create_with_two_options_makes_four_variants(app, make_store):
         assert [o.name for o in product.options] == ["Size", "Color"]
         assert [v.title for v in product.variants] == ["S / Sand", "S / Sky", "M / Sand", "M / Sky"]
         assert {v.price for v in product.variants} == {4950}
-        assert [v.sku for v in product.variants] == ["SHIRT", None, None, None]
+        assert [v.sku for v in product.variants] == ["SHIRT-S-SAND", "SHIRT-S-SKY", "SHIRT-M-SAND", "SHIRT-M-SKY"]
         assert product.tags == ["summer", "linen"]
 
 

@@ -139,7 +139,8 @@ def test_a_removed_image_is_gone_before_its_files_are(app, shop):
         product_id, image_id = db.session.execute(sa.select(ProductImage.product_id, ProductImage.id)
                                                   .where(ProductImage.storage_key == key)).one()
     page = f"/dashboard/{shop.store.handle}/products/{product_id}"
-    assert shop.browser.post(f"{page}/images/{image_id}", {"delete": "yes"}, csrf_from=page).status_code == 302
+    assert shop.browser.post(f"{page}/images/{image_id}", {"delete": "yes", "confirmed": "yes"},
+                             csrf_from=page).status_code == 302
     with as_store(app, shop.store):
         assert storage().exists(key)  # a worker removes it after the commit
     assert _get(shop.browser, f"/media/{key}", host=shop.host).status_code == 404

@@ -63,7 +63,8 @@ def test_writes_wait_in_the_outbox_until_a_worker_applies_them(app, new_store, r
     with as_store(app, store):
         assert _outbox() == []
         assert _found(title) == [hat]  # the draft with the same word stays out
-        assert _found(sku) == [hat] and _found(sku.upper()) == [hat]
+        variant_sku = f"{sku}-{colour}"  # the SKU field filled each variant: prefix plus colour
+        assert _found(variant_sku) == [hat] and _found(variant_sku.upper()) == [hat]
         assert _found(tag) == [hat]
         assert _found(vendor) == [hat]
         assert _found(colour) == [hat]
