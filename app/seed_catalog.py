@@ -90,7 +90,7 @@ def seed_catalog(spec: list, *, low_stock_threshold: int = 3) -> list[str]:
         for index, variant in enumerate(product.variants):
             if index:
                 catalog.update_variant(product, variant.id, {
-                    "price": price, "sku": f"{product.variants[0].sku}-{index}",
+                    "price": price, "sku": variant.sku,  # made from the prefix and option values
                     "weight_grams": variant.weight_grams, "low_stock_threshold": str(low_stock_threshold),
                     "compare_at_price": "" if n % 4 else str(int(float(price)) + 20)}, actor=ACTOR)
             for location_id in location_ids:
