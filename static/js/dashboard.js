@@ -57,21 +57,19 @@ document.addEventListener("keydown", (event) => {
 
 // A refused form: focus its error summary, so keyboard and screen-reader users land on what to fix;
 // on a full page load and after an htmx swap (a boosted form, a section of the product editor).
-function focusErrorSummary(root) {
-  const summary = root && root.querySelector && root.querySelector("[data-error-summary]");
-  if (summary) summary.focus();
+// A summary is focused once: one still on the page after an unrelated swap (a poll) is left alone.
+function focusNewErrorSummary() {
+  const fresh = document.querySelectorAll("[data-error-summary]:not([data-focused])");
+  for (const summary of fresh) summary.setAttribute("data-focused", "");
+  if (fresh.length) fresh[0].focus();
 }
 
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", () => focusErrorSummary(document));
+  document.addEventListener("DOMContentLoaded", focusNewErrorSummary);
 } else {
-  focusErrorSummary(document);
+  focusNewErrorSummary();
 }
-document.addEventListener("htmx:afterSettle", (event) => {
-  const target = event.detail && event.detail.target;
-  if (target && target.matches && target.matches("[data-error-summary]")) target.focus();
-  else focusErrorSummary(target || document);
-});
+document.addEventListener("htmx:afterSettle", focusNewErrorSummary);
 
 // The skip link: move focus into <main> (it has tabindex=-1), which also works after htmx swaps.
 document.addEventListener("click", (event) => {
