@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_accessibility import DASHBOARD_PAGES, PUBLIC_PAGES, axe_problems
+from tests.e2e.a11y import DASHBOARD_PAGES, PUBLIC_PAGES, axe_problems
 
 pytestmark = pytest.mark.e2e
 
