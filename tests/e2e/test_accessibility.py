@@ -116,6 +116,8 @@ def test_a_refused_product_focuses_the_summary_after_the_boosted_swap(seeded_sto
     title = page.get_by_label("Title", exact=True)
     expect(title).to_have_attribute("aria-invalid", "true")
     expect(title).to_have_accessible_description("Give the product a title.")
+    expect(page.get_by_label("Description", exact=True)).to_have_accessible_description(
+        "HTML is allowed; scripts and event handlers are removed.")  # a hint outside the label, tied to the field
     summary.get_by_role("link", name="Give the product a title.").click()
     expect(title).to_be_focused()
 
