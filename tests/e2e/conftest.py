@@ -77,3 +77,157 @@ def page(browser):
     yield page
     context.close()
     assert problems == [], problems
+
+
+def watch_page(page) -> list[str]:
+    """Collect what breaks the page: a Content-Security-Policy violation or a script error."""
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(storage_state=None, width=1280, height=800): a fresh page in its own context,
+    watched like `page` (a CSP violation or a script error fails the test)."""
+    opened = []
+
+    def open_(storage_state=None, width: int = 1280, height: int = 800):
+        context = browser.new_context(storage_state=storage_state, viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        opened.append((context, watch_page(page)))
+        return page
+
+    yield open_
+    for context, _ in opened:
+        context.close()
+    assert [problem for _, problems in opened for problem in problems] == []
+
+
+@pytest.fixture(scope="session")
+def seeded_store(app, live_server, browser, service_env):
+    """A merchant's store with something on every dashboard page (a product of many variants, one
+    with an image, both kinds of collection, two locations with stock, a finished import with a
+    report, a pending domain and invitation), the merchant's browser session, and the links that
+    only a mail gives (a password reset, a sign-up confirmation, an invitation).
+    Returns a SimpleNamespace: base, handle, state (Playwright storage state), pages (name -> path
+    for the logged-in merchant), public_pages (name -> path for a visitor)."""
+    from types import SimpleNamespace
+    import uuid
+
+    from app.catalog import collections, imports
+    from app.catalog import products as catalog
+    from app.catalog.product_images import add_image
+    from app.catalog.products import OptionSpec
+    from app.extensions import db
+    from app.inventory import service as inventory
+    from app.platform.accounts import create_account
+    from tenants.provisioning import create_store, placement_of
+    from tests.catalog.helpers import png_bytes
+    from tests.conftest import PASSWORD, as_store, flask_cli, unique_handle
+    from tests.platform.helpers import PASSPHRASE, last_mail, link_in
+
+    base = f"http://localhost:{live_server}"
+    with app.app_context():
+        account = create_account(email=f"a11y-{uuid.uuid4().hex[:8]}@example.com", name="Ada Access",
+                                 password=PASSWORD)
+        email = account.email
+        store = placement_of(create_store(handle=unique_handle("a11y"), name="Accessible Goods", currency="USD",
+                                          owner=account, tier="pooled", db_key="main"))
+        db.session.remove()
+    with as_store(app, store):
+        depot, shop = inventory.create_location("North depot").id, inventory.create_location("City shop").id
+        many = catalog.create_product(
+            {"title": "Rainbow Socks", "price": "9.00", "sku": "SOCK", "vendor": "Loom", "product_type": "Socks",
+             "tags": "wool, winter", "status": "active"},
+            options=[OptionSpec("Size", ["XS", "S", "M", "L", "XL", "XXL"]),
+                     OptionSpec("Color", [f"Shade {n}" for n in range(10)])], actor=email)
+        pictured = catalog.create_product({"title": "Glacier Parka with a rather long title for small screens",
+                                           "price": "249.00", "status": "draft"}, actor=email)
+        add_image(pictured, png_bytes(64, 64), alt="Parka front")
+        for variant_id in (many.variants[0].id, pictured.variants[0].id):
+            inventory.adjust(variant_id, depot, "7", reason="received", actor=email)
+            inventory.adjust(variant_id, shop, "3", reason="received", actor=email)
+        manual = collections.create_collection({"title": "Winter picks"}, kind="manual")
+        collections.set_products(manual, [many.id, pictured.id])
+        automated = collections.create_collection({"title": "Cheap socks"}, kind="automated",
+                                                  rules=[{"field": "price", "relation": "less_than", "value": "20"}])
+        job = imports.start_import("products.csv", b"Handle,Title\nok-one,Fine\n,No handle here\n", email)
+        ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
+                              job=job.token)
+    flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"**/dashboard/{store.handle}/")
+        dash = f"/dashboard/{store.handle}"
+        invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
+        page.goto(f"{base}{dash}/staff")
+        page.get_by_label("Email").fill(invitee)
+        page.get_by_role("button", name="Send invitation").click()
+        page.get_by_role("cell", name=invitee).wait_for()
+        page.goto(f"{base}{dash}/domains")
+        page.get_by_label("Domain").fill(f"shop-{uuid.uuid4().hex[:8]}.example.com")
+        page.get_by_role("button", name="Add domain").click()
+        page.locator(".domain-proof").first.wait_for()
+        state = context.storage_state()
+    finally:
+        context.close()
+
+    context = browser.new_context()  # a visitor: a sign-up waiting for its confirmation, a reset link
+    try:
+        page = context.new_page()
+        newcomer = f"newcomer-{uuid.uuid4().hex[:8]}@example.com"
+        page.goto(f"{base}/signup")
+        page.get_by_label("Your name").fill("Nia Newcomer")
+        page.get_by_label("Email").fill(newcomer)
+        page.get_by_label("Password").fill(PASSPHRASE)
+        page.get_by_role("button", name="Create account").click()
+        page.get_by_role("heading", name="Check your inbox").wait_for()
+        page.goto(f"{base}/password/reset")
+        page.get_by_label("Email").fill(email)
+        page.get_by_role("button", name="Send the link").click()
+        page.get_by_role("heading", name="Check your inbox").wait_for()
+    finally:
+        context.close()
+
+    pages = {
+        "home": f"{dash}/",
+        "products": f"{dash}/products",
+        "new product": f"{dash}/products/new",
+        "product with many variants": f"{dash}/products/{ids.many}",
+        "product with an image": f"{dash}/products/{ids.pictured}",
+        "collections": f"{dash}/collections",
+        "new collection": f"{dash}/collections/new",
+        "manual collection": f"{dash}/collections/{ids.manual}",
+        "automated collection": f"{dash}/collections/{ids.automated}",
+        "inventory": f"{dash}/inventory",
+        "locations": f"{dash}/locations",
+        "imports": f"{dash}/products/imports",
+        "import job": f"{dash}/products/imports/{ids.job}",
+        "staff": f"{dash}/staff",
+        "domains": f"{dash}/domains",
+        "settings": f"{dash}/settings",
+        "account": "/account",
+        "new store": "/stores/new",
+    }
+    public_pages = {
+        "platform home": "/",
+        "login": "/login",
+        "signup": "/signup",
+        "reset request": "/password/reset",
+        "reset password": link_in(last_mail(app, email), "/password/reset/"),
+        "confirm signup": link_in(last_mail(app, newcomer), "/signup/confirm/"),
+        "invitation": link_in(last_mail(app, invitee), "/invitations/"),
+        "not found": "/no-such-page",
+    }
+    return SimpleNamespace(base=base, handle=store.handle, email=email, state=state, pages=pages,
+                           public_pages=public_pages)
