@@ -166,7 +166,8 @@ def test_addresses_carry_the_port_the_dashboard_is_reached_on(app, merchant):
     assert added.status_code == 302
     domains = browser.get(f"/dashboard/{store.handle}/domains").get_data(as_text=True)
     # DNS has no ports: the CNAME target is the bare name; the address to visit has the port.
-    assert f"<td>CNAME</td><td><code>{hostname}</code></td><td><code>{store.handle}.localhost</code></td>" in domains
+    assert (f"<td>CNAME</td><td data-label=\"Name\"><code>{hostname}</code></td>"
+            f"<td data-label=\"Value\"><code>{store.handle}.localhost</code></td>") in domains
     assert f"visit <code>http://{hostname}:5000/</code>" in domains
     assert f'href="http://{store.handle}.localhost:5000/"' in domains
 
