@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app import parse
 from app.admin import bp
-from app.catalog import products as catalog
+from app.catalog import pending_images, products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.models import STATUSES
 from app.catalog.products import OptionSpec
@@ -150,6 +150,7 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
         "history": inventory.product_history(product.id), "active": active or section,
+        "pending_images": pending_images.of_product(product.id),
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
     code = status or (error.status if error else 200)
