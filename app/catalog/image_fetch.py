@@ -98,7 +98,7 @@ class HostMemory:
         self.client, self.key, self.known = client, key, set()
         if client is not None and key:
             try:
-                self.known = {h.decode() for h in client.smembers(key)}
+                self.known = {h if isinstance(h, str) else h.decode() for h in client.smembers(key)}
             except redis.RedisError:
                 self.client = None
 
@@ -176,9 +176,9 @@ class ImageFetcher:
                 probe = self.probes[host] = threading.Event()
         if not mine:
             probe.wait()  # the host's first URL says whether it is up
-        if host in self.down:
-            return None, host_unreachable(host)
         try:
+            if host in self.down:  # found down by this fetcher, or an earlier step of the import
+                return None, host_unreachable(host)
             data = download(url, self.allow_private, self.settings)
             with self.app.app_context():
                 return store_image(self.store_id, data), None
