@@ -11,7 +11,8 @@ bench/results/import_csv.json. The aim: under 60 s on 2 cores.
 Then a merchant's 248-row file (62 products x 4 variants, an Image Src on
 every row) three times: image columns blank; every image on a host that
 refuses connections; every image on a local host that takes IMAGE_DELAY
-seconds to answer each request. For each: seconds until every product has
+seconds to answer each request; every image on a host that takes the
+connection and never answers (each fetch waits out its 10 s timeout). For each: seconds until every product has
 landed (committed, counted on the job) and seconds until the job is done.
 The aim: products land in about the time of the blank file, and a failing
 host costs seconds, not tens of seconds.
@@ -112,6 +113,19 @@ class SlowImageHost:
         self.server.server_close()
 
 
+class SilentHost:
+    """A local port that takes connections and never answers: a host that times out."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)  # the kernel completes the handshakes; nothing is ever read or sent
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def refusing_port() -> int:
     """A local port nothing listens on: connections to it are refused at once."""
     with socket.socket() as sock:
@@ -161,9 +175,9 @@ def bench_images(app) -> dict:
     from tenants.provisioning import create_store, placement_of
 
     app.config["IMPORT_ALLOW_PRIVATE_URLS"] = True  # the bench's image hosts are on 127.0.0.1
-    slow, refused = SlowImageHost(IMAGE_DELAY), refusing_port()
+    slow, refused, silent = SlowImageHost(IMAGE_DELAY), refusing_port(), SilentHost()
     cases = {"blank": lambda n: "", "refusing_host": lambda n: f"http://127.0.0.1:{refused}/p/{n}.png",
-             "slow_host": lambda n: f"{slow.url}/p/{n}.png"}
+             "slow_host": lambda n: f"{slow.url}/p/{n}.png", "silent_host": lambda n: f"{silent.url}/p/{n}.png"}
     results = {"rows": IMAGE_PRODUCTS * 4, "products": IMAGE_PRODUCTS, "slow_host_delay_seconds": IMAGE_DELAY}
     try:
         with app.app_context():
@@ -175,6 +189,7 @@ def bench_images(app) -> dict:
                       f"done in {results[name]['total_seconds']} s")
     finally:
         slow.close()
+        silent.close()
     return results
 
 

@@ -22,7 +22,7 @@ from app.catalog.models import PendingImage, Product, ProductImage
 from app.catalog.product_images import MAX_IMAGES
 from app.extensions import db
 
-BATCH = 2 * FETCH_THREADS  # URLs claimed, fetched and attached together
+BATCH = 4 * FETCH_THREADS  # URLs claimed, fetched and attached together (one transaction)
 BACKOFF = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4), timedelta(hours=16))
 MAX_AUTO_ATTEMPTS = len(BACKOFF) + 1  # after this many failures only the merchant retries (the editor)
 
