@@ -43,7 +43,7 @@ def import_job(token: str):
     polled = request.headers.get("HX-Request") and request.headers.get("HX-Target") == PROGRESS
     template = "admin/_import_progress.html" if polled else "admin/import_job.html"
     return render_template(template, job=job, can_retry=can_retry(job), keep_days=UPLOAD_KEEP_DAYS,
-                           summary=summary(job), report=report_page(job, page))
+                           summary=summary(job), report=None if job.active else report_page(job, page))
 
 
 @bp.post("/<handle>/products/imports/<token>/retry")
