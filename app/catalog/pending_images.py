@@ -130,26 +130,28 @@ def _failed(pending: PendingImage, problem: str) -> None:
     pending.retry_at = _now() + BACKOFF[pending.attempts - 1] if pending.attempts < MAX_AUTO_ATTEMPTS else None
 
 
-def retry(product: Product, pending_id: int) -> PendingImage:
+def retry(product: Product, pending_id: int) -> None:
     """The merchant asks for another try: queued for the retry job at once.
-    The caller commits and queues the job after the commit."""
-    pending = _one(product, pending_id)
-    pending.status, pending.job_id, pending.retry_at, pending.last_error = "pending", None, None, ""
-    return pending
+    One statement, so an image attached meanwhile is simply not found. The
+    caller commits and queues the job after the commit."""
+    _changed(sa.update(PendingImage).where(*_mine(product, pending_id), PendingImage.status == "failed")
+             .values(status="pending", job_id=None, retry_at=None, last_error=""))
 
 
 def remove(product: Product, pending_id: int) -> None:
     """The merchant gives up on this URL: it is forgotten (and no longer exported)."""
-    db.session.delete(_one(product, pending_id))
+    _changed(sa.delete(PendingImage).where(*_mine(product, pending_id)))
     db.session.commit()
 
 
-def _one(product: Product, pending_id: int) -> PendingImage:
-    pending = db.session.scalar(sa.select(PendingImage).where(PendingImage.id == pending_id,
-                                                               PendingImage.product_id == product.id))
-    if pending is None:
-        raise not_found("image")
-    return pending
+def _mine(product: Product, pending_id: int) -> tuple:
+    return PendingImage.id == pending_id, PendingImage.product_id == product.id
+
+
+def _changed(statement) -> None:
+    if db.session.execute(statement).rowcount == 0:
+        db.session.rollback()
+        raise not_found("image waiting to be fetched")
 
 
 def queue_due_retries() -> int:

@@ -207,6 +207,7 @@ def test_a_failed_image_is_shown_retried_from_the_editor_and_exported_back(app, 
     web.files["/late.png"] = png(30, 20, "purple")  # the host has it now
     retried = browser.post(action, {"action": "retry"}, csrf_from=editor)
     assert retried.status_code == 302
+    assert browser.post(action, {"action": "retry"}, csrf_from=editor).status_code == 404  # queued already
     work(service_env)
     lamp = catalog_of(app, store)["lamp-0"]
     assert [i["size"] for i in lamp["images"]] == [(30, 20)]
