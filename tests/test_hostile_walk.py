@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.catalog import collections, products as catalog
-from app.catalog.models import ImportJob
+from app.catalog.models import ImportJob, PendingImage
 from app.catalog.products import OptionSpec
 from app.config import ROOT
 from app.extensions import db
@@ -135,12 +135,16 @@ def _world(app, make_account, make_store):
         inventory.set_on_hand(product.variants[0].id, location.id, 7, reason="received", actor=ACTOR)
         manual = collections.create_collection({"title": "Picks"}, kind="manual")
         collections.set_products(manual, [product.id])
-        job = ImportJob(token=uuid.uuid4().hex, filename="done.csv", status="done", actor=ACTOR)
+        job = ImportJob(token=uuid.uuid4().hex, filename="done.csv", status="done", actor=ACTOR, report=[
+            {"row": n, "handle": f"h{n}", "message": f"Problem {n}"} for n in range(2, 80)])
         db.session.add(job)
+        failed = PendingImage(product_id=product.id, source_url="http://images.invalid/hat.png", position=2,
+                              status="failed", attempts=1, last_error="the host images.invalid cannot be found.")
+        db.session.add(failed)
         db.session.flush()
         ids = SimpleNamespace(product_id=product.id, variant_id=product.variants[0].id,
                               image_id=product.images[0].id, collection_id=manual.id, location_id=location.id,
-                              token=job.token, key=product.images[0].storage_key)
+                              token=job.token, key=product.images[0].storage_key, pending_id=failed.id)
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)

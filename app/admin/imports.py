@@ -7,10 +7,14 @@ from datetime import datetime, timezone
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from app import parse
 from app.admin import bp
 from app.catalog.errors import CatalogError, invalid
+from app.catalog.import_report import report_page, summary
 from app.catalog.imports import (UPLOAD_KEEP_DAYS, can_retry, get_import, recent_imports, retry_import,
                                  start_import)
+
+PROGRESS = "import-progress"  # the progress card's id: its polls get just the card
 
 
 @bp.route("/<handle>/products/imports", methods=["GET", "POST"])
@@ -25,15 +29,21 @@ def imports():
         except CatalogError as failure:
             error = failure
         else:
-            return redirect(url_for("admin.import_job", token=job.token))
+            return _to_job(job)
     return render_template("admin/imports.html", jobs=recent_imports(), error=error), error.status if error else 200
 
 
 @bp.get("/<handle>/products/imports/<token>")
 def import_job(token: str):
+    """The import's page; the progress card's own polls get just the card.
+    Any other htmx request (a boosted link, the redirect after "Start
+    import") gets the whole page, so the dashboard and the title come with it."""
     job = _job(token)
-    template = "admin/_import_progress.html" if request.headers.get("HX-Request") else "admin/import_job.html"
-    return render_template(template, job=job, can_retry=can_retry(job), keep_days=UPLOAD_KEEP_DAYS)
+    page = parse.page_number(request.args)
+    polled = request.headers.get("HX-Request") and request.headers.get("HX-Target") == PROGRESS
+    template = "admin/_import_progress.html" if polled else "admin/import_job.html"
+    return render_template(template, job=job, can_retry=can_retry(job), keep_days=UPLOAD_KEEP_DAYS,
+                           summary=summary(job), report=None if job.active else report_page(job, page))
 
 
 @bp.post("/<handle>/products/imports/<token>/retry")
@@ -42,6 +52,15 @@ def retry_import_job(token: str):
     job = retry_import(_job(token))
     flash(f"Retrying the import of {job.filename}.")
     return redirect(url_for("admin.import_job", token=job.token))
+
+
+def _to_job(job):
+    """To the import's page, as a whole page: htmx (a boosted form) is told
+    to load it (HX-Redirect) instead of swapping a response into this one."""
+    target = url_for("admin.import_job", token=job.token)
+    if request.headers.get("HX-Request"):
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
 
 
 def _job(token: str):

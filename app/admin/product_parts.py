@@ -11,7 +11,7 @@ from app import parse
 from app.admin import bp, image_url
 from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
 from app.admin.products import _product, options_from_form, page_of, render_editor
-from app.catalog import product_images, products as catalog
+from app.catalog import imports, pending_images, product_images, products as catalog
 from app.catalog.errors import invalid
 from app.catalog.product_images import MAX_IMAGES
 from app.domain_errors import DomainError
@@ -111,6 +111,26 @@ def _confirm_image_removal(product, image_id: int, page: int):
         action=action, cancel_url=editor, fields=[("page", str(page))],
         image_url=image_url(image.storage_key, 160), items=[image.alt] if image.alt else [],
         confirm=Choice("Remove image", "delete", "yes", style="danger")))
+
+
+@bp.post("/<handle>/products/<id:product_id>/pending-images/<id:pending_id>")
+def product_pending_image(product_id: int, pending_id: int):
+    """An image URL an import could not fetch: try it again now, or give it up."""
+    page = parse.page_number(request.form)
+    product = _product(product_id)
+    action = request.form.get("action")
+    try:
+        if action == "retry":
+            imports.retry_pending_image(product, pending_id)
+            message = "Fetching the image again; it appears here once it arrives."
+        elif action == "remove":
+            pending_images.remove(product, pending_id)
+            message = "Image URL removed."
+        else:
+            raise invalid("Choose Retry or Remove.", "action")
+    except DomainError as error:
+        return _answer(_product(product_id), "images", page=page, error=error)
+    return _answer(_product(product_id), "images", page=page, message=message)
 
 
 @bp.post("/<handle>/products/<id:product_id>/stock")

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from app import parse
 from app.admin import bp
 from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
-from app.catalog import products as catalog
+from app.catalog import pending_images, products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.models import STATUSES
 from app.catalog.products import OptionSpec
@@ -184,6 +184,7 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
         "history": inventory.product_history(product.id), "active": active or section,
+        "pending_images": pending_images.of_product(product.id),
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
     code = status or (error.status if error else 200)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from app.catalog import pending_images
 from app.catalog.errors import CatalogError, CatalogErrorCode as Code
 from app.catalog.images import url as image_path
 from app.catalog.models import MAX_OPTIONS, STATUSES, Product
@@ -431,8 +432,10 @@ def export_products(base_url: str = "", *, batch: int = 200) -> Iterator[str]:
         on_hand: dict[int, int] = {}
         for (variant_id, _), level in levels([v.id for p in products for v in p.variants]).items():
             on_hand[variant_id] = on_hand.get(variant_id, 0) + level.on_hand
+        pending = pending_images.by_product([p.id for p in products])  # failed image URLs are exported back
         for product in products:
-            writer.writerows(_product_rows(product, on_hand, currency, base_url.rstrip("/")))
+            writer.writerows(_product_rows(product, on_hand, currency, base_url.rstrip("/"),
+                                           pending.get(product.id, [])))
         yield out.getvalue()
         out.seek(0)
         out.truncate()
@@ -441,11 +444,15 @@ def export_products(base_url: str = "", *, batch: int = 200) -> Iterator[str]:
         yield out.getvalue()
 
 
-def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base: str) -> list[list[str]]:
+def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base: str,
+                  pending: list = ()) -> list[list[str]]:
     names = [o.name for o in product.options]
     images = {image.id: image for image in product.images}
+    sources = [(base + image_path(i.storage_key), i.alt) for i in product.images] + \
+        [(p.source_url, p.alt) for p in pending]
+    waiting = pending_images.variant_links(pending)
     rows = []
-    for k in range(max(len(product.variants), len(product.images), 1)):
+    for k in range(max(len(product.variants), len(sources), 1)):
         row = dict.fromkeys(COLUMNS, "")
         row["Handle"] = product.handle
         if k == 0:
@@ -469,12 +476,11 @@ def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base
                 "Variant Fulfillment Service": "manual", "Variant Price": format_amount(variant.price, currency),
                 "Variant Compare At Price": format_amount(variant.compare_at_price, currency),
                 "Variant Requires Shipping": "TRUE", "Variant Taxable": "TRUE", "Variant Barcode": variant.barcode,
-                "Variant Image": base + image_path(image.storage_key) if image else "", "Variant Weight Unit": "g",
+                "Variant Image": base + image_path(image.storage_key) if image else waiting.get(variant.id, ""),
+                "Variant Weight Unit": "g",
             })
-        if k < len(product.images):
-            image = product.images[k]
-            row.update({"Image Src": base + image_path(image.storage_key), "Image Position": str(k + 1),
-                        "Image Alt Text": image.alt})
+        if k < len(sources):
+            row.update({"Image Src": sources[k][0], "Image Position": str(k + 1), "Image Alt Text": sources[k][1]})
         rows.append([neutralise(row[name]) for name in COLUMNS])
     return rows
 

@@ -17,6 +17,12 @@ development), nothing else.
 A server that drips a byte every few seconds never trips a per-read timeout;
 a watchdog closes the connection when the deadline (IMPORT_FETCH_DEADLINE)
 passes, whatever the download is waiting for.
+
+A host that is down costs an import one wait, not one per image: the first
+URL of each host is fetched alone (its probe); if the host does not answer
+(refused, timed out, cannot be looked up) it goes into the fetcher's
+`HostMemory`, kept in Redis for the rest of the import, and every other URL
+on it fails at once as "host unreachable" without being asked.
 """
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import redis
+
 import certifi
 import urllib3
 from flask import current_app, has_app_context
@@ -42,6 +50,7 @@ from app.catalog.images import MAX_IMAGE_BYTES, ImageRejected, store_image
 from tenants.dns import DnsSettings, DnsUnavailable, IPAddress, NoSuchName, addresses as dns_addresses
 
 FETCH_TIMEOUT, FETCH_DEADLINE, FETCH_THREADS, MAX_REDIRECTS = 10, 60, 8, 5
+HOST_MEMORY_SECONDS = 24 * 3600  # how long an import remembers a host that was down
 REDIRECTS = (301, 302, 303, 307, 308)
 WRAPPING_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
     "64:ff9b::/96",  # NAT64 (RFC 6052)
@@ -66,6 +75,45 @@ class FetchProblem(Exception):
     pass
 
 
+class HostDown(FetchProblem):
+    """The host did not answer at all (refused, timed out, no address): its
+    other URLs would fare no better, so they are not asked for."""
+
+
+def host_of(url: str) -> str:
+    """The (lower-case) host and port a URL is fetched from; "" when it has none."""
+    try:
+        parts = urlsplit(url)
+        return f"{(parts.hostname or '').lower()}:{parts.port or ''}" if parts.hostname else ""
+    except ValueError:
+        return ""
+
+
+class HostMemory:
+    """Hosts found down during one import (or one retry run), in Redis under
+    the store's and the job's key so the import's later steps (other workers)
+    skip them too; with Redis away, remembered in this process only."""
+
+    def __init__(self, client: redis.Redis | None, key: str | None):
+        self.client, self.key, self.known = client, key, set()
+        if client is not None and key:
+            try:
+                self.known = {h if isinstance(h, str) else h.decode() for h in client.smembers(key)}
+            except redis.RedisError:
+                self.client = None
+
+    def __contains__(self, host: str) -> bool:
+        return host in self.known
+
+    def add(self, host: str) -> None:
+        self.known.add(host)
+        if self.client is not None and self.key:
+            try:
+                self.client.pipeline().sadd(self.key, host).expire(self.key, HOST_MEMORY_SECONDS).execute()
+            except redis.RedisError:
+                pass  # remembered here still
+
+
 def _connect(address: tuple[str, int], timeout: float) -> socket.socket:
     return socket.create_connection(address, timeout=timeout)
 
@@ -86,14 +134,18 @@ class FetchSettings:
 
 
 class ImageFetcher:
-    """Downloads and stores image URLs, several at a time, for one import.
-    Each URL is fetched once, however many rows and chunks (threads) use it:
-    they all wait on the same future."""
+    """Downloads and stores image URLs, a few at a time (FETCH_THREADS), for
+    one import. Each URL is fetched once, however many products use it: they
+    all wait on the same future. The first URL of a host goes alone; the
+    host's other URLs wait for it, and fail at once if it found the host down."""
 
-    def __init__(self, app, store_id: int, allow_private: bool = False):
+    def __init__(self, app, store_id: int, allow_private: bool = False, down: HostMemory | None = None,
+                 settings: FetchSettings | None = None):
         self.app, self.store_id, self.allow_private = app, store_id, allow_private
-        self.settings = FetchSettings.from_config(app.config)
+        self.settings = settings or FetchSettings.from_config(app.config)
+        self.down = down if down is not None else HostMemory(None, None)
         self.futures: dict[str, Future] = {}
+        self.probes: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=FETCH_THREADS)
 
@@ -116,12 +168,38 @@ class ImageFetcher:
         return future.result() if future else (None, "it was not fetched.")
 
     def _get(self, url: str) -> tuple[dict | None, str | None]:
+        host = host_of(url)
+        with self.lock:
+            probe = self.probes.get(host)
+            mine = probe is None
+            if mine:
+                probe = self.probes[host] = threading.Event()
+        if not mine:
+            probe.wait()  # the host's first URL says whether it is up
         try:
+            if host in self.down:  # found down by this fetcher, or an earlier step of the import
+                return None, host_unreachable(host)
             data = download(url, self.allow_private, self.settings)
             with self.app.app_context():
                 return store_image(self.store_id, data), None
+        except HostDown as problem:
+            self.down.add(host)
+            return None, str(problem)
         except (FetchProblem, ImageRejected) as problem:
             return None, str(problem)
+        finally:
+            if mine:
+                probe.set()
+
+
+def host_unreachable(host: str) -> str:
+    name = host.rstrip(":")
+    return f"host unreachable: {name} did not answer earlier in this import, so it was not asked again."
+
+
+def check_url(url: str) -> None:
+    """FetchProblem if `url` could never be fetched (not http(s), no host), before any network."""
+    _target(url)
 
 
 @dataclass(frozen=True)
@@ -173,9 +251,9 @@ def checked_addresses(hostname: str, allow_private: bool, settings: FetchSetting
     try:
         found = dns_addresses(hostname, settings.dns, timeout=max(0.05, deadline - time.monotonic()))
     except NoSuchName:
-        raise FetchProblem(f"the host {hostname} cannot be found.") from None
+        raise HostDown(f"the host {hostname} cannot be found.") from None
     except DnsUnavailable:
-        raise FetchProblem(f"the host {hostname} could not be looked up in time.") from None
+        raise HostDown(f"the host {hostname} could not be looked up in time.") from None
     for address in found:
         problem = refusal(address, allow_private)
         if problem:
@@ -206,10 +284,10 @@ def _get(target: Target, addresses: list, settings: FetchSettings,
             return _exchange(target, address, settings, deadline)
         except _Unreachable as problem:
             unreachable = problem
-    raise FetchProblem(str(unreachable))
+    raise HostDown(str(unreachable))
 
 
-class _Unreachable(FetchProblem):
+class _Unreachable(HostDown):
     """This address could not be connected to; another one may do."""
 
 
@@ -268,7 +346,7 @@ def _exchange(target: Target, address, settings: FetchSettings, deadline: float)
         if watchdog.fired:
             raise _too_slow(settings) from None
         if isinstance(error, (TimeoutError, urllib3.exceptions.TimeoutError)):
-            raise FetchProblem(f"the server did not answer within {settings.timeout:g} seconds.") from None
+            raise HostDown(f"the server did not answer within {settings.timeout:g} seconds.") from None
         raise FetchProblem("it could not be downloaded.") from None
     finally:
         watchdog.cancel()
@@ -309,7 +387,7 @@ def _connect_problem(error: Exception, target: Target, settings: FetchSettings) 
 
 
 def _too_slow(settings: FetchSettings) -> FetchProblem:
-    return FetchProblem(f"it took more than {settings.deadline:g} seconds to download.")
+    return HostDown(f"it took more than {settings.deadline:g} seconds to download.")
 
 
 class _Watchdog:

@@ -1,6 +1,11 @@
 """Applying a chunk of a product CSV to the store: each product created or
 updated whole or not at all, with its variants, images and stock. Used by
-the import job (app.catalog.imports), one transaction per chunk."""
+the import job (app.catalog.imports), one transaction per chunk.
+
+Images the product has already (same URL, or our own exported /media/ URL)
+are placed at once; every other image URL is recorded as a PendingImage and
+fetched after the products have landed (app.catalog.pending_images), so a
+slow or dead image host never holds a product back."""
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -14,7 +19,8 @@ from sqlalchemy.orm import selectinload
 from app.catalog.csv_format import ProductGroup, VariantRow
 from app.catalog.errors import CatalogError
 from app.catalog.events import product_changed
-from app.catalog.image_fetch import ImageFetcher
+from app.catalog import pending_images
+from app.catalog.image_fetch import FetchProblem, check_url
 from app.catalog.models import ImportJob, Product, ProductImage, ProductOption, Variant
 from app.catalog.products import (OptionSpec, check_skus_free, check_variant_count, clean_options, clean_product,
                                   clean_variant, create_product)
@@ -48,7 +54,6 @@ class ImportSettings:
     filename: str
     currency: str
     location_id: int | None
-    fetcher: ImageFetcher
 
 
 def import_chunk(app, store, index: int, chunk: list[ProductGroup], settings: ImportSettings) -> None:
@@ -60,6 +65,7 @@ def import_chunk(app, store, index: int, chunk: list[ProductGroup], settings: Im
         worker.run(chunk)
         db.session.execute(sa.update(ImportJob).where(ImportJob.id == settings.job_id).values(
             processed_rows=ImportJob.processed_rows + sum(len(group.rows) for group in chunk),
+            images_total=ImportJob.images_total + worker.counts["images"],
             created_products=ImportJob.created_products + worker.counts["created"],
             updated_products=ImportJob.updated_products + worker.counts["updated"],
             failed_products=ImportJob.failed_products + worker.counts["failed"],
@@ -72,7 +78,7 @@ class ChunkImport:
     def __init__(self, settings: ImportSettings):
         self.settings, self.actor, self.currency = settings, settings.actor, settings.currency
         self.report: list[dict] = []
-        self.counts = {"created": 0, "updated": 0, "failed": 0}
+        self.counts = {"created": 0, "updated": 0, "failed": 0, "images": 0}
 
     def run(self, chunk: list[ProductGroup]) -> None:
         """A savepoint costs several round trips (the store's settings are
@@ -93,20 +99,15 @@ class ChunkImport:
         self.location = db.session.get(Location, (store_id, self.settings.location_id)) \
             if self.settings.location_id else None
         existing = _existing([group.handle for group in chunk])
-        wanted = set()
-        for group in chunk:
-            product = existing.get(group.handle)
-            known = set() if product is None else \
-                {i.source_url for i in product.images} | {i.storage_key for i in product.images}
-            if not group.errors:
-                wanted |= {u for u in group.image_urls() if u not in known and _own_media_key(u) not in known}
-        self.settings.fetcher.fetch(wanted)
         stock = _levels([v.id for p in existing.values() for v in p.variants])
         for group in chunk:
             self._product(group, existing.get(group.handle), stock, careful)
 
-    def _note(self, row: int | None, handle: str, message: str) -> None:
-        self.report.append({"row": row, "handle": handle, "message": message})
+    def _note(self, row: int | None, handle: str, message: str, kind: str | None = None) -> None:
+        """A report entry: a refusal (the product was not imported), or with
+        kind "warning" one on a product imported with something left out."""
+        entry = {"row": row, "handle": handle, "message": message}
+        self.report.append({**entry, "kind": kind} if kind else entry)
 
     def _product(self, group: ProductGroup, product: Product | None, stock: dict, careful: bool) -> None:
         if group.errors:
@@ -123,7 +124,7 @@ class ChunkImport:
                 else:
                     variants = self._update(product, group, notes)
                     outcome = "updated"
-                _images(product, group, variants, self.settings.fetcher, notes)
+                queued = _images(product, group, variants, self.settings.job_id, notes, known=outcome == "updated")
                 self._stock(group, variants, stock, notes)
                 db.session.flush()  # this product's own errors surface here, not in the next one's
         except _Refused as refused:
@@ -139,7 +140,8 @@ class ChunkImport:
             outcome = "failed"
         else:
             for row, message in notes:
-                self._note(row, group.handle, message)
+                self._note(row, group.handle, message, "warning")
+            self.counts["images"] += queued
         self.counts[outcome] += 1
 
     def _create(self, group: ProductGroup) -> tuple[Product, list[Variant]]:
@@ -317,53 +319,54 @@ def _own_media_key(url: str) -> str | None:
     return unquote(path[len("/media/"):]) if path.startswith("/media/") else None
 
 
-def _images(product: Product, group: ProductGroup, variants: list[Variant], fetcher: ImageFetcher,
-            notes: list) -> None:
-    """Attach the file's images in its order (Image Position), reusing images
-    the product already has from the same URL or with the same bytes; link
-    Variant Image. An image that cannot be had is reported, never fatal."""
+def _images(product: Product, group: ProductGroup, variants: list[Variant], job_id: int, notes: list, *,
+            known: bool) -> int:
+    """Place the file's images in its order (Image Position): those the
+    product has already (same URL, or our own exported /media/ URL) at once;
+    the others are recorded to fetch after the products land, each with its
+    place in that order, its alt text and the variants it is the image of.
+    Returns how many were recorded. `known`: the product existed before."""
     links = [(row, variant) for row, variant in zip(group.variants, variants)
              if row.image_src or (row.image_src == "" and variant.image_id is not None)]
     if not group.images and not links:
-        return
+        return 0
     by_source = {i.source_url: i for i in product.images if i.source_url}
     by_key = {i.storage_key: i for i in product.images}
-    placed: dict[str, ProductImage | None] = {}
+    ordered: list[ProductImage | str] = []  # a str is a URL still to fetch
+    first: dict[str, tuple[int, str]] = {}  # URL -> (row, alt) where the file first names it
 
-    def resolve(src: str, row: int) -> ProductImage | None:
-        if src not in placed:
-            image = by_source.get(src) or by_key.get(_own_media_key(src) or "")
-            if image is None:
-                stored, problem = fetcher.result(src)
-                if problem:
-                    notes.append((row, f"Image {src[:300]} was not imported: {problem}"))
-                else:
-                    image = by_key.get(stored["storage_key"])
-                    if image is None:
-                        image = ProductImage(position=0, alt="", source_url=src, **stored)
-                        product.images.append(image)
-                        by_key[image.storage_key] = image
-                    image.source_url = image.source_url or src
-            placed[src] = image
-        return placed[src]
+    def place(src: str, row: int, alt: str | None) -> ProductImage | str | None:
+        found = by_source.get(src) or by_key.get(_own_media_key(src) or "")
+        if found is None:
+            try:
+                check_url(src)
+            except FetchProblem as problem:
+                notes.append((row, f"Image {src[:300]} was not imported: {problem}"))
+                return None
+        target = found or src
+        if found is not None and alt is not None:
+            _apply(found, {"alt": alt[:512]})
+        first.setdefault(src, (row, alt or ""))
+        if target not in ordered:
+            ordered.append(target)
+        return target
 
-    ordered: list[ProductImage] = []
     for image_row in sorted(group.images, key=lambda r: (r.position is None, r.position or 0, r.row)):
-        image = resolve(image_row.src, image_row.row)
-        if image is not None:
-            if image_row.alt is not None:
-                _apply(image, {"alt": image_row.alt[:512]})
-            if image not in ordered:
-                ordered.append(image)
-    for row, _ in links:
-        image = resolve(row.image_src, row.row) if row.image_src else None
-        if image is not None and image not in ordered:
-            ordered.append(image)
-    for position, image in enumerate(ordered + [i for i in product.images if i not in ordered], 1):
+        place(image_row.src, image_row.row, image_row.alt)
+    targets = [(row.image_src, variant, place(row.image_src, row.row, None) if row.image_src else None)
+               for row, variant in links]
+    stored = [t for t in ordered if isinstance(t, ProductImage)]
+    for position, image in enumerate(stored + [i for i in product.images if i not in stored], 1):
         _apply(image, {"position": position})
-    db.session.flush()  # image ids for the variant links
-    for row, variant in links:
-        if not row.image_src:
+    db.session.flush()  # ids: the images' for the variant links, new variants' for the pending images
+    for src, variant, target in targets:
+        if not src:  # the file clears the variant's image
             variant.image_id = None
-        elif placed.get(row.image_src) is not None:
-            _apply(variant, {"image_id": placed[row.image_src].id})
+        elif isinstance(target, ProductImage):
+            _apply(variant, {"image_id": target.id})
+    pending = {p.source_url: p for p in pending_images.of_product(product.id)} if known else {}
+    urls = [(position, t) for position, t in enumerate(ordered, 1) if isinstance(t, str)]
+    for position, url in urls:
+        pending_images.record(product, pending, url, position=position, alt=first[url][1], row=first[url][0],
+                              job_id=job_id, variant_ids=[v.id for _, v, t in targets if t == url])
+    return len(urls)

@@ -7,7 +7,8 @@ committed.
 
 A step (`run_step`) claims the job, works through chunks of CHUNK products
 (app.catalog.import_rows: each chunk commits together with its progress on
-the job) for about IMPORT_STEP_SECONDS, then queues the next step at the back
+the job; the first chunk is small, so the progress bar moves within a
+second) for about IMPORT_STEP_SECONDS, then queues the next step at the back
 of the queue and lets the worker go: another store's import waiting behind
 it gets its turn, so no store holds the workers. A step renews the job's
 lease as chunks commit; when a worker dies mid-step, the periodic sweep sees
@@ -16,6 +17,14 @@ committed. An import that fails (or whose worker died too often) says why on
 the job and can be retried from the dashboard, again from where it stopped.
 The upload is deleted once the import is done, and a failed import's upload
 after UPLOAD_KEEP_DAYS, when it can no longer be retried.
+
+Image URLs do not hold the products back: a chunk records the images it
+could not place as pending (app.catalog.pending_images), and once every
+chunk has committed the steps go on to fetch them, a batch at a time through
+a small pool, attaching each batch as it arrives. A host that did not answer
+is remembered in Redis for the rest of the import (image_fetch.HostMemory),
+so its other images fail at once. Failed images stay on their product, to
+retry; the import's report lists them as warnings.
 """
 from __future__ import annotations
 
@@ -32,11 +41,12 @@ from pathlib import Path
 import redis
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import JSONB
 
-from app.catalog import csv_format
+from app.catalog import csv_format, pending_images
 from app.catalog.csv_format import ParsedFile
 from app.catalog.errors import CatalogError, CatalogErrorCode as Code, not_found
-from app.catalog.image_fetch import ImageFetcher, private_urls_allowed
+from app.catalog.image_fetch import HostMemory, ImageFetcher, private_urls_allowed
 from app.catalog.import_rows import ImportSettings, import_chunk, stock_location
 from app.catalog.models import ImportJob
 from app.effects import after_commit
@@ -49,6 +59,7 @@ from tenants.context import require_store, store_context
 log = logging.getLogger(__name__)
 
 CHUNK = 50  # products per transaction (and per progress update)
+FIRST_CHUNK = 10  # a small first chunk: the first products land, and the bar moves, at once
 IMPORT_THREADS = 2
 MAX_REPORT = 5000
 MAX_CRASHES = 3  # a step whose worker died this often more: the import fails, visibly, and can be retried
@@ -144,12 +155,15 @@ def run_step(job_id: int) -> str:
             raise ImportAborted(f"The import stopped {job.crashes} times when its worker did. Products committed "
                                 "before that were kept; retry to go on from where it stopped.")
         parsed = _parse(job, store.currency)
-        chunks = [parsed.products[i:i + CHUNK] for i in range(0, len(parsed.products), CHUNK)]
+        chunks = chunked(parsed.products)
         _begin(job, parsed)
+        deadline = time.monotonic() + current_app.config["IMPORT_STEP_SECONDS"]
         with _lease_kept(job_id):
-            _work(job, chunks, deadline=time.monotonic() + current_app.config["IMPORT_STEP_SECONDS"])
+            _work(job, chunks, deadline=deadline)
+            db.session.refresh(job)
+            finished = len(set(job.done_chunks)) >= len(chunks) and _fetch_images(job, deadline)
         db.session.refresh(job)
-        if len(set(job.done_chunks)) >= len(chunks):
+        if finished:
             _finish(job)
         else:
             job.status = "queued"  # yield: the next step queues behind whatever came in meanwhile
@@ -162,6 +176,13 @@ def run_step(job_id: int) -> str:
 
 class ImportAborted(RuntimeError):
     pass
+
+
+def chunked(products: list) -> list[list]:
+    """The file's products in chunks: FIRST_CHUNK, then CHUNK each. The same
+    file always gives the same chunks, which `done_chunks` counts on."""
+    chunks = [products[:FIRST_CHUNK]] if products else []
+    return chunks + [products[i:i + CHUNK] for i in range(FIRST_CHUNK, len(products), CHUNK)]
 
 
 def _claim(job_id: int) -> ImportJob | None:
@@ -216,6 +237,7 @@ def _begin(job: ImportJob, parsed: ParsedFile) -> None:
     if job.total_rows:
         return
     job.total_rows, job.processed_rows = parsed.total_rows, len(parsed.errors)
+    job.total_products = len(parsed.products)
     job.report = [error.as_dict() for error in parsed.errors]
     db.session.commit()
 
@@ -227,16 +249,83 @@ def _work(job: ImportJob, chunks: list, *, deadline: float) -> None:
     if not todo:
         return
     location_id = _location_for_stock(job, chunks)
-    with ImageFetcher(app, store.id, allow_private=private_urls_allowed()) as fetcher:
-        settings = ImportSettings(job_id=job.id, actor=job.actor, filename=job.filename, currency=store.currency,
-                                  location_id=location_id, fetcher=fetcher)
-        with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
-            while todo:  # at least one batch per step, however short the step
-                batch, todo = todo[:IMPORT_THREADS], todo[IMPORT_THREADS:]
-                for future in [pool.submit(import_chunk, app, store, i, chunks[i], settings) for i in batch]:
-                    future.result()
-                if time.monotonic() >= deadline:
-                    break
+    settings = ImportSettings(job_id=job.id, actor=job.actor, filename=job.filename, currency=store.currency,
+                              location_id=location_id)
+    with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
+        while todo:  # at least one batch per step, however short the step
+            batch, todo = todo[:IMPORT_THREADS], todo[IMPORT_THREADS:]
+            for future in [pool.submit(import_chunk, app, store, i, chunks[i], settings) for i in batch]:
+                future.result()
+            if time.monotonic() >= deadline:
+                break
+
+
+def host_memory(store_id: int, key: str | None) -> HostMemory:
+    """Hosts found down, kept in Redis under `key` (the store's id in it); in this process only without one."""
+    try:
+        client = get_redis() if key else None
+    except (KeyError, RuntimeError):
+        client = None
+    return HostMemory(client, f"vitrine:{store_id}:{key}" if key else None)
+
+
+def _fetch_images(job: ImportJob, deadline: float) -> bool:
+    """Fetch and attach the import's pending images, a batch per transaction,
+    until none are left (True) or the step's time is up (False)."""
+    store, app = require_store(), current_app._get_current_object()
+    down = host_memory(store.id, f"import:{job.id}:hosts-down")
+    with ImageFetcher(app, store.id, allow_private=private_urls_allowed(), down=down) as fetcher:
+        while batch := pending_images.claim(job.id):
+            failures = pending_images.fetch_batch(fetcher, batch)
+            entries = [image_warning(f.row, f.handle, f.url, f.problem) for f in failures]
+            db.session.execute(sa.update(ImportJob).where(ImportJob.id == job.id).values(
+                images_done=ImportJob.images_done + len(batch),
+                images_failed=ImportJob.images_failed + len(failures),
+                report=ImportJob.report.op("||")(sa.cast(entries, JSONB)), heartbeat_at=sa.func.now()))
+            db.session.commit()
+            if time.monotonic() >= deadline:
+                return not pending_images.remaining(job.id)
+        db.session.commit()
+    return True
+
+
+def retry_pending_image(product, pending_id: int) -> None:
+    """From the editor: fetch an image URL that failed again, now (in the
+    retry job). Refused (503) with the queue away, changing nothing."""
+    _require_queue()
+    pending_images.retry(product, pending_id)
+    after_commit(queue_image_retries, require_store().id)
+    db.session.commit()
+
+
+def queue_image_retries(store_id: int) -> None:
+    enqueue("app.catalog.jobs.retry_images", store_id, queue_name="imports", job_timeout=STEP_TIMEOUT)
+
+
+def retry_images() -> int:
+    """In the current store: fetch the images queued for another try (from
+    the editor, or by the sweep once their backoff passed), for about a step's
+    time; more left over go to a job queued behind. Returns how many were tried."""
+    store, app = require_store(), current_app._get_current_object()
+    deadline, tried = time.monotonic() + current_app.config["IMPORT_STEP_SECONDS"], 0
+    with ImageFetcher(app, store.id, allow_private=private_urls_allowed(), down=host_memory(store.id, None)) \
+            as fetcher:
+        while batch := pending_images.claim(None):
+            pending_images.fetch_batch(fetcher, batch)
+            tried += len(batch)
+            db.session.commit()
+            if time.monotonic() >= deadline and pending_images.remaining(None):
+                after_commit(queue_image_retries, store.id)
+                db.session.commit()
+                break
+    return tried
+
+
+def image_warning(row: int | None, handle: str, url: str, problem: str) -> dict:
+    """The report's entry for an image that could not be fetched: the URL
+    apart, so the same problem on many images reads as one line."""
+    return {"row": row, "handle": handle, "kind": "warning", "url": url[:300],
+            "message": f"Image not fetched: {problem} It is kept on the product, to retry or remove."}
 
 
 def _location_for_stock(job: ImportJob, chunks: list) -> int | None:
@@ -245,8 +334,9 @@ def _location_for_stock(job: ImportJob, chunks: list) -> int | None:
     location = stock_location()
     if location is None and not any("no active location" in entry["message"] for entry in job.report):
         first = next(v.row for chunk in chunks for p in chunk for v in p.variants if v.quantity is not None)
-        job.report = [*job.report, {"row": first, "handle": "", "message": "Stock was not set: the store has no "
-                                    "active location. Activate a location and import the file again."}]
+        job.report = [*job.report, {"row": first, "handle": "", "kind": "warning",
+                                    "message": "Stock was not set: the store has no active location. Activate a "
+                                    "location and import the file again."}]
         db.session.commit()
     return location.id if location else None
 
@@ -256,11 +346,12 @@ def _finish(job: ImportJob) -> None:
     report = sorted(job.report, key=lambda entry: (entry["row"] is None, entry["row"] or 0))
     if len(report) > MAX_REPORT:
         report = report[:MAX_REPORT] + [{"row": None, "handle": "",
-                                         "message": f"…and {len(report) - MAX_REPORT} more."}]
+                                         "message": f"…and {len(report) - MAX_REPORT} more.", "kind": "note"}]
     job.report = report
+    images = f", {job.images_failed} image(s) not fetched" if job.images_failed else ""
     store_service.record(job.actor, "products.imported",
                          f"Imported {job.filename}: {job.created_products} created, {job.updated_products} "
-                         f"updated, {job.failed_products} refused")
+                         f"updated, {job.failed_products} refused{images}")
     if job.upload_key:
         after_commit(uploads().delete, job.upload_key)
         job.upload_key = None
@@ -298,5 +389,7 @@ def sweep() -> int:
         after_commit(uploads().delete, key)
     for job_id in stuck:
         after_commit(queue_step, require_store().id, job_id)
+    if pending_images.queue_due_retries():
+        after_commit(queue_image_retries, require_store().id)
     db.session.commit()
     return len(stuck)

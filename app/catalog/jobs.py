@@ -1,4 +1,4 @@
-"""Catalog jobs: CSV import steps on the `imports` queue, and their sweep."""
+"""Catalog jobs: CSV import steps and image retries on the `imports` queue, and their sweep."""
 from __future__ import annotations
 
 from app.catalog import imports
@@ -20,6 +20,18 @@ def run_import(store_id: int, job_id: int) -> str:
 
 
 @job
+def retry_images(store_id: int) -> int:
+    """Fetch a store's images queued for another try. Safe to run twice: each
+    batch is claimed (locked) by one run, and a fetched image is attached once."""
+    store = db.session.get(Store, store_id)
+    if store is None:
+        return 0
+    with store_context(placement_of(store)):
+        return imports.retry_images()
+
+
+@job
 def sweep_imports() -> int:
-    """Periodic: resume imports whose worker died, drop uploads too old to retry."""
+    """Periodic: resume imports whose worker died, drop uploads too old to retry,
+    and queue failed images whose backoff has passed for another try."""
     return sum(imports.sweep() for _ in each_store())

@@ -131,6 +131,37 @@ class ProductImage(TenantModel):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
 
 
+class PendingImage(TenantModel):
+    """An image URL a product should have but does not yet: queued by an
+    import (fetched after the products land), or failed and kept to retry,
+    to show in the editor and to export back, so the URL is never lost.
+
+    `position` is the image's place in the file's order (1-based), `row` the
+    CSV row that named it; `variant_ids` are the variants whose Variant Image
+    it is, linked once it arrives. A failed one is retried at `retry_at`
+    (with backoff) by the import sweep, or at once from the editor."""
+
+    __tablename__ = "pending_images"
+    __table_args__ = (same_store_fk("product_id", "products", ondelete="CASCADE"),
+                      sa.UniqueConstraint("store_id", "product_id", "source_url"),
+                      sa.CheckConstraint("status IN ('pending', 'failed')", name="pending_images_status"),
+                      sa.Index("pending_images_job", "store_id", "job_id", "status"),
+                      sa.Index("pending_images_retry", "store_id", "status", "retry_at"))
+
+    product_id: Mapped[int] = mapped_column(sa.BigInteger)
+    source_url: Mapped[str] = mapped_column(sa.Text)
+    position: Mapped[int] = mapped_column(sa.Integer, default=1)
+    alt: Mapped[str] = mapped_column(sa.String(512), default="")
+    variant_ids: Mapped[list[int]] = mapped_column(ARRAY(sa.BigInteger), default=list)
+    row: Mapped[int | None] = mapped_column(sa.Integer)
+    job_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the import that fetches it; None: a retry
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    retry_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
 class Collection(TenantModel):
     __tablename__ = "collections"
     __table_args__ = (sa.UniqueConstraint("store_id", "handle"),)
@@ -177,6 +208,12 @@ class ImportJob(TenantModel):
     created_products: Mapped[int] = mapped_column(sa.Integer, default=0)
     updated_products: Mapped[int] = mapped_column(sa.Integer, default=0)
     failed_products: Mapped[int] = mapped_column(sa.Integer, default=0)
+    total_products: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Images are fetched after the products land (migration t0008): how many
+    # the file queued, and how many were attached or failed so far.
+    images_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    images_done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    images_failed: Mapped[int] = mapped_column(sa.Integer, default=0)
     report: Mapped[list] = mapped_column(JSONB, default=list)
     error: Mapped[str] = mapped_column(sa.Text, default="")
     actor: Mapped[str] = mapped_column(sa.String(254))
@@ -190,3 +227,14 @@ class ImportJob(TenantModel):
     @property
     def active(self) -> bool:
         return self.status in ("queued", "running")
+
+    @property
+    def landed_products(self) -> int:
+        """Products the import has finished with (created, updated or refused)."""
+        return self.created_products + self.updated_products + self.failed_products
+
+    @property
+    def fetching_images(self) -> bool:
+        """Every product has landed and the images are being fetched."""
+        return self.active and self.total_products > 0 and self.landed_products >= self.total_products \
+            and self.images_done < self.images_total

@@ -18,7 +18,7 @@ from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
 from app.catalog.images import store_image
 from app.catalog.jobs import run_import
-from app.catalog.models import ImportJob, Product, ProductImage
+from app.catalog.models import ImportJob, PendingImage, Product, ProductImage
 from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
@@ -265,8 +265,10 @@ def test_importing_again_updates_products_instead_of_duplicating_them(app, make_
         (("M", "Black"), "TEE-M-BLK", 2250), (("L", "White"), "TEE-L-WHT", 2250)]
     assert [v["values"] for v in after["wool-scarf"]["variants"]] == [("Grey",)]
     assert third.report == [
-        {"row": 2, "handle": "classic-tee", "message": "Removed 1 variant(s) the file does not list: M / White."},
-        {"row": 8, "handle": "wool-scarf", "message": "Removed 1 variant(s) the file does not list: Navy."}]
+        {"row": 2, "handle": "classic-tee", "message": "Removed 1 variant(s) the file does not list: M / White.",
+         "kind": "warning"},
+        {"row": 8, "handle": "wool-scarf", "message": "Removed 1 variant(s) the file does not list: Navy.",
+         "kind": "warning"}]
     with as_store(app, store):
         kept = {(v.product_id, v.sku): v.id for v in db.session.scalars(sa.select(catalog.Variant))}
     assert {key: ids.get(key) for key in kept} == {**{key: ids[key] for key in ids if key in kept},
@@ -335,6 +337,7 @@ def test_broken_rows_refuse_their_product_and_the_rest_is_imported(app, make_sto
     by_row = {entry["row"]: entry for entry in job.report}
     assert sorted(by_row) == [3, 5, 6, 7, 9, 10]
     assert by_row[3]["message"] == "Variant Inventory Qty -2 was set to 0: stock cannot be negative."
+    assert by_row[3]["kind"] == "warning" and "kind" not in by_row[5]  # imported with a warning; refused
     assert by_row[5] == {"row": 5, "handle": "pricey",
                          "message": "Variant Price: “ten dollars” is not an amount: use digits with a dot for "
                                     "decimals and no thousands separators, like 19.99 or 1234.50."}
@@ -387,13 +390,20 @@ def test_images_that_cannot_be_fetched_are_reported_and_the_product_kept(app, ma
     store = make_store()
     job = import_file(app, service_env, store, data)
     assert (job.status, job.created_products, job.failed_products) == ("done", 3, 0)
+    kept = "It is kept on the product, to retry or remove."
     assert job.report == [
-        {"row": 3, "handle": "lamp",
-         "message": f"Image {web.url}/missing.png was not imported: the server answered 404 Not Found."},
-        {"row": 4, "handle": "lamp", "message": f"Image {web.url}/notes.png was not imported: That file is not an "
-                                                "image we can use: upload a JPEG, PNG, WebP or GIF."},
-        {"row": 6, "handle": "lamp-3",
+        {"row": 3, "handle": "lamp", "kind": "warning", "url": f"{web.url}/missing.png",
+         "message": f"Image not fetched: the server answered 404 Not Found. {kept}"},
+        {"row": 4, "handle": "lamp", "kind": "warning", "url": f"{web.url}/notes.png",
+         "message": f"Image not fetched: That file is not an image we can use: upload a JPEG, PNG, WebP or GIF. {kept}"},
+        {"row": 6, "handle": "lamp-3", "kind": "warning",
          "message": "Image ftp://example.com/x.png was not imported: it is not an http or https URL."}]
+    assert (job.images_total, job.images_done, job.images_failed) == (4, 4, 2)
+    with as_store(app, store):
+        failed = db.session.scalars(sa.select(PendingImage).order_by(PendingImage.position)).all()
+        assert [(p.source_url, p.status, p.attempts, p.position) for p in failed] == [
+            (f"{web.url}/missing.png", "failed", 1, 2), (f"{web.url}/notes.png", "failed", 1, 3)]
+        assert all(p.retry_at is not None and p.last_error for p in failed)
     assert web.hits["/photo.png"] == 1  # one fetch for a URL on two products
     found = catalog_of(app, store)
     assert [(i["alt"], i["size"]) for i in found["lamp"]["images"]] == [("Lit", (64, 48))]
@@ -477,11 +487,12 @@ class _HeldServer:
     """An HTTP server on 127.0.0.1 whose answers wait until released (then 404)."""
 
     def __init__(self):
-        self.release = threading.Event()
-        held = self.release
+        self.release, self.asked = threading.Event(), threading.Event()
+        held, asked = self.release, self.asked
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                asked.set()
                 held.wait(timeout=120)
                 self.send_error(404)
 
@@ -517,8 +528,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_an_import_whose_worker_is_killed_resumes_after_its_last_committed_chunk(app, make_store, service_env,
-                                                                                 monkeypatch):
+def test_an_import_whose_worker_is_killed_while_fetching_images_resumes_them(app, make_store, service_env,
+                                                                            monkeypatch):
     import os
     import signal
     import subprocess
@@ -530,13 +541,15 @@ def test_an_import_whose_worker_is_killed_resumes_after_its_last_committed_chunk
     env = {**os.environ, **service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1", "IMPORT_LEASE_SECONDS": "1"}
     monkeypatch.setitem(app.config, "IMPORT_LEASE_SECONDS", 1)  # this process runs the sweep
     try:
-        # The first chunk imports; the second waits on its image URL, so the worker is busy when it dies.
+        # Every product lands; then the images are fetched, and the first waits, so the worker is busy when it dies.
         token = start(app, store, _many(imports.CHUNK * 2, image_url=f"{held.url}/slow.png"))
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue", "imports"],
                                   cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         try:
-            wait_until(lambda: job_state(app, store, token).done_chunks == [0], "the first chunk to commit")
+            wait_until(held.asked.is_set, "the image phase to ask for an image")
+            landed = job_state(app, store, token)
+            assert landed.created_products == imports.CHUNK * 2 and landed.images_done == 0
         finally:
             for pid in [*_children(worker.pid), worker.pid]:  # the work horse (its own session) and the worker
                 os.kill(pid, signal.SIGKILL)
@@ -555,7 +568,8 @@ def test_an_import_whose_worker_is_killed_resumes_after_its_last_committed_chunk
         held.close()
     job = job_state(app, store, token)
     assert (job.status, job.crashes) == ("done", 1)
-    # The first chunk was not imported twice: every product was created once, none "updated".
+    assert (job.images_total, job.images_done, job.images_failed) == (imports.CHUNK, imports.CHUNK, imports.CHUNK)
+    # The products were not imported twice: every product was created once, none "updated".
     assert (job.created_products, job.updated_products, job.failed_products) == (imports.CHUNK * 2, 0, 0)
     assert job.processed_rows == job.total_rows == imports.CHUNK * 2
     assert len(catalog_of(app, store)) == imports.CHUNK * 2

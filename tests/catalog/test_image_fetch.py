@@ -264,3 +264,17 @@ def test_tls_goes_to_the_checked_address_with_the_urls_name_for_sni_and_certific
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_a_name_that_cannot_be_found_is_looked_up_once_for_all_its_images(app, dns):
+    """The first URL of a host goes alone; the host's others wait for it and
+    fail at once, as "host unreachable", when it found the host down."""
+    urls = {f"http://missing.example.com/{n}.png" for n in range(6)}
+    with ImageFetcher(app, 1, allow_private=True, settings=settings(dns)) as fetcher:
+        fetcher.fetch(urls)
+        problems = sorted(fetcher.result(url)[1] for url in urls)
+    assert dns.asked("missing.example.com", "A") == 1
+    assert problems[0] == "host unreachable: missing.example.com did not answer earlier in this import, so it was " \
+                          "not asked again."
+    assert sum("host unreachable" in p for p in problems) == 5
+    assert sum("cannot be found" in p for p in problems) == 1

@@ -8,6 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.catalog.helpers import png_bytes
+from tests.catalog.test_csv import web  # noqa: F401  (the fixture: an image host on 127.0.0.1)
+from tests.catalog.test_import_images import refusing_url
+from tests.conftest import flask_cli
 from tests.platform.helpers import sign_up
 
 pytestmark = pytest.mark.e2e
@@ -112,3 +115,37 @@ def test_a_product_with_more_variants_than_a_page_is_edited_page_by_page(app, li
     expect(page.locator("#variants").get_by_text("$11.50")).to_be_visible()
     page.get_by_role("navigation", name="Variant pages").get_by_role("link", name="← Previous").click()
     expect(page.get_by_label("XS / Shade 0 price", exact=True)).to_be_visible()
+
+
+def test_an_import_started_in_the_browser_shows_its_own_whole_page_then_the_summary(app, live_server, page, tmp_path,
+                                                                                 service_env, web):
+    _sign_up_with_store(app, page, live_server)
+    web.files["/lamp.png"] = png_bytes(40, 30)
+    data = ("Handle,Title,Variant Price,Image Src\n"
+            f"lamp,Desk Lamp,30.00,{web.url}/lamp.png\n"
+            f"chair,Chair,45.00,{refusing_url()}/chair.png\n"
+            "broken,Broken,not a price,\n")
+    upload = tmp_path / "journey.csv"
+    upload.write_text(data)
+
+    page.get_by_role("link", name="Products", exact=True).click()
+    page.get_by_role("link", name="Import / export").click()
+    page.locator("input[type=file][name=file]").set_input_files(str(upload))
+    page.get_by_role("button", name="Start import").click()
+
+    # The job's own page, whole: heading, sidebar, links and its title, not a fragment in the old page.
+    expect(page.get_by_role("heading", name="Import: journey.csv")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Import journey\.csv · "))
+    expect(page.locator("aside.sidebar").get_by_role("link", name="Products", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="All imports")).to_be_visible()
+
+    flask_cli({**service_env, "IMPORT_ALLOW_PRIVATE_URLS": "1"}, "worker", "--burst", "--queue", "imports")
+    progress = page.locator("#import-progress")
+    expect(progress.get_by_text("Done", exact=True)).to_be_visible()  # the poll brought the end
+    summary = progress.get_by_label("Import summary")
+    expect(summary).to_contain_text("Created2")
+    expect(summary).to_contain_text("Refused1")
+    expect(summary).to_contain_text("Images not fetched1 of 2")
+    expect(progress.get_by_role("heading", name="Refused — not imported")).to_be_visible()
+    expect(progress.get_by_role("heading", name="Imported with warnings")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Import journey\.csv · "))
