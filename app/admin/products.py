@@ -149,6 +149,7 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
         "locations": locations, "variant_page": shown, "levels": inventory.levels([v.id for v in shown.variants]),
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
+        "shared_skus": catalog.sku_sharers(shown.variants),
         "history": inventory.product_history(product.id), "active": active or section,
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"

@@ -16,8 +16,8 @@ from app.catalog.errors import CatalogError
 from app.catalog.events import product_changed
 from app.catalog.image_fetch import ImageFetcher
 from app.catalog.models import ImportJob, Product, ProductImage, ProductOption, Variant
-from app.catalog.products import (OptionSpec, check_skus_free, check_variant_count, clean_options, clean_product,
-                                  clean_variant, create_product)
+from app.catalog.products import (OptionSpec, check_variant_count, clean_options, clean_product, clean_variant,
+                                  create_product)
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Location
@@ -26,9 +26,9 @@ from app.money import format_amount
 from tenants.context import require_store, store_context
 
 PRODUCT_FIELDS = ("title", "handle", "description_html", "vendor", "product_type", "tags", "status", "seo_title",
-                  "seo_description")
+                  "seo_description", "category")
 DEFAULT_LOCATION = "Default location"
-CLASHED = ("Another change to this store took the same handle or SKU while the file was importing; import the "
+CLASHED = ("Another change to this store took the same handle while the file was importing; import the "
            "file again.")
 TOO_LARGE = "A number in this product is too large to store (a price, weight or quantity)."
 
@@ -105,8 +105,10 @@ class ChunkImport:
         for group in chunk:
             self._product(group, existing.get(group.handle), stock, careful)
 
-    def _note(self, row: int | None, handle: str, message: str) -> None:
-        self.report.append({"row": row, "handle": handle, "message": message})
+    def _note(self, row: int | None, handle: str, message: str, kind: str = "refused") -> None:
+        """A report entry: "refused" (the product was not imported) or
+        "warning" (it was, and this is worth knowing)."""
+        self.report.append({"row": row, "handle": handle, "message": message, "kind": kind})
 
     def _product(self, group: ProductGroup, product: Product | None, stock: dict, careful: bool) -> None:
         if group.errors:
@@ -126,6 +128,7 @@ class ChunkImport:
                 _images(product, group, variants, self.settings.fetcher, notes)
                 self._stock(group, variants, stock, notes)
                 db.session.flush()  # this product's own errors surface here, not in the next one's
+                notes.extend(_skus_shared_in_store(product, group, variants))
         except _Refused as refused:
             self._note(refused.row, group.handle, refused.message)
             outcome = "failed"
@@ -138,8 +141,9 @@ class ChunkImport:
             self._note(group.first_row, group.handle, TOO_LARGE if isinstance(error, sa.exc.DataError) else CLASHED)
             outcome = "failed"
         else:
+            self.report.extend(warning.as_dict() for warning in group.warnings)
             for row, message in notes:
-                self._note(row, group.handle, message)
+                self._note(row, group.handle, message, "warning")
         self.counts[outcome] += 1
 
     def _create(self, group: ProductGroup) -> tuple[Product, list[Variant]]:
@@ -182,8 +186,6 @@ class ChunkImport:
             if match is not None:
                 used.add(match.id)
             plan.append((row, match))
-        check_skus_free([row.fields.get("sku", match.sku if match else None) for row, match in plan],
-                        own_variant_ids=[v.id for v in existing])
         doomed = [v for v in existing if v.id not in used]
         for variant in doomed:
             product.variants.remove(variant)
@@ -223,8 +225,6 @@ class ChunkImport:
             if match in variants:
                 raise _Refused(row.row, f"Two rows update the same variant (SKU {sku}).")
             variants.append(match)
-        check_skus_free([row.fields.get("sku", v.sku) for row, v in zip(group.variants, variants)],
-                        own_variant_ids=[v.id for v in product.variants])
         for row, variant in zip(group.variants, variants):
             _apply(variant, _clean(row, _variant_fields(variant, self.currency), self.currency))
         return variants
@@ -251,6 +251,26 @@ class ChunkImport:
                                           commit=False)
                 except InventoryError as error:
                     notes.append((row.row, f"Stock was not changed: {error.message}"))
+
+
+def _skus_shared_in_store(product: Product, group: ProductGroup, variants: list[Variant]) -> list[tuple[int, str]]:
+    """Warnings for this product's SKUs that products outside the file use
+    too (sharing within the file was told when it was read)."""
+    rows = {variant.sku: row.row for row, variant in zip(group.variants, variants) if variant.sku}
+    if not rows:
+        return []
+    others = db.session.execute(
+        sa.select(Variant.sku, Product.handle, Product.title)
+        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+        .where(Variant.sku.in_(list(rows)), Variant.product_id != product.id)
+        .order_by(Product.title).distinct()).all()
+    notes, told = [], set()
+    for sku, handle, title in others:
+        if handle not in group.sku_peers.get(sku, ()) and sku not in told:
+            told.add(sku)
+            notes.append((rows[sku], f"The SKU “{sku}” is also used by “{title}” in the store. The import kept "
+                                     "both; SKUs shared by variants can mix up stock counts and orders."))
+    return notes
 
 
 def stock_location() -> Location | None:
@@ -282,7 +302,8 @@ def _variant_fields(variant: Variant, currency: str) -> dict:
     return {"price": format_amount(variant.price, currency),
             "compare_at_price": format_amount(variant.compare_at_price, currency), "sku": variant.sku,
             "barcode": variant.barcode, "weight_grams": str(variant.weight_grams),
-            "track_inventory": variant.track_inventory,
+            "weight_unit": variant.weight_unit, "taxable": variant.taxable,
+            "cost": format_amount(variant.cost, currency), "track_inventory": variant.track_inventory,
             "low_stock_threshold": "" if variant.low_stock_threshold is None else str(variant.low_stock_threshold)}
 
 
