@@ -272,7 +272,8 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     opts = clean_options(options)
     if variants is None:
         defaults = {k: data.get(k) for k in ("price", "compare_at_price", "amount_locale", "sku", "barcode",
-                                              "weight_grams", "track_inventory", "low_stock_threshold") if k in data}
+                                              "weight_grams", "weight_unit", "track_inventory", "taxable", "cost",
+                                              "low_stock_threshold") if k in data}
         defaults.setdefault("price", "0")
         _check_combinations(opts)
         combos = _combinations(opts)
