@@ -174,12 +174,16 @@ class ChunkImport:
         opts = clean_options([OptionSpec(name, [row.values[i] for row in group.variants])
                               for i, name in enumerate(group.option_names)])
         existing = list(product.variants)
-        by_sku = {v.sku: v for v in existing if v.sku}
+        by_sku: dict[str, list[Variant]] = {}
+        for variant in existing:
+            if variant.sku:
+                by_sku.setdefault(variant.sku, []).append(variant)
         by_values = {v.option_values: v for v in existing}
+        claimed = {row.values for row in group.variants}
         plan, used = [], set()
         for row in group.variants:
-            match = by_sku.get(row.fields.get("sku") or "")
-            if match is None or match.id in used:
+            match = _sku_match(by_sku.get(row.fields.get("sku") or "", []), row.values, claimed, used)
+            if match is None:
                 match = by_values.get(row.values)
             if match is not None and match.id in used:
                 match = None
@@ -216,14 +220,14 @@ class ChunkImport:
         variants = []
         for row in group.variants:
             sku = row.fields.get("sku")
-            match = next((v for v in product.variants if sku and v.sku == sku), None)
+            # A shared SKU: each row takes the next variant with it, in the product's order.
+            match = next((v for v in product.variants if sku and v.sku == sku and v not in variants), None)
             if match is None and len(product.variants) == 1 and len(group.variants) == 1:
                 match = product.variants[0]
             if match is None:
-                raise _Refused(row.row, f"No variant of “{product.title}” has the SKU “{sku or ''}”; to add "
+                raise _Refused(row.row, f"No variant of “{product.title}” has the SKU “{sku or ''}”"
+                                        f"{' left' if any(v.sku == sku for v in variants) else ''}; to add "
                                         "variants, include the Option1 Name and Option1 Value columns.")
-            if match in variants:
-                raise _Refused(row.row, f"Two rows update the same variant (SKU {sku}).")
             variants.append(match)
         for row, variant in zip(group.variants, variants):
             _apply(variant, _clean(row, _variant_fields(variant, self.currency), self.currency))
@@ -251,6 +255,16 @@ class ChunkImport:
                                           commit=False)
                 except InventoryError as error:
                     notes.append((row.row, f"Stock was not changed: {error.message}"))
+
+
+def _sku_match(candidates: list[Variant], values: tuple[str, ...], claimed: set, used: set) -> Variant | None:
+    """The variant a row updates, among those with its SKU (several when the
+    SKU is shared): the one with the row's option values, else one whose
+    values no row of the file claims (its values were renamed), else the first."""
+    free = [v for v in candidates if v.id not in used]
+    return (next((v for v in free if v.option_values == values), None)
+            or next((v for v in free if v.option_values not in claimed), None)
+            or (free[0] if free else None))
 
 
 def _skus_shared_in_store(product: Product, group: ProductGroup, variants: list[Variant]) -> list[tuple[int, str]]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.catalog import csv_format, imports
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
-from app.catalog.models import ImportJob, Product
+from app.catalog.models import ImportJob, Product, Variant
 from app.extensions import db
 from tests.catalog.test_csv import ACTOR, import_file, rows_of
 from tests.conftest import as_store
@@ -273,3 +273,32 @@ def test_the_import_page_lists_the_columns_not_imported(app, merchant, service_e
     assert "Google Shopping / Gender (2 values)" in page and "Variant Tax Code (1 value)" in page
     assert "Columns not imported" not in browser.get(
         f"/dashboard/{store.handle}/products/imports/{job.token}", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+
+def test_variants_sharing_a_sku_keep_their_rows_when_imported_again(app, make_store, service_env):
+    """Rows are matched to variants by SKU; with a shared SKU, by its option
+    values too, so no variant is removed and made again (losing its stock
+    history) because the file lists them in another order."""
+    store = make_store()
+    header = b"Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+    import_file(app, service_env, store, header + b"pin,Pin,Style,Fox,PIN,8\npin,,,Owl,PIN,9\npin,,,Elk,PIN-E,7\n")
+    with as_store(app, store):
+        ids = {v.option_values: v.id for v in db.session.scalars(sa.select(Variant))}
+    again = import_file(app, service_env, store,
+                        header + b"pin,Pin,Style,Owl,PIN,10\npin,,,Fox,PIN,11\npin,,,Elk,PIN-E,7\n")
+    assert (again.updated_products, again.failed_products) == (1, 0)
+    assert [entry["message"] for entry in again.report] == [
+        f"The SKU “PIN” is also used by this product (row 2). The import kept both; {SHARED_SKU}"]
+    with as_store(app, store):
+        after = {v.option_values: (v.id, v.price) for v in db.session.scalars(sa.select(Variant))}
+    assert after == {("Owl",): (ids[("Owl",)], 1000), ("Fox",): (ids[("Fox",)], 1100), ("Elk",): (ids[("Elk",)], 700)}
+    prices = import_file(app, service_env, store, b"Handle,Title,Variant SKU,Variant Price\npin,Pin,PIN,12\n"
+                                                  b"pin,,PIN,13\npin,,PIN,14\n")
+    assert prices.failed_products == 1  # no option columns: each row takes the next variant with the SKU
+    assert "No variant of “Pin” has the SKU “PIN” left" in prices.report[-1]["message"]
+    prices = import_file(app, service_env, store, b"Handle,Title,Variant SKU,Variant Price\npin,Pin,PIN,12\n"
+                                                  b"pin,,PIN,13\n")
+    assert (prices.updated_products, prices.failed_products) == (1, 0)
+    with as_store(app, store):
+        assert sorted(db.session.execute(sa.select(Variant.position, Variant.price)).all()) == [
+            (1, 1200), (2, 1300), (3, 700)]
