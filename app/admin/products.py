@@ -12,7 +12,7 @@ from app import parse
 from app.admin import bp
 from app.catalog import products as catalog
 from app.catalog.errors import CatalogError
-from app.catalog.models import STATUSES
+from app.catalog.models import STATUSES, WEIGHT_UNITS
 from app.catalog.products import OptionSpec
 from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
 from app.domain_errors import DomainError
@@ -150,6 +150,7 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
         "shared_skus": catalog.sku_sharers(shown.variants),
+        "weight_units": WEIGHT_UNITS,
         "history": inventory.product_history(product.id), "active": active or section,
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"

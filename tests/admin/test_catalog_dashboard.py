@@ -82,6 +82,22 @@ def test_a_sku_shared_with_another_product_is_saved_with_a_warning_naming_it(app
     assert other.count("Also the SKU of “Road Runner”") == 1  # only on the variant that shares it
 
 
+def test_the_variant_row_edits_the_unit_a_weight_is_shown_in(app, merchant):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store))
+    with as_store(app, store):
+        variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == product_id).limit(1))
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    assert '<option value="g" selected>g</option>' in browser.get(path).get_data(as_text=True)
+    row = {"price": "89.00", "sku": "TR-1", "weight_grams": "340", "weight_unit": "oz"}
+    assert browser.post(f"{path}/variants/{variant_id}", row, csrf_from=path).status_code == 302
+    refused = browser.post(f"{path}/variants/{variant_id}", {**row, "weight_unit": "stone"}, csrf_from=path)
+    assert refused.status_code == 422 and "weight unit must be one of g, kg, lb, oz" in refused.get_data(as_text=True)
+    with as_store(app, store):
+        saved = db.session.get(Variant, (store.id, variant_id))
+        assert (saved.weight_grams, saved.weight_unit) == (340, "oz")
+
+
 def test_removing_an_option_value_asks_before_deleting_variants(app, merchant):
     browser, _, store = merchant
     product_id = _product_id(_new_product(browser, store))
