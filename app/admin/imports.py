@@ -72,14 +72,18 @@ def _job(token: str):
 
 @bp.get("/<handle>/products/export.csv")
 def export_products():
-    """Written to a spooled temporary file while the store's context is
+    """`format` picks Shopify's classic or current columns (default classic).
+    Written to a spooled temporary file while the store's context is
     active, then sent: a streamed body would outlive the request's store."""
-    from app.catalog.csv_format import export_products as rows
+    from app.catalog.csv_format import FORMATS, export_products as rows
 
+    fmt = request.args.get("format", "classic")
+    if fmt not in FORMATS:
+        abort(400, description="Choose the export format: classic or current.")
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    for chunk in rows(base_url=request.host_url.rstrip("/")):
+    for chunk in rows(base_url=request.host_url.rstrip("/"), format=fmt):
         spool.write(chunk.encode("utf-8"))
     spool.seek(0)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
     return send_file(spool, mimetype="text/csv", as_attachment=True,
-                     download_name=f"{g.store.handle}-products-{stamp}.csv")
+                     download_name=f"{g.store.handle}-products-{fmt}-{stamp}.csv")

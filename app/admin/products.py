@@ -14,7 +14,7 @@ from app.admin import bp
 from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
 from app.catalog import pending_images, products as catalog
 from app.catalog.errors import CatalogError
-from app.catalog.models import STATUSES
+from app.catalog.models import STATUSES, WEIGHT_UNITS
 from app.catalog.products import OptionSpec
 from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
 from app.domain_errors import DomainError
@@ -183,6 +183,8 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
         "locations": locations, "variant_page": shown, "levels": inventory.levels([v.id for v in shown.variants]),
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},
+        "shared_skus": catalog.sku_sharers(shown.variants),
+        "weight_units": WEIGHT_UNITS,
         "history": inventory.product_history(product.id), "active": active or section,
         "pending_images": pending_images.of_product(product.id),
     }

@@ -1,4 +1,7 @@
-"""Shopify's product CSV: its columns, reading a file into products, writing the catalog out.
+"""Shopify's product CSV: reading a file into products, writing the catalog out.
+
+Both of Shopify's layouts are read (app.catalog.csv_columns maps the current
+one's column names onto the classic ones used here) and either is written.
 
 The layout is Shopify's: one row per variant; rows that share a Handle are one
 product; the product's own fields (Title, Body (HTML), Vendor, Tags, Status,
@@ -27,38 +30,35 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.catalog import pending_images
-from app.catalog.errors import CatalogError, CatalogErrorCode as Code
+from app.catalog import csv_columns, pending_images
+from app.catalog.csv_columns import (CLASSIC, COLUMNS, CURRENT, CURRENT_NAMES, EXTRA_OPTION_RE, FORMATS, Header,
+                                     file_error)
 from app.catalog.images import url as image_path
-from app.catalog.models import MAX_OPTIONS, STATUSES, Product
+from app.catalog.models import MAX_OPTIONS, STATUSES, WEIGHT_UNITS, Product
 from app.catalog.products import HANDLE_RE, MAX_VARIANTS, slugify
 from app.extensions import db
 from app.inventory.service import levels
 from app.money import MoneyError, format_amount, parse_amount
 from tenants.context import require_store
 
-COLUMNS = (
-    "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
-    "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
-    "Variant SKU", "Variant Grams", "Variant Inventory Tracker", "Variant Inventory Qty",
-    "Variant Inventory Policy", "Variant Fulfillment Service", "Variant Price", "Variant Compare At Price",
-    "Variant Requires Shipping", "Variant Taxable", "Variant Barcode", "Image Src", "Image Position",
-    "Image Alt Text", "Gift Card", "SEO Title", "SEO Description", "Variant Image", "Variant Weight Unit",
-    "Cost per item", "Status",
-)
-REQUIRED = ("Handle", "Title")
+__all__ = ["COLUMNS", "CURRENT_COLUMNS", "FORMATS", "ParsedFile", "decode", "export_products", "ignored_columns",
+           "parse_csv", "parse_text", "read_header"]
+CURRENT_COLUMNS = csv_columns.CURRENT_COLUMNS
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_FIELD_CHARS = 1_000_000  # a Body (HTML) may be 200,000 characters; csv's default stops at 131,072
 # Columns whose value on a later row makes it a variant row (else it only adds an image).
 VARIANT_MARKERS = ("Variant SKU", "Variant Grams", "Variant Inventory Qty", "Variant Price",
-                   "Variant Compare At Price", "Variant Barcode", "Variant Image")
+                   "Variant Compare At Price", "Variant Barcode", "Variant Image", "Cost per item")
 PRODUCT_TEXT = {"Body (HTML)": "description_html", "Vendor": "vendor", "Type": "product_type", "Tags": "tags",
-                "SEO Title": "seo_title", "SEO Description": "seo_description"}
-EXTRA_OPTION_RE = re.compile(r"^option([4-9]|\d{2,}) (name|value)$")
+                "SEO Title": "seo_title", "SEO Description": "seo_description", "Product Category": "category"}
+# Shopify writes g, kg, lb, oz; its API spells them out.
+UNIT_WORDS = {**{unit: unit for unit in WEIGHT_UNITS}, "grams": "g", "kilograms": "kg", "pounds": "lb", "ounces": "oz"}
+GRAMS_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "y", "1", "t"}, {"false", "no", "n", "0", "f"}
 DEFAULT_OPTION, DEFAULT_VALUE = "Title", "Default Title"
 MAX_WHOLE = 1_000_000_000  # grams, stock and image positions
@@ -70,9 +70,10 @@ class RowError:
     row: int
     handle: str
     message: str
+    kind: str = "refused"  # or "warning": the product is imported, and the report says this about it
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "handle": self.handle, "message": self.message}
+        return {"row": self.row, "handle": self.handle, "message": self.message, "kind": self.kind}
 
 
 @dataclass
@@ -103,6 +104,9 @@ class ProductGroup:
     variants: list[VariantRow] = field(default_factory=list)
     images: list[ImageRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    # SKU -> handles of the file's other products with that SKU (told once, by the file's check)
+    sku_peers: dict[str, set[str]] = field(default_factory=dict)
     seen_values: set[tuple[str, ...]] = field(default_factory=set, repr=False)
     surplus: list[int] = field(default_factory=list)  # rows of variants past MAX_VARIANTS, not read
 
@@ -116,6 +120,7 @@ class ParsedFile:
     products: list[ProductGroup]
     errors: list[RowError]  # rows that belong to no product
     total_rows: int
+    format: str = CLASSIC
 
     @property
     def has_quantities(self) -> bool:
@@ -124,10 +129,6 @@ class ParsedFile:
 
 class RowProblem(ValueError):
     pass
-
-
-def file_error(message: str) -> CatalogError:
-    return CatalogError(Code.INVALID, message, "file")
 
 
 # -- reading ----------------------------------------------------------------
@@ -163,34 +164,33 @@ def _reader(text: str):
     return csv.reader(io.StringIO(text, newline=""))
 
 
-def read_header(text: str) -> dict[str, int]:
-    """Known column name -> index. Raises a file-level CatalogError for a bad header."""
-    return _header(text)[0]
-
-
-def _header(text: str) -> tuple[dict[str, int], int]:
+def read_header(text: str) -> Header:
+    """The header's columns (under their classic names) and format. Raises a
+    file-level CatalogError for a bad header."""
     try:
         header = next(_reader(text), [])
     except csv.Error as error:
         raise file_error(f"The header row cannot be read as CSV: {error}.") from None
-    canonical = {name.casefold(): name for name in COLUMNS}
-    columns, seen = {}, set()
-    for index, raw in enumerate(header):
-        name = " ".join(raw.split())
-        key = name.casefold()
-        if key and key in seen:
-            raise file_error(f"The column “{name}” appears twice in the header.")
-        seen.add(key)
-        if key in canonical:
-            columns[canonical[key]] = index
-        elif EXTRA_OPTION_RE.match(key):
-            columns[name.title()] = index
-    missing = [name for name in REQUIRED if name not in columns]
-    if missing:
-        raise file_error(f"The file is missing required column{'s' * (len(missing) > 1)}: {', '.join(missing)}. "
-                         "The first row must be the column names of Shopify's product CSV, such as "
-                         "Handle, Title, Option1 Name, Option1 Value, Variant SKU, Variant Price.")
-    return columns, len(header)
+    return csv_columns.read(header)
+
+
+def ignored_columns(text: str) -> dict[str, int]:
+    """The file's columns Vitrine does not keep -> how many non-blank cells
+    each has (only columns with some). A row that cannot be read as CSV ends
+    the count: the import reports that row itself."""
+    header = read_header(text)
+    if not header.ignored and not header.assumed:
+        return {}
+
+    def records():
+        reader = _reader(text)
+        try:
+            next(reader)
+            yield from reader
+        except csv.Error:
+            return
+
+    return header.ignored_counts(records())
 
 
 def parse_csv(data: bytes, currency: str | None = None) -> ParsedFile:
@@ -199,7 +199,8 @@ def parse_csv(data: bytes, currency: str | None = None) -> ParsedFile:
 
 
 def parse_text(text: str, currency: str | None = None) -> ParsedFile:
-    columns, width = _header(text)
+    header = read_header(text)
+    columns, width = header.columns, header.width
     currency = currency or require_store().currency
     groups: dict[str, ProductGroup] = {}
     orphans: list[RowError] = []
@@ -218,7 +219,7 @@ def parse_text(text: str, currency: str | None = None) -> ParsedFile:
         if not any(cell.strip() for cell in record):
             continue
         total += 1
-        row = _Row(record, columns, width, number)
+        row = _Row(record, header, number)
         handle = row.text("Handle").lower()
         if not handle and row.text("Title"):
             handle = slugify(row.text("Title"))  # Shopify: a new product may come with only a Title
@@ -236,22 +237,34 @@ def parse_text(text: str, currency: str | None = None) -> ParsedFile:
             _read_row(group, row, currency)
         except RowProblem as problem:
             group.errors.append(RowError(number, handle, str(problem)))
-    _refuse_shared_skus(groups.values())
+    _warn_shared_skus(groups.values())
     _refuse_too_many_variants(groups.values())
-    return ParsedFile(columns=set(columns), products=list(groups.values()), errors=orphans, total_rows=total)
+    return ParsedFile(columns=set(columns), products=list(groups.values()), errors=orphans, total_rows=total,
+                      format=header.format)
 
 
-def _refuse_shared_skus(groups) -> None:
-    """A SKU on two products of the file: the later product is refused (the
-    database would refuse it anyway; this says why, and where)."""
-    owners: dict[str, ProductGroup] = {}
+def _warn_shared_skus(groups) -> None:
+    """Shopify lets variants share a SKU, so a shared one is imported; each
+    variant after the first with that SKU gets a warning saying where the
+    SKU was first, and the products sharing it know each other (sku_peers),
+    so the import does not warn about them again."""
+    first: dict[str, tuple[ProductGroup, int]] = {}
+    sharers: dict[str, set[str]] = {}
     for group in groups:
         for variant in group.variants:
             sku = variant.fields.get("sku")
-            owner = owners.setdefault(sku, group) if sku else group
-            if owner is not group:
-                group.errors.append(RowError(variant.row, group.handle, f"The SKU “{sku}” is also used by "
-                                             f"“{owner.handle}” (row {owner.first_row}); SKUs must be unique."))
+            if not sku:
+                continue
+            owner, row = first.setdefault(sku, (group, variant.row))
+            sharers.setdefault(sku, set()).add(group.handle)
+            if row != variant.row:
+                where = "this product" if owner is group else f"“{owner.handle}”"
+                group.warnings.append(RowError(variant.row, group.handle, f"The SKU “{sku}” is also used by {where} "
+                                               f"(row {row}). The import kept both; SKUs shared by variants can "
+                                               "mix up stock counts and orders.", "warning"))
+    for group in groups:
+        group.sku_peers = {v.fields["sku"]: sharers[v.fields["sku"]] - {group.handle}
+                           for v in group.variants if v.fields.get("sku")}
 
 
 def _refuse_too_many_variants(groups) -> None:
@@ -265,8 +278,13 @@ def _refuse_too_many_variants(groups) -> None:
 
 
 class _Row:
-    def __init__(self, record: list[str], columns: dict[str, int], width: int, number: int):
-        self.record, self.columns, self.width, self.number = record, columns, width, number
+    def __init__(self, record: list[str], header: Header, number: int):
+        self.record, self.columns, self.width, self.number = record, header.columns, header.width, number
+        self.format = header.format
+
+    def label(self, name: str) -> str:
+        """The column's name in the file's own format, for messages."""
+        return CURRENT_NAMES.get(name, name) if self.format == CURRENT else name
 
     def has(self, name: str) -> bool:
         return name in self.columns
@@ -361,13 +379,21 @@ def _read_variant(group: ProductGroup, row: _Row, currency: str) -> None:
     if row.has("Variant Barcode"):
         fields["barcode"] = row.text("Variant Barcode")
     if price := row.text("Variant Price"):
-        fields["price"] = _amount(price, currency, "Variant Price")
+        fields["price"] = _amount(price, currency, row.label("Variant Price"))
     if row.has("Variant Compare At Price"):
         compare = row.text("Variant Compare At Price")
-        fields["compare_at_price"] = _amount(compare, currency, "Variant Compare At Price") if compare else None
-    grams = _whole(row, "Variant Grams", signed=False, decimals_ok=True)
+        fields["compare_at_price"] = _amount(compare, currency, row.label("Variant Compare At Price")) \
+            if compare else None
+    grams = _grams(row)
     if grams is not None:
         fields["weight_grams"] = str(grams)
+    if row.has("Variant Weight Unit"):
+        fields["weight_unit"] = _weight_unit(row)
+    if row.has("Variant Taxable"):
+        fields["taxable"] = _boolean(row, "Variant Taxable", default=True)  # Shopify taxes a blank
+    if row.has("Cost per item"):
+        cost = row.text("Cost per item")
+        fields["cost"] = _amount(cost, currency, row.label("Cost per item")) if cost else None
     if row.has("Variant Inventory Tracker"):
         fields["track_inventory"] = bool(row.text("Variant Inventory Tracker"))  # "shopify" (or a service): tracked
     image = row.raw("Variant Image")
@@ -384,19 +410,42 @@ def _amount(text: str, currency: str, column: str) -> str:
     return text
 
 
-def _whole(row: _Row, column: str, *, signed: bool, decimals_ok: bool = False) -> int | None:
+def _grams(row: _Row) -> int | None:
+    """Shopify writes grams with decimals (250.0, or 226.796185 for half a
+    pound): rounded half up to the gram, exactly (Decimal, never a float)."""
+    column = "Variant Grams"
+    text = row.text(column)
+    if not text:
+        return None
+    if not GRAMS_RE.fullmatch(text):
+        raise RowProblem(f"{row.label(column)} must be a weight in grams, 0 or more (like 250 or 226.8), "
+                         f"not “{text[:40]}”.")
+    grams = int(Decimal(text).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if grams > MAX_WHOLE:
+        raise RowProblem(f"{row.label(column)} is too large: at most {MAX_WHOLE:,}.")
+    return grams
+
+
+def _weight_unit(row: _Row) -> str:
+    text = row.text("Variant Weight Unit")
+    unit = UNIT_WORDS.get(text.lower() or "g")
+    if unit is None:
+        raise RowProblem(f"{row.label('Variant Weight Unit')} must be one of {', '.join(WEIGHT_UNITS)}, "
+                         f"not “{text[:40]}”.")
+    return unit
+
+
+def _whole(row: _Row, column: str, *, signed: bool) -> int | None:
     text = row.text(column)
     if not text:
         return None
     number = text
-    if decimals_ok and re.fullmatch(r"-?\d+\.0*", number):
-        number = number.split(".")[0]  # Shopify writes grams as 250.0
     digits = number[1:] if signed and number[:1] in "+-" else number
     if not digits.isdigit():
         kind = "a whole number" if signed else "a whole number, 0 or more"
-        raise RowProblem(f"{column} must be {kind}, not “{text}”.")
+        raise RowProblem(f"{row.label(column)} must be {kind}, not “{text[:40]}”.")
     if int(digits) > MAX_WHOLE:
-        raise RowProblem(f"{column} is too large: at most {MAX_WHOLE:,}.")
+        raise RowProblem(f"{row.label(column)} is too large: at most {MAX_WHOLE:,}.")
     return int(number)
 
 
@@ -406,22 +455,26 @@ def _boolean(row: _Row, column: str, default: bool) -> bool:
         return default
     if text in TRUE_WORDS or text in FALSE_WORDS:
         return text in TRUE_WORDS
-    raise RowProblem(f"{column} must be TRUE or FALSE, not “{row.text(column)}”.")
+    raise RowProblem(f"{row.label(column)} must be TRUE or FALSE, not “{row.text(column)[:40]}”.")
 
 
 # -- writing ----------------------------------------------------------------
 
-def export_products(base_url: str = "", *, batch: int = 200) -> Iterator[str]:
-    """The current store's catalog as Shopify CSV text, in chunks (the header first).
+def export_products(base_url: str = "", *, format: str = CLASSIC, batch: int = 200) -> Iterator[str]:
+    """The current store's catalog as Shopify CSV text, in chunks (the header
+    first), in the `format` asked for (classic or current).
 
     `base_url` (like https://shop.example.com) makes image URLs absolute. The
     generator reads the database as it goes: a streaming view keeps the store
     context and app context open around it (stream_with_context).
     """
+    if format not in FORMATS:
+        raise ValueError(f"unknown CSV format {format!r}")
     currency = require_store().currency
+    order = COLUMNS if format == CLASSIC else tuple(CURRENT_NAMES)  # classic names, in the format's order
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS if format == CLASSIC else csv_columns.CURRENT_COLUMNS)
     after = 0
     while True:
         products = list(db.session.scalars(
@@ -434,8 +487,9 @@ def export_products(base_url: str = "", *, batch: int = 200) -> Iterator[str]:
             on_hand[variant_id] = on_hand.get(variant_id, 0) + level.on_hand
         pending = pending_images.by_product([p.id for p in products])  # failed image URLs are exported back
         for product in products:
-            writer.writerows(_product_rows(product, on_hand, currency, base_url.rstrip("/"),
-                                           pending.get(product.id, [])))
+            writer.writerows([row[name] for name in order]
+                             for row in _product_rows(product, on_hand, currency, base_url.rstrip("/"), format,
+                                                      pending.get(product.id, [])))
         yield out.getvalue()
         out.seek(0)
         out.truncate()
@@ -444,8 +498,10 @@ def export_products(base_url: str = "", *, batch: int = 200) -> Iterator[str]:
         yield out.getvalue()
 
 
-def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base: str,
-                  pending: list = ()) -> list[list[str]]:
+def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base: str, fmt: str,
+                  pending: list = ()) -> list[dict]:
+    """The product's rows, each a dict of classic column name -> cell; image
+    URLs an import could not fetch yet are written back after its images."""
     names = [o.name for o in product.options]
     images = {image.id: image for image in product.images}
     sources = [(base + image_path(i.storage_key), i.alt) for i in product.images] + \
@@ -458,7 +514,7 @@ def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base
         if k == 0:
             row.update({
                 "Title": product.title, "Body (HTML)": product.description_html, "Vendor": product.vendor,
-                "Type": product.product_type, "Tags": ", ".join(product.tags or []),
+                "Type": product.product_type, "Tags": ", ".join(product.tags or []), "Product Category": product.category,
                 "Published": "TRUE" if product.status == "active" else "FALSE", "Gift Card": "FALSE",
                 "SEO Title": product.seo_title, "SEO Description": product.seo_description, "Status": product.status,
             })
@@ -472,16 +528,18 @@ def _product_rows(product: Product, on_hand: dict[int, int], currency: str, base
             row.update({
                 "Variant SKU": variant.sku or "", "Variant Grams": str(variant.weight_grams),
                 "Variant Inventory Tracker": "shopify" if variant.track_inventory else "",
-                "Variant Inventory Qty": str(on_hand.get(variant.id, 0)), "Variant Inventory Policy": "deny",
+                "Variant Inventory Qty": str(on_hand.get(variant.id, 0)),
+                "Variant Inventory Policy": "deny" if fmt == CLASSIC else "DENY",
                 "Variant Fulfillment Service": "manual", "Variant Price": format_amount(variant.price, currency),
                 "Variant Compare At Price": format_amount(variant.compare_at_price, currency),
-                "Variant Requires Shipping": "TRUE", "Variant Taxable": "TRUE", "Variant Barcode": variant.barcode,
+                "Variant Requires Shipping": "TRUE", "Variant Taxable": "TRUE" if variant.taxable else "FALSE",
+                "Variant Barcode": variant.barcode, "Variant Weight Unit": variant.weight_unit,
                 "Variant Image": base + image_path(image.storage_key) if image else waiting.get(variant.id, ""),
-                "Variant Weight Unit": "g",
+                "Cost per item": format_amount(variant.cost, currency),
             })
         if k < len(sources):
             row.update({"Image Src": sources[k][0], "Image Position": str(k + 1), "Image Alt Text": sources[k][1]})
-        rows.append([neutralise(row[name]) for name in COLUMNS])
+        rows.append({name: neutralise(cell) for name, cell in row.items()})
     return rows
 
 

@@ -61,7 +61,7 @@ def summary(job: ImportJob) -> Summary:
     warned = {entry.get("handle") for entry in job.report or [] if kind_of(entry) == "warning"}
     return Summary(created=job.created_products, updated=job.updated_products, refused=job.failed_products,
                    warnings=len(warned), images_total=job.images_total, images_failed=job.images_failed,
-                   columns_ignored=list(getattr(job, "ignored_columns", None) or []))
+                   columns_ignored=sorted(job.ignored_columns or {}))  # listed with counts on the job page
 
 
 def lines(report: list[dict]) -> list[Line]:

@@ -22,8 +22,8 @@ from app.catalog.events import product_changed
 from app.catalog import pending_images
 from app.catalog.image_fetch import FetchProblem, check_url
 from app.catalog.models import ImportJob, Product, ProductImage, ProductOption, Variant
-from app.catalog.products import (OptionSpec, check_skus_free, check_variant_count, clean_options, clean_product,
-                                  clean_variant, create_product)
+from app.catalog.products import (OptionSpec, check_variant_count, clean_options, clean_product, clean_variant,
+                                  create_product)
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import Location
@@ -32,9 +32,9 @@ from app.money import format_amount
 from tenants.context import require_store, store_context
 
 PRODUCT_FIELDS = ("title", "handle", "description_html", "vendor", "product_type", "tags", "status", "seo_title",
-                  "seo_description")
+                  "seo_description", "category")
 DEFAULT_LOCATION = "Default location"
-CLASHED = ("Another change to this store took the same handle or SKU while the file was importing; import the "
+CLASHED = ("Another change to this store took the same handle while the file was importing; import the "
            "file again.")
 TOO_LARGE = "A number in this product is too large to store (a price, weight or quantity)."
 
@@ -103,11 +103,10 @@ class ChunkImport:
         for group in chunk:
             self._product(group, existing.get(group.handle), stock, careful)
 
-    def _note(self, row: int | None, handle: str, message: str, kind: str | None = None) -> None:
-        """A report entry: a refusal (the product was not imported), or with
-        kind "warning" one on a product imported with something left out."""
-        entry = {"row": row, "handle": handle, "message": message}
-        self.report.append({**entry, "kind": kind} if kind else entry)
+    def _note(self, row: int | None, handle: str, message: str, kind: str = "refused") -> None:
+        """A report entry: "refused" (the product was not imported) or
+        "warning" (it was, and this is worth knowing)."""
+        self.report.append({"row": row, "handle": handle, "message": message, "kind": kind})
 
     def _product(self, group: ProductGroup, product: Product | None, stock: dict, careful: bool) -> None:
         if group.errors:
@@ -127,6 +126,7 @@ class ChunkImport:
                 queued = _images(product, group, variants, self.settings.job_id, notes, known=outcome == "updated")
                 self._stock(group, variants, stock, notes)
                 db.session.flush()  # this product's own errors surface here, not in the next one's
+                notes.extend(_skus_shared_in_store(product, group, variants))
         except _Refused as refused:
             self._note(refused.row, group.handle, refused.message)
             outcome = "failed"
@@ -139,6 +139,7 @@ class ChunkImport:
             self._note(group.first_row, group.handle, TOO_LARGE if isinstance(error, sa.exc.DataError) else CLASHED)
             outcome = "failed"
         else:
+            self.report.extend(warning.as_dict() for warning in group.warnings)
             for row, message in notes:
                 self._note(row, group.handle, message, "warning")
             self.counts["images"] += queued
@@ -172,20 +173,22 @@ class ChunkImport:
         opts = clean_options([OptionSpec(name, [row.values[i] for row in group.variants])
                               for i, name in enumerate(group.option_names)])
         existing = list(product.variants)
-        by_sku = {v.sku: v for v in existing if v.sku}
+        by_sku: dict[str, list[Variant]] = {}
+        for variant in existing:
+            if variant.sku:
+                by_sku.setdefault(variant.sku, []).append(variant)
         by_values = {v.option_values: v for v in existing}
+        claimed = {row.values for row in group.variants}
         plan, used = [], set()
         for row in group.variants:
-            match = by_sku.get(row.fields.get("sku") or "")
-            if match is None or match.id in used:
+            match = _sku_match(by_sku.get(row.fields.get("sku") or "", []), row.values, claimed, used)
+            if match is None:
                 match = by_values.get(row.values)
             if match is not None and match.id in used:
                 match = None
             if match is not None:
                 used.add(match.id)
             plan.append((row, match))
-        check_skus_free([row.fields.get("sku", match.sku if match else None) for row, match in plan],
-                        own_variant_ids=[v.id for v in existing])
         doomed = [v for v in existing if v.id not in used]
         for variant in doomed:
             product.variants.remove(variant)
@@ -216,17 +219,15 @@ class ChunkImport:
         variants = []
         for row in group.variants:
             sku = row.fields.get("sku")
-            match = next((v for v in product.variants if sku and v.sku == sku), None)
+            # A shared SKU: each row takes the next variant with it, in the product's order.
+            match = next((v for v in product.variants if sku and v.sku == sku and v not in variants), None)
             if match is None and len(product.variants) == 1 and len(group.variants) == 1:
                 match = product.variants[0]
             if match is None:
-                raise _Refused(row.row, f"No variant of “{product.title}” has the SKU “{sku or ''}”; to add "
+                raise _Refused(row.row, f"No variant of “{product.title}” has the SKU “{sku or ''}”"
+                                        f"{' left' if any(v.sku == sku for v in variants) else ''}; to add "
                                         "variants, include the Option1 Name and Option1 Value columns.")
-            if match in variants:
-                raise _Refused(row.row, f"Two rows update the same variant (SKU {sku}).")
             variants.append(match)
-        check_skus_free([row.fields.get("sku", v.sku) for row, v in zip(group.variants, variants)],
-                        own_variant_ids=[v.id for v in product.variants])
         for row, variant in zip(group.variants, variants):
             _apply(variant, _clean(row, _variant_fields(variant, self.currency), self.currency))
         return variants
@@ -253,6 +254,36 @@ class ChunkImport:
                                           commit=False)
                 except InventoryError as error:
                     notes.append((row.row, f"Stock was not changed: {error.message}"))
+
+
+def _sku_match(candidates: list[Variant], values: tuple[str, ...], claimed: set, used: set) -> Variant | None:
+    """The variant a row updates, among those with its SKU (several when the
+    SKU is shared): the one with the row's option values, else one whose
+    values no row of the file claims (its values were renamed), else the first."""
+    free = [v for v in candidates if v.id not in used]
+    return (next((v for v in free if v.option_values == values), None)
+            or next((v for v in free if v.option_values not in claimed), None)
+            or (free[0] if free else None))
+
+
+def _skus_shared_in_store(product: Product, group: ProductGroup, variants: list[Variant]) -> list[tuple[int, str]]:
+    """Warnings for this product's SKUs that products outside the file use
+    too (sharing within the file was told when it was read)."""
+    rows = {variant.sku: row.row for row, variant in zip(group.variants, variants) if variant.sku}
+    if not rows:
+        return []
+    others = db.session.execute(
+        sa.select(Variant.sku, Product.handle, Product.title)
+        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+        .where(Variant.sku.in_(list(rows)), Variant.product_id != product.id)
+        .order_by(Product.title).distinct()).all()
+    notes, told = [], set()
+    for sku, handle, title in others:
+        if handle not in group.sku_peers.get(sku, ()) and sku not in told:
+            told.add(sku)
+            notes.append((rows[sku], f"The SKU “{sku}” is also used by “{title}” in the store. The import kept "
+                                     "both; SKUs shared by variants can mix up stock counts and orders."))
+    return notes
 
 
 def stock_location() -> Location | None:
@@ -284,7 +315,8 @@ def _variant_fields(variant: Variant, currency: str) -> dict:
     return {"price": format_amount(variant.price, currency),
             "compare_at_price": format_amount(variant.compare_at_price, currency), "sku": variant.sku,
             "barcode": variant.barcode, "weight_grams": str(variant.weight_grams),
-            "track_inventory": variant.track_inventory,
+            "weight_unit": variant.weight_unit, "taxable": variant.taxable,
+            "cost": format_amount(variant.cost, currency), "track_inventory": variant.track_inventory,
             "low_stock_threshold": "" if variant.low_stock_threshold is None else str(variant.low_stock_threshold)}
 
 

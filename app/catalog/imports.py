@@ -90,7 +90,7 @@ def start_import(filename: str, data: bytes, actor: str) -> ImportJob:
     name = os.path.basename((filename or "").replace("\\", "/")).strip()[:255] or "products.csv"
     token = secrets.token_hex(16)
     job = ImportJob(token=token, filename=name, status="queued", actor=actor[:254],
-                    upload_key=f"{store.id}/{token}.csv")
+                    upload_key=f"{store.id}/{token}.csv", ignored_columns=csv_format.ignored_columns(text))
     uploads().save(job.upload_key, text.encode("utf-8"))
     try:
         db.session.add(job)

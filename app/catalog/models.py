@@ -11,6 +11,8 @@ from tenants.tenant_model import TenantModel
 
 STATUSES = ("draft", "active", "archived")
 MAX_OPTIONS = 3
+# How a variant's weight is shown (Shopify's units); the weight itself is always kept in grams.
+WEIGHT_UNITS = ("g", "kg", "lb", "oz")
 
 
 def _now() -> datetime:
@@ -40,6 +42,7 @@ class Product(TenantModel):
     description_html: Mapped[str] = mapped_column(sa.Text, default="")
     vendor: Mapped[str] = mapped_column(sa.String(255), default="")
     product_type: Mapped[str] = mapped_column(sa.String(255), default="")
+    category: Mapped[str] = mapped_column(sa.Text, default="")  # Shopify's taxonomy path, kept as text
     tags: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), default=list)
     status: Mapped[str] = mapped_column(sa.String(16), default="draft")
     seo_title: Mapped[str] = mapped_column(sa.String(255), default="")
@@ -76,7 +79,8 @@ class Variant(TenantModel):
         same_store_fk("product_id", "products", ondelete="CASCADE"),
         # Deleting an image clears only the variant's image_id, never its store_id.
         same_store_fk("image_id", "product_images", name="variants_image", ondelete="SET NULL (image_id)"),
-        sa.Index("variants_sku", "store_id", "sku", unique=True, postgresql_where=sa.text("sku IS NOT NULL")),
+        # Not unique: Shopify lets two variants share a SKU, and so do we (the editor and imports warn).
+        sa.Index("variants_sku", "store_id", "sku", postgresql_where=sa.text("sku IS NOT NULL")),
         sa.Index("variants_options", "store_id", "product_id", sa.text("coalesce(option1, '')"),
                  sa.text("coalesce(option2, '')"), sa.text("coalesce(option3, '')"), unique=True),
         sa.Index("variants_product", "store_id", "product_id", "position"),
@@ -92,6 +96,9 @@ class Variant(TenantModel):
     price: Mapped[int] = mapped_column(sa.BigInteger)
     compare_at_price: Mapped[int | None] = mapped_column(sa.BigInteger)
     weight_grams: Mapped[int] = mapped_column(sa.Integer, default=0)
+    weight_unit: Mapped[str] = mapped_column(sa.String(2), default="g")
+    taxable: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    cost: Mapped[int | None] = mapped_column(sa.BigInteger)  # minor units of the store's currency
     track_inventory: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     low_stock_threshold: Mapped[int | None] = mapped_column(sa.Integer)
     image_id: Mapped[int | None] = mapped_column(sa.BigInteger)
@@ -215,6 +222,8 @@ class ImportJob(TenantModel):
     images_done: Mapped[int] = mapped_column(sa.Integer, default=0)
     images_failed: Mapped[int] = mapped_column(sa.Integer, default=0)
     report: Mapped[list] = mapped_column(JSONB, default=list)
+    # Columns of the file Vitrine does not keep -> how many non-blank cells they had.
+    ignored_columns: Mapped[dict] = mapped_column(JSONB, default=dict)
     error: Mapped[str] = mapped_column(sa.Text, default="")
     actor: Mapped[str] = mapped_column(sa.String(254))
     upload_key: Mapped[str | None] = mapped_column(sa.Text)  # the file, in private upload storage, until done

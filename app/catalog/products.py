@@ -10,7 +10,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.catalog.errors import CatalogError, CatalogErrorCode as Code, invalid, not_found
-from app.catalog.models import MAX_OPTIONS, STATUSES, Product, ProductOption, Variant
+from app.catalog.models import MAX_OPTIONS, STATUSES, WEIGHT_UNITS, Product, ProductOption, Variant
 from app.catalog.sanitize import clean_html
 from app.extensions import db
 from app.money import MoneyError, parse_amount
@@ -95,6 +95,7 @@ def clean_product(data: Mapping) -> dict:
         "status": status,
         "seo_title": _text(data, "seo_title", 255, "The SEO title"),
         "seo_description": _text(data, "seo_description", 1000, "The SEO description"),
+        "category": _text(data, "category", 1000, "The product category"),
     }
 
 
@@ -178,7 +179,24 @@ def clean_variant(data: Mapping, currency: str) -> dict:
         "weight_grams": _int(data, "weight_grams", "Weight (grams)", MAX_WEIGHT_GRAMS, 0),
         "track_inventory": track,
         "low_stock_threshold": _int(data, "low_stock_threshold", "The low-stock threshold", MAX_THRESHOLD),
+        **_kept_only_if_given(data, currency),
     }
+
+
+def _kept_only_if_given(data: Mapping, currency: str) -> dict:
+    """Weight unit, taxable and cost, for the keys `data` has: a form that
+    does not show them (the editor's variant row) leaves them as they are."""
+    fields = {}
+    if "weight_unit" in data:
+        unit = str(data.get("weight_unit") or "g").strip().lower()
+        if unit not in WEIGHT_UNITS:
+            raise invalid(f"The weight unit must be one of {', '.join(WEIGHT_UNITS)}.", "weight_unit")
+        fields["weight_unit"] = unit
+    if "taxable" in data:
+        fields["taxable"] = checkbox(data, "taxable")
+    if "cost" in data:
+        fields["cost"] = _money(data, "cost", currency, required=False)
+    return fields
 
 
 def _combinations(options: list[OptionSpec]) -> list[tuple[str, ...]]:
@@ -190,20 +208,27 @@ def _option_columns(values: tuple[str, ...]) -> dict:
     return {"option1": padded[0], "option2": padded[1], "option3": padded[2]}
 
 
-def check_skus_free(skus: Iterable[str | None], own_variant_ids: Iterable[int] = ()) -> None:
-    wanted = [s for s in skus if s]
-    duplicates = {s for s, n in Counter(wanted).items() if n > 1}
-    if duplicates:
-        raise CatalogError(Code.TAKEN, f"SKU {sorted(duplicates)[0]} is used twice.", "sku")
-    if not wanted:
-        return
-    clash = db.session.execute(
-        sa.select(Variant.sku, Product.title).join(Product, sa.and_(Product.store_id == Variant.store_id,
-                                                                    Product.id == Variant.product_id))
-        .where(Variant.sku.in_(wanted), Variant.id.not_in(list(own_variant_ids) or [0])).limit(1)
-    ).first()
-    if clash:
-        raise CatalogError(Code.TAKEN, f"SKU {clash.sku} is already used by “{clash.title}”.", "sku")
+def sku_sharers(variants: Iterable[Variant]) -> dict[int, list[str]]:
+    """Variant id -> titles of the other products (or this one) with a variant
+    of the same SKU. Shopify lets variants share a SKU, so sharing is allowed:
+    the editor and the import report say so, because stock and orders told
+    apart by SKU can then be mixed up."""
+    variants = [v for v in variants if v.sku]
+    if not variants:
+        return {}
+    others = db.session.execute(
+        sa.select(Variant.id, Variant.sku, Product.id.label("product_id"), Product.title)
+        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+        .where(Variant.sku.in_({v.sku for v in variants})).order_by(Product.title, Variant.position)).all()
+    by_sku = defaultdict(list)
+    for row in others:
+        by_sku[row.sku].append(row)
+    found = {}
+    for variant in variants:
+        titles = [r.title for r in by_sku[variant.sku] if r.id != variant.id]
+        if titles:
+            found[variant.id] = list(dict.fromkeys(titles))
+    return found
 
 
 def free_handle(base: str, exclude_id: int | None = None) -> str:
@@ -245,14 +270,14 @@ def create_product(data: Mapping, *, options: Iterable[OptionSpec] = (), variant
     opts = clean_options(options)
     if variants is None:
         defaults = {k: data.get(k) for k in ("price", "compare_at_price", "amount_locale", "sku", "barcode",
-                                              "weight_grams", "track_inventory", "low_stock_threshold") if k in data}
+                                              "weight_grams", "weight_unit", "track_inventory", "taxable", "cost",
+                                              "low_stock_threshold") if k in data}
         defaults.setdefault("price", "0")
         _check_combinations(opts)
         combos = _combinations(opts)
         skus = variant_skus(str(defaults.get("sku") or "").strip(), combos)
         variants = [{**defaults, "sku": sku, **_option_columns(c)} for sku, c in zip(skus, combos)]
     rows = _variant_rows(variants, opts, currency)
-    check_skus_free(r["sku"] for r in rows)
     fields["handle"] = _claim_handle(fields["handle"], fields["title"])
     product = Product(**fields)
     product.options = [ProductOption(position=i, name=o.name, values=o.values) for i, o in enumerate(opts, 1)]
@@ -318,7 +343,7 @@ def update_product(product: Product, data: Mapping, *, actor: str) -> Product:
 
 def _current(product: Product) -> dict:
     return {k: getattr(product, k) for k in ("title", "handle", "description_html", "vendor", "product_type",
-                                             "tags", "status", "seo_title", "seo_description")}
+                                             "tags", "status", "seo_title", "seo_description", "category")}
 
 
 def set_options(product: Product, options: Iterable[OptionSpec], *, confirm: bool, actor: str) -> dict:
@@ -383,7 +408,6 @@ def update_variant(product: Product, variant_id: int, data: Mapping, *, actor: s
         row["image_id"] = _image_id(product, data["image_id"])
     elif "image_id" in data:
         row["image_id"] = None
-    check_skus_free([row["sku"]], own_variant_ids=[variant.id])
     for key, value in row.items():
         setattr(variant, key, value)
     product_changed(product.id)
@@ -443,8 +467,6 @@ def _commit() -> None:
     except sa.exc.IntegrityError as error:
         db.session.rollback()
         constraint = getattr(error.orig.diag, "constraint_name", "") or ""
-        if "sku" in constraint:
-            raise CatalogError(Code.TAKEN, "That SKU is already used in this store.", "sku") from None
         if "handle" in constraint:
             raise CatalogError(Code.TAKEN, "Another product already uses that handle.", "handle") from None
         raise

@@ -59,17 +59,43 @@ def test_bad_product_forms_are_refused_and_change_nothing(app, merchant, fields,
     assert _count(app, store, Product) == 0
 
 
-def test_duplicate_sku_in_the_editor_is_refused(app, merchant):
+def test_a_sku_shared_with_another_product_is_saved_with_a_warning_naming_it(app, merchant):
+    """Shopify lets variants share a SKU, so the editor saves it, and says
+    beside the SKU which other product has it too."""
     browser, _, store = merchant
     first = _product_id(_new_product(browser, store))
     second = _product_id(_new_product(browser, store, title="Road Runner", sku="RR-1"))
     with as_store(app, store):
         variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == second).limit(1))
+        db.session.execute(sa.update(Variant).where(Variant.id == variant_id).values(taxable=False, cost=4100,
+                                                                                      weight_unit="kg"))
+        db.session.commit()
     path = f"/dashboard/{store.handle}/products/{second}"
     response = browser.post(f"{path}/variants/{variant_id}", {"price": "10", "sku": "TR-1-40-RED"}, csrf_from=path)
-    assert response.status_code == 422 and "already used by “Trail Runner”" in response.get_data(as_text=True)
-    assert _count(app, store, Variant, Variant.sku == "TR-1-40-RED") == 1
-    assert first != second
+    assert response.status_code == 302  # saved, back to the editor
+    assert _count(app, store, Variant, Variant.sku == "TR-1-40-RED") == 2
+    with as_store(app, store):  # fields the row does not show are left as they were
+        saved = db.session.get(Variant, (store.id, variant_id))
+        assert (saved.taxable, saved.cost, saved.weight_unit) == (False, 4100, "kg")
+    assert "Also the SKU of “Trail Runner”" in browser.get(path).get_data(as_text=True)
+    other = browser.get(f"/dashboard/{store.handle}/products/{first}").get_data(as_text=True)
+    assert other.count("Also the SKU of “Road Runner”") == 1  # only on the variant that shares it
+
+
+def test_the_variant_row_edits_the_unit_a_weight_is_shown_in(app, merchant):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store))
+    with as_store(app, store):
+        variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == product_id).limit(1))
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    assert '<option value="g" selected>g</option>' in browser.get(path).get_data(as_text=True)
+    row = {"price": "89.00", "sku": "TR-1", "weight_grams": "340", "weight_unit": "oz"}
+    assert browser.post(f"{path}/variants/{variant_id}", row, csrf_from=path).status_code == 302
+    refused = browser.post(f"{path}/variants/{variant_id}", {**row, "weight_unit": "stone"}, csrf_from=path)
+    assert refused.status_code == 422 and "weight unit must be one of g, kg, lb, oz" in refused.get_data(as_text=True)
+    with as_store(app, store):
+        saved = db.session.get(Variant, (store.id, variant_id))
+        assert (saved.weight_grams, saved.weight_unit) == (340, "oz")
 
 
 def test_removing_an_option_value_asks_before_deleting_variants(app, merchant):

@@ -226,7 +226,7 @@ def test_saving_a_variant_row_keeps_you_on_its_page(app, merchant):
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "Variant saved." in html and "<html" not in html
     assert _rows(html) == [str(i) for i in ids[50:100]]
-    refused = browser.flask.post(f"{path}/variants/{ids[110]}", data={**row, "sku": "SOCK-60",
+    refused = browser.flask.post(f"{path}/variants/{ids[110]}", data={**row, "sku": "SOCK-110", "price": "lots",
                                                                       "csrf_token": browser.csrf_token(path)},
                                  headers=HTMX)
     assert refused.status_code == 422 and _rows(refused.get_data(as_text=True)) == [str(i) for i in ids[100:]]

@@ -337,10 +337,10 @@ def test_broken_rows_refuse_their_product_and_the_rest_is_imported(app, make_sto
     by_row = {entry["row"]: entry for entry in job.report}
     assert sorted(by_row) == [3, 5, 6, 7, 9, 10]
     assert by_row[3]["message"] == "Variant Inventory Qty -2 was set to 0: stock cannot be negative."
-    assert by_row[3]["kind"] == "warning" and "kind" not in by_row[5]  # imported with a warning; refused
+    assert by_row[3]["kind"] == "warning" and {by_row[n]["kind"] for n in (5, 6, 7, 9, 10)} == {"refused"}
     assert by_row[5] == {"row": 5, "handle": "pricey",
                          "message": "Variant Price: “ten dollars” is not an amount: use digits with a dot for "
-                                    "decimals and no thousands separators, like 19.99 or 1234.50."}
+                                    "decimals and no thousands separators, like 19.99 or 1234.50.", "kind": "refused"}
     assert "at most 3 options" in by_row[6]["message"]
     assert "9 fields but the header has 8" in by_row[7]["message"]
     assert "Two rows are both the variant “S”" in by_row[9]["message"]
@@ -351,15 +351,22 @@ def test_broken_rows_refuse_their_product_and_the_rest_is_imported(app, make_sto
     assert found["after"]["variants"][0]["price"] == 350
 
 
-def test_a_sku_on_two_products_of_the_file_refuses_the_later_one(app, make_store, service_env):
+def test_a_sku_on_two_products_of_the_file_imports_both_with_a_warning(app, make_store, service_env):
+    """Shopify lets variants share a SKU: both products are imported and the
+    later one's row is a warning in the report (once, not again from the
+    store-wide check, since the file already said it)."""
     data = (b"Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
             b"hat,Hat,Size,S,HAT-S,10\nhat,,,M,SHARED,10\n"
             b"cap,Cap,Size,S,CAP-S,10\ncap,,,M,SHARED,10\n")
     store = make_store()
     job = import_file(app, service_env, store, data)
-    assert (job.created_products, job.failed_products) == (1, 1)
-    assert job.report == [{"row": 5, "handle": "cap", "message": "The SKU “SHARED” is also used by “hat” (row 2); "
-                                                                  "SKUs must be unique."}]
+    assert (job.created_products, job.failed_products) == (2, 0)
+    assert job.report == [{"row": 5, "handle": "cap", "kind": "warning",
+                           "message": "The SKU “SHARED” is also used by “hat” (row 3). The import kept both; SKUs "
+                                      "shared by variants can mix up stock counts and orders."}]
+    found = catalog_of(app, store)
+    assert [v["sku"] for v in found["cap"]["variants"]] == ["CAP-S", "SHARED"]
+    assert [v["sku"] for v in found["hat"]["variants"]] == ["HAT-S", "SHARED"]
 
 
 def test_a_value_the_database_refuses_costs_only_its_product(app, make_store, service_env):
@@ -373,7 +380,7 @@ def test_a_value_the_database_refuses_costs_only_its_product(app, make_store, se
     assert (job.status, job.created_products, job.failed_products) == ("done", 2, 1)
     assert job.report == [{"row": 3, "handle": "huge", "message": "Variant Price: “99999999999999999999.00” is "
                                                                   "more than the largest amount we take, "
-                                                                  "9999999999999.99."}]
+                                                                  "9999999999999.99.", "kind": "refused"}]
     found = catalog_of(app, store)
     assert [(handle, p["variants"][0]["on_hand"]) for handle, p in found.items()] == [("after", 4), ("before", 3)]
 
@@ -629,7 +636,8 @@ def test_a_product_past_the_variant_cap_is_refused_in_one_line_and_the_rest_impo
     job = import_file(app, service_env, store, ("\n".join(lines) + "\n").encode())
     assert (job.status, job.created_products, job.failed_products, job.processed_rows) == ("done", 2, 1, 2102)
     assert job.report == [{"row": 2051, "handle": "huge", "message": "“huge” has 2,100 variants, more than the "
-                           "2,048 a product can have (this row is variant 2,049); none of it was imported."}]
+                           "2,048 a product can have (this row is variant 2,049); none of it was imported.",
+                           "kind": "refused"}]
     assert sorted(catalog_of(app, store)) == ["after", "before"]
 
 

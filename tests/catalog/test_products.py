@@ -105,19 +105,37 @@ def test_bad_products_are_refused_and_nothing_is_written(app, make_store, data, 
         assert _count(Product) == 0 and _count(Variant) == 0
 
 
-def test_sku_is_unique_in_a_store_but_not_across_stores(app, make_store):
-    first, second = make_store(), make_store()
-    with as_store(app, first):
-        catalog.create_product({"title": "Cap", "price": "10", "sku": "CAP-1"}, actor=ACTOR)
-        with pytest.raises(CatalogError, match="already used by “Cap”"):
-            catalog.create_product({"title": "Other cap", "price": "10", "sku": "CAP-1"}, actor=ACTOR)
+def test_variants_may_share_a_sku_and_their_sharers_are_named(app, make_store):
+    """As in Shopify, a SKU may be on several variants (within a product, or
+    across products); sku_sharers names the other products for the editor."""
+    with as_store(app, make_store()):
+        cap = catalog.create_product({"title": "Cap", "price": "10", "sku": "CAP-1"}, actor=ACTOR)
+        other = catalog.create_product({"title": "Other cap", "price": "10", "sku": "CAP-1"}, actor=ACTOR)
+        hat = catalog.create_product({"title": "Hat", "price": "10"}, options=[OptionSpec("Size", ["S", "M"])],
+                                     actor=ACTOR)
+        for variant in list(hat.variants):
+            catalog.update_variant(hat, variant.id, {"price": "10", "sku": "HAT"}, actor=ACTOR)
+        assert _count(Variant) == 4
+        assert catalog.sku_sharers(cap.variants) == {cap.variants[0].id: ["Other cap"]}
+        assert catalog.sku_sharers(other.variants) == {other.variants[0].id: ["Cap"]}
+        assert catalog.sku_sharers(hat.variants) == {v.id: ["Hat"] for v in hat.variants}
+
+
+def test_weight_unit_taxable_and_cost_are_kept_until_given(app, make_store):
+    with as_store(app, make_store()):
+        product = catalog.create_product({"title": "Kettle", "price": "30"}, actor=ACTOR)
+        variant = product.variants[0]
+        assert (variant.weight_unit, variant.taxable, variant.cost) == ("g", True, None)
+        catalog.update_variant(product, variant.id, {"price": "30", "weight_unit": "LB", "taxable": "false",
+                                                     "cost": "12.40"}, actor=ACTOR)
+        catalog.update_variant(product, variant.id, {"price": "31"}, actor=ACTOR)  # a form without them
+        assert (variant.price, variant.weight_unit, variant.taxable, variant.cost) == (3100, "lb", False, 1240)
+        with pytest.raises(CatalogError, match="weight unit must be one of g, kg, lb, oz"):
+            catalog.update_variant(product, variant.id, {"price": "31", "weight_unit": "stone"}, actor=ACTOR)
+        with pytest.raises(CatalogError, match="not an amount"):
+            catalog.update_variant(product, variant.id, {"price": "31", "cost": "cheap"}, actor=ACTOR)
         db.session.rollback()
-        assert _count(Product) == 1
-        other = catalog.create_product({"title": "Hat", "price": "10"}, actor=ACTOR)
-        with pytest.raises(CatalogError, match="already used"):
-            catalog.update_variant(other, other.variants[0].id, {"price": "10", "sku": "CAP-1"}, actor=ACTOR)
-    with as_store(app, second):
-        assert catalog.create_product({"title": "Cap", "price": "10", "sku": "CAP-1"}, actor=ACTOR).handle == "cap"
+        assert db.session.scalar(sa.select(Variant.weight_unit)) == "lb"
 
 
 def test_handles_are_generated_unique_and_explicit_clashes_refused(app, make_store):
