@@ -11,7 +11,10 @@ from app.platform.models import Invitation
 from app.platform.accounts import create_account
 from app.store import service as store_service
 from app.search import service as search
-from app.seed_catalog import COFFEE, OUTFITTERS, seed_catalog
+from app.catalog import imports
+from app.catalog.models import ImportJob
+from app.extensions import RedisUnavailable
+from app.seed_catalog import COFFEE, DEMO_IMPORT, DEMO_IMPORT_NAME, OUTFITTERS, seed_catalog
 from app.store.models import ActivityEvent
 from tenants.context import store_context
 from tenants.models import Account, Domain, Membership, Store
@@ -77,11 +80,24 @@ def seed() -> list[str]:
             if inventory.ensure_default_location():
                 log.append(f"gave {store.handle} its default location, {inventory.DEFAULT_LOCATION}")
             search.rebuild()  # the demo's search works before any worker runs
+            if spec["catalog"] == "outfitters":
+                log.extend(_demo_import(store.handle))
     from tenants.extension import state
 
     state().resolver.invalidate()
     log.append(f"demo login: demo@vitrine.test / {DEMO_PASSWORD}")
     return log
+
+
+def _demo_import(handle: str) -> list[str]:
+    """Once: a supplier's file queued for the worker, so the Import page has one to show."""
+    if db.session.scalar(sa.select(sa.func.count(ImportJob.id))):
+        return []
+    try:
+        imports.start_import(DEMO_IMPORT_NAME, DEMO_IMPORT.encode(), "demo@vitrine.test")
+    except RedisUnavailable:
+        return [f"left out {handle}'s demo import: Redis is unreachable (seed again once it is back)"]
+    return [f"queued {handle}'s demo import ({DEMO_IMPORT_NAME})"]
 
 
 def _demo_domain(hostname: str, store_id: int) -> None:

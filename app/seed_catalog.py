@@ -113,3 +113,19 @@ def seed_catalog(spec: list, *, low_stock_threshold: int = 3) -> list[str]:
     collections.create_collection({"title": first_type}, kind="automated",
                                   rules=[{"field": "product_type", "relation": "equals", "value": first_type}])
     return [f"{len(made)} products, 2 locations, 3 collections"]
+
+
+# A supplier's file in Shopify's current CSV layout, imported into Demo Outfitters
+# by the worker, so the demo shows an import's page: decimal grams and weight
+# units, costs and categories kept, a SKU two products share (a warning), a
+# refused row, a column Vitrine does not keep, and images whose host cannot be
+# reached (kept on the product to retry, and exported back).
+DEMO_IMPORT_NAME = "supplier-spring-drop.csv"
+DEMO_IMPORT = """\
+Title,URL handle,Description,Vendor,Product category,Type,Tags,Status,SKU,Option1 name,Option1 value,Price,Cost per item,Charge tax,Inventory tracker,Inventory quantity,Weight value (grams),Weight unit for display,Product image URL,Image position,Image alt text,Google Shopping / Gender
+Waxed Canvas Tote,waxed-canvas-tote,<p>Waxed cotton canvas with leather handles.</p>,Harbor Goods,Apparel & Accessories > Handbags,Bags,"bags, canvas",active,TOTE-OLIVE,Color,Olive,68.00,21.50,TRUE,shopify,14,680.388555,lb,https://images.demo-outfitters.invalid/tote-olive.jpg,1,Olive waxed tote,Unisex
+,waxed-canvas-tote,,,,,,,TOTE-SAND,,Sand,68.00,21.50,TRUE,shopify,6,680.388555,lb,https://images.demo-outfitters.invalid/tote-sand.jpg,2,Sand waxed tote,
+Gear Repair Patch Kit,gear-repair-patch-kit,Six peel-and-stick patches for tents and jackets.,Harbor Goods,Sporting Goods > Outdoor Recreation > Camping,Repair,repair,active,PATCH-KIT,,,12.00,3.10,FALSE,shopify,40,85.0486,oz,,,,
+Tent Repair Bundle,tent-repair-bundle,The patch kit with a spare pole sleeve.,Harbor Goods,Sporting Goods > Outdoor Recreation > Camping,Repair,repair,active,PATCH-KIT,,,19.00,5.80,FALSE,shopify,12,141.7476,oz,,,,
+Trail Stove,trail-stove,Folding titanium stove.,Harbor Goods,Sporting Goods > Outdoor Recreation > Camping,Cooking,camping,active,STOVE-1,,,twelve,,TRUE,shopify,3,0.0925,kg,,,,
+"""
