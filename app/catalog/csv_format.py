@@ -200,7 +200,7 @@ def parse_csv(data: bytes, currency: str | None = None) -> ParsedFile:
 
 def parse_text(text: str, currency: str | None = None) -> ParsedFile:
     header = read_header(text)
-    columns, width = header.columns, header.width
+    columns = header.columns
     currency = currency or require_store().currency
     groups: dict[str, ProductGroup] = {}
     orphans: list[RowError] = []

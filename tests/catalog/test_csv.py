@@ -304,6 +304,13 @@ def test_a_price_only_file_updates_variants_by_sku(app, make_store, service_env)
     (b"PK\x03\x04\x14\x00\x06\x00", "spreadsheet workbook"),
     (b"", "empty"),
     (b"Handle,Title,Handle\nhat,Hat,hat\n", "“Handle” appears twice"),
+    # the current layout's columns, named as that layout names them
+    (b"URL handle,SKU,Price\nhat,H1,10\n",
+     "missing required column: Title. The first row must be the column names of Shopify's product CSV, such as "
+     "Title, URL handle, Option1 name, Option1 value, SKU, Price."),
+    (b"Handle,Variant SKU\nhat,H1\n", "missing required column: Title. The first row must be the column names of "
+                                      "Shopify's product CSV, such as Handle, Title, Option1 Name"),
+    (b"Title,URL handle,Handle\nHat,hat,hat\n", "The columns “URL handle” and “Handle” both give the URL handle"),
 ])
 def test_a_file_that_is_not_a_product_csv_is_refused_up_front(app, make_store, data, message):
     store = make_store()

@@ -1,17 +1,15 @@
 """Shopify CSV as real exports are: both formats, decimal grams, weight units,
 taxable, cost and category kept, shared SKUs imported with a warning, and the
 columns Vitrine does not keep counted. Imports run through a real RQ worker."""
-import re
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.catalog import csv_format, imports
+from app.catalog import csv_format
 from app.catalog import products as catalog
-from app.catalog.errors import CatalogError
-from app.catalog.models import ImportJob, Product, Variant
+from app.catalog.models import Product, Variant
 from app.extensions import db
 from tests.catalog.test_csv import ACTOR, import_file, rows_of
 from tests.conftest import as_store
@@ -212,24 +210,6 @@ def test_both_formats_parse_into_the_same_products():
                (theirs.handle, theirs.fields, theirs.option_names, [(v.values, v.fields) for v in theirs.variants])
     assert classic.products[0].fields["category"] == "Hats"
     assert [v.fields["taxable"] for v in classic.products[0].variants] == [False, True]
-
-
-@pytest.mark.parametrize("data, message", [
-    (b"URL handle,SKU,Price\nhat,H1,10\n",
-     "missing required column: Title. The first row must be the column names of Shopify's product CSV, such as "
-     "Title, URL handle, Option1 name, Option1 value, SKU, Price."),
-    (b"Handle,Variant SKU\nhat,H1\n", "missing required column: Title. The first row must be the column names of "
-                                      "Shopify's product CSV, such as Handle, Title, Option1 Name"),
-    (b"Title,URL handle,Handle\nHat,hat,hat\n", "The columns “URL handle” and “Handle” both give the URL handle"),
-])
-def test_a_missing_or_doubled_column_is_named_as_the_files_format_names_it(app, make_store, data, message):
-    store = make_store()
-    with as_store(app, store):
-        with pytest.raises(CatalogError, match=re.escape(message)) as refused:
-            imports.start_import("products.csv", data, ACTOR)
-        assert refused.value.status == 422
-        db.session.rollback()
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 0
 
 
 def test_ignored_columns_count_only_non_blank_cells_unlike_what_vitrine_assumes():
