@@ -83,7 +83,7 @@ def document(product, available_by_variant: dict[int, int]) -> dict:
         "product_type": product.product_type,
         "tags": ",".join(product.tags or []),
         "options": " ".join([o.name for o in product.options] + [v for o in product.options for v in o.values]),
-        "sku": " ".join(v.sku for v in variants if v.sku),
+        "sku": " ".join(sorted({part for v in variants if v.sku for part in _sku_prefixes(v.sku)})),
         "price_min": min(prices),
         "price_max": max(prices),
         "available": any(not v.track_inventory or available_by_variant.get(v.id, 0) > 0 for v in variants),
@@ -91,3 +91,11 @@ def document(product, available_by_variant: dict[int, int]) -> dict:
         "vendor_key": (product.vendor or "").lower(),
         "type_key": (product.product_type or "").lower(),
     }
+
+
+def _sku_prefixes(sku: str) -> list[str]:
+    """A SKU and its hyphen-separated prefixes (TEE-RED-S: TEE, TEE-RED and
+    TEE-RED-S): generated variants share the product's SKU as a prefix, and a
+    search for that prefix should find them."""
+    parts = sku.split("-")
+    return ["-".join(parts[:n]) for n in range(1, len(parts) + 1) if parts[n - 1]]

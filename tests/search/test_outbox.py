@@ -65,6 +65,7 @@ def test_writes_wait_in_the_outbox_until_a_worker_applies_them(app, new_store, r
         assert _found(title) == [hat]  # the draft with the same word stays out
         variant_sku = f"{sku}-{colour}"  # the SKU field filled each variant: prefix plus colour
         assert _found(variant_sku) == [hat] and _found(variant_sku.upper()) == [hat]
+        assert _found(sku) == [hat]  # the SKU typed for the product finds it through its variants' SKUs
         assert _found(tag) == [hat]
         assert _found(vendor) == [hat]
         assert _found(colour) == [hat]
