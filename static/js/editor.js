@@ -88,7 +88,8 @@
   function isDirty(form) {
     // A refused save comes back showing what was posted as the field values:
     // unsaved still, though nothing differs from what the page was sent with.
-    if (form.querySelector("[data-error-summary], :scope > .alert-error:not(.unsaved-block)")) return true;
+    if (form.hasAttribute("data-refused") ||
+        form.querySelector("[data-error-summary], :scope > .alert-error:not(.unsaved-block)")) return true;
     return [...form.querySelectorAll(EDITABLE)].some(changed);
   }
 

@@ -57,6 +57,22 @@ def test_an_unticked_track_box_turns_tracking_off(app, merchant):
     assert _tracking(app, store, first) is True
 
 
+def test_a_refused_variant_row_shows_what_was_typed_and_changes_nothing(app, merchant):
+    browser, _, store = merchant
+    product_id = _product_id(_new_product(browser, store))
+    first, second = _variant_ids(app, store, product_id)[:2]
+    path = f"/dashboard/{store.handle}/products/{product_id}"
+    refused = _post_row(browser, path, first, [("price", "ten"), ("sku", "NEW-SKU"), ("weight_grams", "640")])
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    row = re.search(rf'<form[^>]*id="variant-{first}".*?</form>', page, re.S).group(0)
+    assert "data-refused" in row and 'value="ten"' in row and 'value="NEW-SKU"' in row and 'value="640"' in row
+    assert 'name="track_inventory" value="on" checked' not in row  # unticked as posted
+    other = re.search(rf'<form[^>]*id="variant-{second}".*?</form>', page, re.S).group(0)
+    assert "data-refused" not in other and 'value="ten"' not in other  # the other rows show what is stored
+    assert _tracking(app, store, first) is True  # nothing was saved
+
+
 def test_the_sku_field_fills_every_generated_variant(app, merchant):
     browser, _, store = merchant
     tee = _product_id(_new_product(browser, store, title="Tee", sku="tee 2026", option_name_1="Color",
