@@ -58,7 +58,8 @@ def kind_of(entry: dict) -> str:
 
 
 def summary(job: ImportJob) -> Summary:
-    warned = {entry.get("handle") for entry in job.report or [] if kind_of(entry) == "warning"}
+    warned = {entry.get("handle") for entry in job.report or []
+              if kind_of(entry) == "warning" and entry.get("handle")}  # not the store-wide notes
     return Summary(created=job.created_products, updated=job.updated_products, refused=job.failed_products,
                    warnings=len(warned), images_total=job.images_total, images_failed=job.images_failed,
                    columns_ignored=sorted(job.ignored_columns or {}))  # listed with counts on the job page

@@ -33,7 +33,6 @@ from tenants.context import require_store, store_context
 
 PRODUCT_FIELDS = ("title", "handle", "description_html", "vendor", "product_type", "tags", "status", "seo_title",
                   "seo_description", "category")
-DEFAULT_LOCATION = "Default location"
 CLASHED = ("Another change to this store took the same handle while the file was importing; import the "
            "file again.")
 TOO_LARGE = "A number in this product is too large to store (a price, weight or quantity)."
@@ -287,13 +286,10 @@ def _skus_shared_in_store(product: Product, group: ProductGroup, variants: list[
 
 
 def stock_location() -> Location | None:
-    """The first active location; a "Default location" if the store has none."""
-    active = inventory.locations(active_only=True)
-    if active:
-        return active[0]
-    if inventory.locations():
-        return None
-    return inventory.create_location(DEFAULT_LOCATION)
+    """Where an import counts stock: the store's default location, made (as
+    every new store's is) when the store has none at all; None when every
+    location is inactive."""
+    return inventory.default_location() or inventory.ensure_default_location()
 
 
 def _existing(handles: list[str]) -> dict[str, Product]:

@@ -368,6 +368,8 @@ def _fail(job_id: int, error: Exception) -> None:
     job.error = str(error) if isinstance(error, (ImportAborted, CatalogError)) else \
         f"The import stopped unexpectedly ({type(error).__name__}). Products committed before it stopped " \
         "were kept; retry to go on from where it stopped."
+    if pending_images.release(job_id):
+        after_commit(queue_image_retries, store.id)
     db.session.commit()
 
 

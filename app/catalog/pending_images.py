@@ -154,6 +154,15 @@ def _changed(statement) -> None:
         raise not_found("image waiting to be fetched")
 
 
+def release(job_id: int) -> int:
+    """A stopped import's images not yet fetched go to the retry job, so none
+    waits for an import that will not come back; returns how many (the
+    caller commits and queues the job)."""
+    return db.session.execute(
+        sa.update(PendingImage).where(PendingImage.job_id == job_id, PendingImage.status == "pending")
+        .values(job_id=None)).rowcount
+
+
 def queue_due_retries() -> int:
     """Failed images whose backoff has passed become pending for the retry
     job again; returns how many (the caller commits and queues the job)."""

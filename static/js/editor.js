@@ -85,11 +85,15 @@
     return element.value !== element.defaultValue;
   }
 
+  function isRefused(form) {
+    return form.hasAttribute("data-refused") ||
+      Boolean(form.querySelector("[data-error-summary], :scope > .alert-error:not(.unsaved-block)"));
+  }
+
   function isDirty(form) {
     // A refused save comes back showing what was posted as the field values:
     // unsaved still, though nothing differs from what the page was sent with.
-    if (form.hasAttribute("data-refused") ||
-        form.querySelector("[data-error-summary], :scope > .alert-error:not(.unsaved-block)")) return true;
+    if (isRefused(form)) return true;
     return [...form.querySelectorAll(EDITABLE)].some(changed);
   }
 
@@ -141,9 +145,24 @@
     const discard = event.target.closest("button[data-discard]");
     if (!discard) return;
     const form = discard.closest("form");
+    if (isRefused(form)) {
+      // A refused form's fields hold what was typed, not what is stored:
+      // discarding means showing the stored values again.
+      leaving = "page";
+      window.location.reload();
+      return;
+    }
     form.reset();
     refresh(form);
   });
+
+  // A refused form comes back holding what was typed: it is marked unsaved
+  // at once (with its Discard), on load and after each swap.
+  function markRefused() {
+    for (const form of editorForms()) if (isRefused(form)) refresh(form);
+  }
+  markRefused();
+  document.addEventListener("htmx:afterSettle", markRefused);
 
   // The part of the page a request answers into: its htmx target, or the whole page.
   function region(element) {

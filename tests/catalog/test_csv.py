@@ -187,7 +187,7 @@ def test_export_then_import_into_another_store_gives_the_same_catalog(app, make_
     assert job.report == [] and job.processed_rows == job.total_rows == len(rows)
     assert catalog_of(app, target) == catalog_of(app, source)
     with as_store(app, target):
-        assert [loc.name for loc in inventory.locations()] == ["Default location"]
+        assert [loc.name for loc in inventory.locations()] == [inventory.DEFAULT_LOCATION]
 
 
 def test_import_of_a_file_with_shopifys_full_column_set(app, make_store, service_env, web):

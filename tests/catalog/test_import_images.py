@@ -248,6 +248,24 @@ def test_the_sweep_retries_failed_images_once_their_backoff_has_passed(app, make
         assert [(p.source_url.rsplit("/", 1)[1], p.status, p.attempts) for p in left] == [("soon-1.png", "failed", 1)]
 
 
+def test_a_failed_import_hands_its_images_not_yet_fetched_to_the_retries(app, make_store, service_env, web):
+    store = make_store()
+    token = start(app, store, products_csv(1, lambda n: f"{web.url}/late.png", prefix="cup"))
+    work(service_env)  # a 404: kept as failed
+    with as_store(app, store):  # as if the import had stopped before fetching it
+        job = imports.get_import(token)
+        db.session.execute(sa.update(PendingImage).values(status="pending", job_id=job.id, retry_at=None))
+        db.session.commit()
+        imports._fail(job.id, imports.ImportAborted("The file is no longer kept."))
+        assert imports.get_import(token).status == "failed"
+        assert pending_images.remaining(None) and not pending_images.remaining(job.id)
+    web.files["/late.png"] = png(9, 9, "green")
+    work(service_env)  # the retry job queued when the import failed
+    assert [i["size"] for i in catalog_of(app, store)["cup-0"]["images"]] == [(9, 9)]
+    with as_store(app, store):
+        assert db.session.scalars(sa.select(PendingImage)).all() == []
+
+
 def test_importing_the_export_again_keeps_a_failed_url_pending_not_lost(app, merchant, service_env, web):
     browser, _, store = merchant
     start(app, store, products_csv(1, lambda n: f"{web.url}/never.png", prefix="bag"))
@@ -279,6 +297,7 @@ def test_the_report_is_summarised_grouped_and_paged(app, merchant, service_env):
     assert browser.get(f"{page}?page=x").status_code == 400
     for shown in (first, second):
         assert '<dt>Created</dt><dd>30</dd>' in shown and '<dt>Refused</dt><dd>60</dd>' in shown
+        assert '<dt>With warnings</dt><dd>30</dd>' in shown
 
 
 def test_lines_put_refusals_before_warnings_and_count_each_message_once():

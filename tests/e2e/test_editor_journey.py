@@ -123,3 +123,19 @@ def test_bulk_delete_asks_before_sending(app, live_server, page):
     expect(page.get_by_role("link", name="Oak Stool")).to_have_count(0)
     expect(page.get_by_role("link", name="Ash Bench")).to_have_count(0)
     assert len(questions) == 2
+
+
+def test_a_refused_variant_row_keeps_what_was_typed_and_discard_shows_what_is_stored(app, live_server, page):
+    _sign_up_with_store(app, page, live_server)
+    _add_product(page, "Linen Napkin", "12.00")
+    price = page.get_by_label("Default price", exact=True)
+    price.fill("twelve")
+    _row(page).get_by_role("button", name="Save").click()
+    expect(page.locator("#variants [data-error-summary]")).to_be_visible()
+    expect(price).to_have_value("twelve")  # what was typed, beside the message
+    expect(_row(page).get_by_text("Unsaved changes — save or discard")).to_be_visible()
+    _row(page).get_by_role("button", name="Discard").click()
+    expect(price).to_have_value("12.00")  # the stored price again, nothing asked
+    expect(page.locator("#variants [data-error-summary]")).to_have_count(0)
+    with page.expect_event("close"):  # nothing unsaved is left
+        page.close(run_before_unload=True)
