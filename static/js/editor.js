@@ -97,13 +97,19 @@
     return [...form.querySelectorAll(EDITABLE)].some(changed);
   }
 
+  // A variant row (role=row) may hold only cells: a note added to one is a cell too.
+  function inRow(form, element) {
+    if (form.getAttribute("role") === "row") element.setAttribute("role", "cell");
+    return element;
+  }
+
   function marker(form) {
     let note = form.querySelector(":scope > .unsaved-note");
     if (!note) {
-      note = document.createElement("p");
+      note = inRow(form, document.createElement("p"));
       note.className = "unsaved-note";
-      note.setAttribute("role", "status");
       const text = document.createElement("span");
+      text.setAttribute("role", "status");
       text.textContent = "Unsaved changes — save or discard. ";
       const discard = document.createElement("button");
       discard.type = "button";
@@ -185,6 +191,10 @@
       alert = document.createElement("p");
       alert.className = "alert alert-error unsaved-block";
       alert.setAttribute("role", "alert");
+      if (form.getAttribute("role") === "row") {  // only cells in a row: a cell that speaks up
+        alert.setAttribute("role", "cell");
+        alert.setAttribute("aria-live", "assertive");
+      }
       form.prepend(alert);
     }
     const count = dirty.length === 1 ? "another part of the page has" : `${dirty.length} other parts of the page have`;
