@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.platform import bp as platform_bp
     from app.root import bp as root_bp
     from app.storefront import bp as storefront_bp
+    from app.theming.views import bp as theming_bp
 
     from app import security
     from app.parse import IdConverter, refuse_control_characters
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(storefront_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(theming_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # read-only GETs, no cookies
     register_error_handlers(app)

@@ -54,9 +54,29 @@ def _forget_the_request_writes() -> None:
         pass  # the connection is gone, and its transaction with it
 
 
+def _on_a_shop() -> bool:
+    return g.get("store") is not None and not g.get("on_platform", True) and not request.path.startswith("/api/")
+
+
+def _themed_not_found():
+    """The store's own 404 page; the plain one should its theme fail to render."""
+    from app.storefront.views import themed_not_found
+
+    try:
+        return themed_not_found()
+    except Exception:  # a 404 must stay a 404, whatever the theme does
+        log.exception("the themed 404 page failed")
+        _forget_the_request_writes()
+        return None
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 404 and _on_a_shop():
+            themed = _themed_not_found()
+            if themed is not None:
+                return themed
         return _page(error.code or 500, error.name, error.description or error.name)
 
     @app.errorhandler(CSRFError)

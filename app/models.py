@@ -8,8 +8,10 @@ from app.catalog import models as catalog_models  # noqa: F401
 from app.effects import models as effect_models  # noqa: F401
 from app.extensions import db
 from app.inventory import models as inventory_models  # noqa: F401
+from app.pages import models as page_models  # noqa: F401
 from app.platform import models as platform_models  # noqa: F401
 from app.store import models as store_models  # noqa: F401
+from app.theming import models as theming_models  # noqa: F401
 from tenants import models as directory_models  # noqa: F401
 from tenants.tenant_model import TenantModel
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
+from app.catalog.events import collection_changed
 from app.catalog.errors import CatalogError, CatalogErrorCode as Code, invalid, not_found
 from app.catalog.models import Collection, CollectionProduct, Product, Variant
 from app.catalog.products import HANDLE_RE, slugify
@@ -100,6 +101,8 @@ def create_collection(data: Mapping, *, kind: str, match_all: bool = True, rules
                            "can have. Delete one to add another.", "title", status=409)
     collection = Collection(kind=kind, match_all=match_all, rules=rules, **fields)
     db.session.add(collection)
+    db.session.flush()
+    collection_changed(collection.id)
     db.session.commit()
     return collection
 
@@ -114,6 +117,7 @@ def update_collection(collection: Collection, data: Mapping, *, match_all: bool 
             raise invalid("An automated collection needs at least one condition.", "rules")
         collection.rules = cleaned
         collection.match_all = bool(match_all)
+    collection_changed(collection.id)
     db.session.commit()
     return collection
 
@@ -124,6 +128,7 @@ def _amount_locale(data: Mapping) -> str | None:
 
 
 def delete_collection(collection: Collection) -> None:
+    collection_changed(collection.id)
     db.session.delete(collection)
     db.session.commit()
 
@@ -142,6 +147,7 @@ def set_products(collection: Collection, product_ids: list[int]) -> None:
     db.session.execute(sa.delete(CollectionProduct).where(CollectionProduct.collection_id == collection.id))
     db.session.add_all(CollectionProduct(collection_id=collection.id, product_id=pid, position=i)
                        for i, pid in enumerate(ids, 1))
+    collection_changed(collection.id)
     db.session.commit()
 
 

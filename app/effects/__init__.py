@@ -14,9 +14,15 @@
   turns a committed write into an error, and a rollback discards it. Hooks
   must not use the database session (it has no transaction at that point).
 
+- `@listener(topic)` registers `fn(store_id)` to run in-process after the
+  commit of any transaction that emitted `topic` (best effort, like
+  `after_commit`): what must follow at once rather than through a worker,
+  such as dropping the store's cached pages. A topic may have listeners and
+  no durable handler; then `emit` writes no outbox row.
+
 Packages do not import each other to trigger effects: a writer emits a topic,
-and the package that cares registers a handler for it with `@handler`
-(app/handlers.py imports every handler module).
+and the package that cares registers a handler for it with `@handler` or
+`@listener` (app/handlers.py imports every handler module).
 """
 from __future__ import annotations
 
@@ -46,6 +52,7 @@ class Handler:
 
 
 HANDLERS: dict[str, Handler] = {}
+LISTENERS: dict[str, list[Callable[[int | None], None]]] = {}
 
 
 def handler(topic: str, *, queue: str, batch: bool = True):
@@ -62,14 +69,28 @@ def handler(topic: str, *, queue: str, batch: bool = True):
     return register
 
 
+def listener(topic: str):
+    """Register `fn(store_id)` to run after the commit of a transaction that emitted `topic`."""
+
+    def register(fn):
+        LISTENERS.setdefault(topic, []).append(fn)
+        return fn
+
+    return register
+
+
 def emit(topic: str, **payload) -> None:
     """Record, in the current transaction, that `topic` must happen."""
-    if topic not in HANDLERS:
+    if topic not in HANDLERS and topic not in LISTENERS:
         raise ValueError(f"no handler for topic {topic!r}")
     store = current_store()
-    model = Outbox if store is not None else PlatformOutbox
-    db.session.add(model(topic=topic, payload=payload))
-    after_commit(kick, store.id if store is not None else None, HANDLERS[topic].queue)
+    store_id = store.id if store is not None else None
+    if topic in HANDLERS:
+        model = Outbox if store is not None else PlatformOutbox
+        db.session.add(model(topic=topic, payload=payload))
+        after_commit(kick, store_id, HANDLERS[topic].queue)
+    for fn in LISTENERS.get(topic, ()):
+        after_commit(fn, store_id)
 
 
 def marker(store_id: int | None, queue: str) -> str:

@@ -9,7 +9,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from app.effects import after_commit
+from app.effects import after_commit, emit
 from app.extensions import db, get_redis, redis_breaker
 from app.store.models import ActivityEvent, StoreSetting
 from tenants.context import require_store
@@ -19,6 +19,7 @@ DEFAULT_SETTINGS = {
     "contact_email": "",
 }
 MAX_SETTING_LENGTH = 2000
+SETTINGS_CHANGED = "store.settings_changed"  # listeners only (caches of what shows the settings)
 CACHE_TTL = 300  # the cache is dropped on every write; the TTL bounds a drop lost to a Redis blip
 
 
@@ -52,6 +53,7 @@ def update_settings(values: dict, actor: str) -> dict:
         ))
     record(actor, "settings.updated", "Updated " + ", ".join(k.replace("_", " ") for k in sorted(values)))
     after_commit(_drop_cached_settings, store.id)
+    emit(SETTINGS_CHANGED)
     db.session.commit()
     return get_settings()
 

@@ -1,0 +1,93 @@
+"""Storefront pages cached in Redis, per store, and HTTP revalidation.
+
+A page is kept under the store's id and a digest of its host, path, query
+and whether htmx asked for a fragment, together with the store's cache
+generation when it was rendered. One MGET reads the current generation and
+the entry: a page from an older generation is a miss. Anything a page shows
+(products, stock, collections, settings, the theme, pages) emits a topic
+whose listener bumps the generation after commit, so every page of that
+store is redone on its next request, and only that store's. Entries also
+expire (TTL), which bounds how long a bump lost to a Redis blip can leave a
+page stale.
+
+Only anonymous visits are cached: a logged-in customer or a flashed message
+makes the page personal (rendered each time, `private`). With Redis away
+pages are rendered from PostgreSQL; the breaker keeps that cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import Response, g, request, session
+
+from app.catalog.events import COLLECTION_CHANGED, PRODUCT_CHANGED
+from app.effects import listener
+from app.extensions import get_redis, redis_breaker
+from app.pages.service import PAGE_CHANGED
+from app.store.service import SETTINGS_CHANGED
+from app.theming.service import THEME_CHANGED
+
+TTL = 600
+REVALIDATE = "public, max-age=0, must-revalidate"
+PERSONAL = "private, no-cache"
+_SEPARATOR = "\n"
+
+
+def _generation_key(store_id: int) -> str:
+    return f"vitrine:sf:{int(store_id)}:gen"
+
+
+def _page_key(store_id: int) -> str:
+    fragment = "1" if request.headers.get("HX-Request") else "0"
+    digest = hashlib.sha256(f"{request.host}\0{request.full_path}\0{fragment}".encode()).hexdigest()[:32]
+    return f"vitrine:sf:{int(store_id)}:page:{digest}"
+
+
+def is_personal() -> bool:
+    """A page for this visitor alone: a logged-in customer, or a message flashed to them."""
+    return bool(session.get("customer") or session.get("_flashes"))
+
+
+def page(render: Callable[[], str]) -> Response:
+    """The current request's page: from the store's cache when it holds it,
+    else rendered by `render()` (and kept, unless the visit is personal)."""
+    if is_personal():
+        return _answer(render(), PERSONAL)
+    store_id = g.store.id
+    breaker = redis_breaker()
+    key = _page_key(store_id)
+    found = breaker.call(get_redis().mget, _generation_key(store_id), key)
+    generation = (found[0] or "0") if found else None
+    if found and found[1]:
+        kept_generation, etag, body = found[1].split(_SEPARATOR, 2)
+        if kept_generation == generation:
+            return _answer(body, REVALIDATE, etag)
+    body = render()
+    etag = _etag(body)
+    if generation is not None:
+        breaker.call(get_redis().set, key, _SEPARATOR.join([generation, etag, body]), ex=TTL)
+    return _answer(body, REVALIDATE, etag)
+
+
+def _etag(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()[:24]
+
+
+def _answer(body: str, cache_control: str, etag: str | None = None) -> Response:
+    response = Response(body, mimetype="text/html")
+    response.set_etag(etag or _etag(body))
+    response.headers["Cache-Control"] = cache_control
+    response.vary.add("HX-Request")
+    response.vary.add("Cookie")
+    return response.make_conditional(request)
+
+
+def invalidate(store_id: int | None) -> None:
+    """Every cached page of the store is stale from now on."""
+    if store_id is not None:
+        redis_breaker().call(get_redis().incr, _generation_key(store_id))
+
+
+for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANGED, THEME_CHANGED):
+    listener(_topic)(invalidate)

@@ -1,0 +1,95 @@
+"""The storefront's pages, rendered through a theme for a `Site` (the live
+shop or the customizer's preview). Each returns the page's HTML; an unknown
+handle raises NotFound, which the shop answers with the theme's 404 page."""
+from __future__ import annotations
+
+from werkzeug.exceptions import NotFound
+
+from app.pages.service import published_page
+from app.storefront import catalog
+from app.storefront.shapes import collection_view, product_view
+from app.storefront.site import Site
+from app.theming.render import render
+
+SECTION_PRODUCT_LIMIT = 12
+
+
+def _render(site: Site, template: str, **page) -> str:
+    live = site.live
+    return render(live.theme, template, site.context(template=template, **page), overrides=live.overrides)
+
+
+def home(site: Site) -> str:
+    return _render(site, "index.html", sections=[_section(site, s) for s in site.live.sections],
+                   page_title=None, canonical=site.routes.home())
+
+
+def _section(site: Site, section: dict) -> dict:
+    """A homepage section with the products or collection it shows."""
+    settings = section["settings"]
+    extra: dict = {}
+    limit = min(int(settings.get("limit") or 8), SECTION_PRODUCT_LIMIT)
+    if section["type"] == "featured_collection":
+        collection = catalog.collection_by_handle(settings.get("collection") or "")
+        if collection is not None:
+            extra["collection"] = collection_view(collection, site.routes.collection(collection.handle))
+            extra["products"] = catalog.cards(catalog.collection_products(collection, limit), site.routes)
+        else:
+            extra["collection"], extra["products"] = None, catalog.cards(catalog.newest(limit), site.routes)
+    elif section["type"] == "product_grid":
+        extra["products"] = catalog.cards(catalog.newest(limit), site.routes)
+    return {**section, **extra}
+
+
+def product(site: Site, handle: str, variant_id: int | None = None, chosen: tuple[str, ...] = ()) -> str:
+    found = catalog.product_by_handle(handle)
+    if found is None:
+        raise NotFound()
+    if variant_id is None and chosen:
+        variant_id = _variant_with(found, chosen)
+    view = product_view(found, catalog.stock_of([found]), site.routes.product(found.handle), variant_id)
+    return _render(site, "product.html", product=view, page_title=view.seo_title or view.title,
+                   meta_description=view.seo_description or "", canonical=site.routes.product(found.handle))
+
+
+def _variant_with(product, chosen: tuple[str, ...]) -> int | None:
+    """The variant with the chosen option values (None: no such combination)."""
+    for variant in product.variants:
+        if variant.option_values == chosen[:len(variant.option_values)]:
+            return variant.id
+    return None
+
+
+def collections(site: Site) -> str:
+    views = [collection_view(c, site.routes.collection(c.handle)) for c in catalog.all_collections()]
+    return _render(site, "collections.html", collections=views, page_title="Collections",
+                   canonical=site.routes.collections())
+
+
+def page(site: Site, handle: str) -> str:
+    found = published_page(handle)
+    if found is None:
+        raise NotFound()
+    from markupsafe import Markup
+
+    view = {"title": found.title, "handle": found.handle, "body_html": Markup(found.body_html)}
+    return _render(site, "page.html", page=view, page_title=found.title,
+                   meta_description=found.seo_description, canonical=site.routes.page(found.handle))
+
+
+def not_found(site: Site) -> str:
+    return _render(site, "404.html", page_title="Page not found", canonical=None)
+
+
+def collection(site: Site, handle: str, listing) -> str:
+    """A collection's products, sorted, filtered and paged by `listing` (app.storefront.listing)."""
+    found = catalog.collection_by_handle(handle)
+    if found is None:
+        raise NotFound()
+    view = collection_view(found, site.routes.collection(found.handle))
+    result = listing.run(site, within=catalog.collection_product_ids(found),
+                         url=lambda **args: site.routes.collection(found.handle, **args),
+                         per_page=int(site.live.settings.get("products_per_page") or 24))
+    return _render(site, "collection.html", collection=view, listing=result, products=result.products,
+                   pagination=result.pagination, page_title=found.title,
+                   meta_description=found.description_html[:300], canonical=site.routes.collection(found.handle))

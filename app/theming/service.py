@@ -1,0 +1,157 @@
+"""A store's themes: which one shoppers see, its settings, drafts, publishing
+and template overrides. Runs inside a store context (tenants.context)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.effects import emit
+from app.extensions import db
+from app.parse import bad
+from app.store.service import record
+from app.theming.models import StoreTheme, TemplateOverride
+from app.theming.registry import DEFAULT_THEME, Theme, get_theme, themes
+from app.theming.settings import clean_sections, clean_settings, default_state
+
+THEME_CHANGED = "theme.changed"  # listeners only: what shoppers see of the theme changed
+MAX_OVERRIDE_LENGTH = 100_000
+
+
+@dataclass(frozen=True)
+class LiveTheme:
+    """What a storefront renders with: the theme, published settings and
+    sections, and the store's template overrides of that theme."""
+
+    theme: Theme
+    settings: dict
+    sections: list
+    overrides: dict[str, str]
+    published_at: datetime | None
+
+
+def theme_or_404(name: str) -> Theme:
+    theme = get_theme(name) if isinstance(name, str) and name.isidentifier() else None
+    if theme is None:
+        raise bad("No such theme.", "theme", status=404)
+    return theme
+
+
+def live() -> LiveTheme | None:
+    """The published live theme, or None: the store shows "coming soon"."""
+    row = db.session.scalar(sa.select(StoreTheme).where(StoreTheme.live))
+    theme = get_theme(row.theme) if row is not None and row.published is not None else None
+    if theme is None:
+        return None
+    return LiveTheme(theme, row.published["settings"], row.published["sections"], overrides(theme.name),
+                     row.published_at)
+
+
+def draft(theme: Theme) -> LiveTheme:
+    """A theme as the customizer shows it: its draft (not yet saved: defaults)."""
+    row = _row(theme.name)
+    state = row.draft if row is not None else _starting_state(theme)
+    return LiveTheme(theme, state["settings"], state["sections"], overrides(theme.name), None)
+
+
+def rows() -> dict[str, StoreTheme]:
+    return {row.theme: row for row in db.session.scalars(sa.select(StoreTheme))}
+
+
+def _row(name: str) -> StoreTheme | None:
+    return db.session.scalar(sa.select(StoreTheme).where(StoreTheme.theme == name))
+
+
+def _starting_state(theme: Theme) -> dict:
+    """A theme opened for the first time starts from its defaults, keeping
+    the settings it shares with the store's live theme (or last edited one)."""
+    other = db.session.scalar(sa.select(StoreTheme).order_by(StoreTheme.live.desc(), StoreTheme.updated_at.desc())
+                              .limit(1))
+    carried = (other.published or other.draft)["settings"] if other is not None else None
+    return default_state(theme, carried)
+
+
+def save_draft(theme: Theme, posted_settings: dict | None = None, sections: list | None = None, *,
+               actor: str) -> StoreTheme:
+    """Clean and keep a draft; shoppers see nothing of it until it is published. Commits."""
+    row = _row(theme.name)
+    state = row.draft if row is not None else _starting_state(theme)
+    new_state = {
+        "settings": clean_settings(theme, posted_settings, state["settings"]) if posted_settings is not None
+        else state["settings"],
+        "sections": clean_sections(theme, sections) if sections is not None else state["sections"],
+    }
+    if row is None:
+        row = StoreTheme(theme=theme.name, draft=new_state)
+        db.session.add(row)
+    else:
+        row.draft = new_state
+    db.session.commit()
+    return row
+
+
+def publish(theme: Theme, *, actor: str) -> StoreTheme:
+    """Make the theme's draft what shoppers see (and the theme the live one). Commits."""
+    row = _row(theme.name)
+    if row is None:
+        row = StoreTheme(theme=theme.name, draft=_starting_state(theme))
+        db.session.add(row)
+    db.session.execute(sa.update(StoreTheme).where(StoreTheme.live, StoreTheme.theme != theme.name)
+                       .values(live=False))
+    db.session.flush()
+    row.published, row.live, row.published_at = row.draft, True, sa.func.now()
+    record(actor, "theme.published", f"Published the {theme.title} theme")
+    emit(THEME_CHANGED)
+    db.session.commit()
+    return row
+
+
+def offered() -> list[Theme]:
+    return list(themes())
+
+
+def default_theme() -> Theme:
+    return get_theme(DEFAULT_THEME)
+
+
+def overrides(theme_name: str) -> dict[str, str]:
+    return dict(db.session.execute(sa.select(TemplateOverride.name, TemplateOverride.source)
+                                   .where(TemplateOverride.theme == theme_name)).all())
+
+
+def save_override(theme: Theme, name: str, source: str, context: dict, *, actor: str) -> TemplateOverride:
+    """Keep the store's own version of one of the theme's templates, once it
+    compiles and renders `context` within the budget (else a 422 naming the
+    error; nothing is saved). Commits."""
+    from app.theming.render import RENDER_FAILURES, check_override
+
+    if name not in theme.template_names():
+        raise bad("That template is not part of this theme.", "name", status=404)
+    if "\x00" in source or len(source) > MAX_OVERRIDE_LENGTH:
+        raise bad(f"A template can be at most {MAX_OVERRIDE_LENGTH:,} characters, without NUL.", "source")
+    try:
+        check_override(theme, {**overrides(theme.name), name: source}, name, context)
+    except RENDER_FAILURES as exc:
+        line = getattr(exc, "lineno", None)
+        raise bad(f"The template was not saved: {exc}" + (f" (line {line})" if line else ""), "source") from exc
+    row = db.session.scalar(sa.select(TemplateOverride).where(TemplateOverride.theme == theme.name,
+                                                              TemplateOverride.name == name))
+    if row is None:
+        row = TemplateOverride(theme=theme.name, name=name, source=source, updated_by=actor)
+        db.session.add(row)
+    else:
+        row.source, row.updated_by = source, actor
+    record(actor, "theme.template_edited", f"Edited {name} of the {theme.title} theme")
+    emit(THEME_CHANGED)
+    db.session.commit()
+    return row
+
+
+def delete_override(theme: Theme, name: str, *, actor: str) -> None:
+    """Go back to the theme's own template. Commits."""
+    db.session.execute(sa.delete(TemplateOverride).where(TemplateOverride.theme == theme.name,
+                                                         TemplateOverride.name == name))
+    record(actor, "theme.template_reset", f"Reset {name} of the {theme.title} theme")
+    emit(THEME_CHANGED)
+    db.session.commit()

@@ -1,0 +1,104 @@
+"""The storefront renders through the published theme: every page of every
+theme, for a store with products; "coming soon" until something is published."""
+from __future__ import annotations
+
+import pytest
+
+from app.catalog import collections
+from app.catalog import products as catalog
+from app.catalog.products import OptionSpec
+from app.inventory import service as inventory
+from app.pages.service import add_starter_pages
+from app.theming import service as theming
+from app.theming.registry import get_theme, themes
+from tests.conftest import Client, as_store
+
+ACTOR = "owner@example.com"
+
+
+def store_host(app, placement) -> str:
+    from tenants.extension import state
+
+    with app.app_context():
+        return state().store_host(placement.handle)
+
+
+@pytest.fixture
+def shop(app, make_store):
+    """A store with a few active products (one with variants and stock), a collection and pages."""
+    store = make_store()
+    with as_store(app, store):
+        location = inventory.default_location() or inventory.create_location("Main location")
+        tee = catalog.create_product({"title": "Linen Tee", "price": "25.00", "vendor": "Loom", "status": "active",
+                                      "description_html": "<p>Soft <b>linen</b>.</p>"},
+                                     options=[OptionSpec("Size", ["S", "M", "L"])], actor=ACTOR)
+        for variant in tee.variants[:2]:
+            inventory.adjust(variant.id, location.id, "4", reason="received", actor=ACTOR)
+        mug = catalog.create_product({"title": "Stoneware Mug", "price": "18.00", "status": "active"}, actor=ACTOR)
+        catalog.create_product({"title": "Secret Draft", "price": "9.00", "status": "draft"}, actor=ACTOR)
+        summer = collections.create_collection({"title": "Summer"}, kind="manual")
+        collections.set_products(summer, [tee.id, mug.id])
+        add_starter_pages()
+        handles = {"tee": tee.handle, "mug": mug.handle, "collection": summer.handle, "size_m": tee.variants[1].id}
+    return store, handles
+
+
+def publish(app, store, name: str) -> None:
+    with as_store(app, store):
+        theming.publish(get_theme(name), actor=ACTOR)
+
+
+def test_a_store_without_a_published_theme_shows_coming_soon(app, shop):
+    store, handles = shop
+    browser = Client(app.test_client(), host=store_host(app, store))
+    home = browser.get("/")
+    assert home.status_code == 200 and "coming soon" in home.get_data(as_text=True).lower()
+    assert browser.get(f"/products/{handles['tee']}").status_code == 404
+
+
+@pytest.mark.parametrize("theme", [t.name for t in themes()])
+def test_every_page_of_every_theme_renders(app, shop, theme):
+    store, handles = shop
+    publish(app, store, theme)
+    browser = Client(app.test_client(), host=store_host(app, store))
+    pages = {"/": "Linen Tee", f"/products/{handles['tee']}": "Soft <b>linen</b>",
+             f"/products/{handles['tee']}?option1=M": "In stock", "/collections": "Summer",
+             f"/collections/{handles['collection']}": "Stoneware Mug", "/pages/about": "About us"}
+    for path, expected in pages.items():
+        response = browser.get(path)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, (path, body[:500])
+        assert expected in body, path
+        assert f"theme-{theme}" in body
+        assert "Secret Draft" not in body
+    missing = browser.get("/products/no-such-thing")
+    assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
+    assert f"theme-{theme}" in missing.get_data(as_text=True)
+
+
+def test_the_variant_picker_shows_the_chosen_variants_availability(app, shop):
+    store, handles = shop
+    publish(app, store, "atelier")
+    browser = Client(app.test_client(), host=store_host(app, store))
+    large = browser.get(f"/products/{handles['tee']}?option1=L").get_data(as_text=True)
+    medium = browser.get(f"/products/{handles['tee']}?variant={handles['size_m']}").get_data(as_text=True)
+    assert "Sold out</p>" in large and "In stock</p>" not in large
+    assert "In stock" in medium and "Sold out</p>" not in medium
+
+
+def test_theme_assets_have_fingerprinted_urls_cached_for_a_year(app, shop):
+    store, _ = shop
+    publish(app, store, "atelier")
+    browser = Client(app.test_client(), host=store_host(app, store))
+    body = browser.get("/").get_data(as_text=True)
+    import re
+
+    css = re.search(r'href="(/assets/atelier/[0-9a-f]{12}/theme\.css)"', body).group(1)
+    asset = browser.get(css)
+    assert asset.status_code == 200 and "Atelier" in asset.get_data(as_text=True)
+    asset.close()
+    assert "immutable" in asset.headers["Cache-Control"] and "max-age=31536000" in asset.headers["Cache-Control"]
+    stale = browser.get(css.replace(css.split("/")[3], "000000000000"))
+    stale.close()
+    assert stale.status_code == 200 and "immutable" not in stale.headers["Cache-Control"]
+    assert browser.get("/assets/atelier/0/../../../pyproject.toml").status_code == 404
