@@ -53,7 +53,7 @@ def page(render: Callable[[], str]) -> Response:
     """The current request's page: from the store's cache when it holds it,
     else rendered by `render()` (and kept, unless the visit is personal)."""
     if is_personal():
-        return _answer(render(), PERSONAL)
+        return _answer(render(), PERSONAL, outcome="PERSONAL")
     store_id = g.store.id
     breaker = redis_breaker()
     key = _page_key(store_id)
@@ -62,20 +62,22 @@ def page(render: Callable[[], str]) -> Response:
     if found and found[1]:
         kept_generation, etag, body = found[1].split(_SEPARATOR, 2)
         if kept_generation == generation:
-            return _answer(body, REVALIDATE, etag)
+            return _answer(body, REVALIDATE, etag, outcome="HIT")
     body = render()
     etag = _etag(body)
     if generation is not None:
         breaker.call(get_redis().set, key, _SEPARATOR.join([generation, etag, body]), ex=TTL)
-    return _answer(body, REVALIDATE, etag)
+    return _answer(body, REVALIDATE, etag, outcome="MISS")
 
 
 def _etag(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
-def _answer(body: str, cache_control: str, etag: str | None = None) -> Response:
+def _answer(body: str, cache_control: str, etag: str | None = None, *, outcome: str) -> Response:
+    """`outcome` goes out as X-Cache (HIT, MISS, PERSONAL), for operators and tests."""
     response = Response(body, mimetype="text/html")
+    response.headers["X-Cache"] = outcome
     response.set_etag(etag or _etag(body))
     response.headers["Cache-Control"] = cache_control
     response.vary.add("HX-Request")

@@ -1,0 +1,95 @@
+"""Storefront pages are cached per store in Redis, revalidated with ETags, and
+dropped when what they show changes: never one store's page for another."""
+from __future__ import annotations
+
+from app.catalog import products as catalog
+from app.inventory import service as inventory
+from app.theming import service as theming
+from app.theming.registry import get_theme
+from tests.conftest import Client, as_store
+from tests.outages.test_outages import redis_app  # noqa: F401  (a fixture: a Redis this test may stop)
+from tests.storefront.test_theme_pages import ACTOR, store_host
+
+
+def open_shop(app, make_store, title: str, price: str = "20.00"):
+    """A pooled store with one active product, published: (placement, product handle, variant id, browser)."""
+    store = make_store()
+    with as_store(app, store):
+        product = catalog.create_product({"title": title, "price": price, "status": "active"}, actor=ACTOR)
+        theming.publish(get_theme("atelier"), actor=ACTOR)
+        handle, variant_id = product.handle, product.variants[0].id
+    return store, handle, variant_id, Client(app.test_client(), host=store_host(app, store))
+
+
+def test_a_cached_page_is_served_again_and_revalidates_with_its_etag(app, make_store):
+    store, handle, _, browser = open_shop(app, make_store, "Cached Candle")
+    first = browser.get(f"/products/{handle}")
+    second = browser.get(f"/products/{handle}")
+    assert first.status_code == second.status_code == 200
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
+    assert first.get_data() == second.get_data() and first.headers["ETag"] == second.headers["ETag"]
+    assert "must-revalidate" in first.headers["Cache-Control"] and "public" in first.headers["Cache-Control"]
+    not_modified = browser.get(f"/products/{handle}", headers={"If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 304 and not_modified.get_data() == b""
+    changed = browser.get(f"/products/{handle}", headers={"If-None-Match": '"something-else"'})
+    assert changed.status_code == 200
+
+
+def test_two_stores_in_one_pooled_schema_never_share_a_cached_page(app, make_store):
+    one, handle_one, _, shopper_one = open_shop(app, make_store, "Walnut Bowl")
+    two, handle_two, _, shopper_two = open_shop(app, make_store, "Walnut Bowl")
+    assert one.schema == two.schema, "both stores should share the pooled schema"
+    assert shopper_one.get("/").status_code == 200
+    home_two = shopper_two.get("/").get_data(as_text=True)
+    assert two.name in home_two and f'href="/products/{handle_two}"' in home_two
+    # Same path on both hosts: each store's own page.
+    shopper_two.get(f"/products/{handle_two}")
+    assert shopper_one.get(f"/products/{handle_two}").status_code in (200, 404)
+    with as_store(app, one):
+        catalog.update_product(catalog.get_product(_id(app, one, handle_one)), {"title": "Oak Bowl"}, actor=ACTOR)
+    assert "Oak Bowl" in shopper_one.get(f"/products/{handle_one}").get_data(as_text=True)
+    assert "Oak Bowl" not in shopper_two.get(f"/products/{handle_two}").get_data(as_text=True)
+
+
+def _id(app, store, handle: str) -> int:
+    from app.storefront.catalog import product_by_handle
+
+    with as_store(app, store):
+        return product_by_handle(handle).id
+
+
+def test_a_price_change_is_shown_at_once(app, make_store):
+    store, handle, variant_id, browser = open_shop(app, make_store, "Copper Kettle", "40.00")
+    assert "$40.00" in browser.get(f"/products/{handle}").get_data(as_text=True)
+    assert "$40.00" in browser.get("/").get_data(as_text=True)
+    with as_store(app, store):
+        product = catalog.get_product(_id(app, store, handle))
+        catalog.update_variant(product, variant_id, {"price": "35.00"}, actor=ACTOR)
+    assert "$35.00" in browser.get(f"/products/{handle}").get_data(as_text=True)
+    assert "$35.00" in browser.get("/").get_data(as_text=True)
+
+
+def test_the_last_unit_going_turns_the_cached_page_to_sold_out(app, make_store):
+    store, handle, variant_id, browser = open_shop(app, make_store, "Last Lamp")
+    with as_store(app, store):
+        location_id = (inventory.default_location() or inventory.create_location("Main location")).id
+        inventory.adjust(variant_id, location_id, "1", reason="received", actor=ACTOR)
+    assert "In stock</p>" in browser.get(f"/products/{handle}").get_data(as_text=True)
+    assert browser.get(f"/products/{handle}").headers["X-Cache"] == "HIT"
+    with as_store(app, store):
+        inventory.adjust(variant_id, location_id, "-1", reason="correction", actor=ACTOR)  # (orders come with checkout)
+    page = browser.get(f"/products/{handle}").get_data(as_text=True)
+    assert "Sold out</p>" in page and "In stock</p>" not in page
+
+
+def test_pages_are_rendered_from_postgresql_while_redis_is_away(app, redis_app, make_store):
+    from app import embedded
+
+    store, handle, _, _ = open_shop(app, make_store, "Offline Oar")
+    shopper = Client(redis_app.test_client(), host=store_host(app, store))
+    assert shopper.get(f"/products/{handle}").status_code == 200
+    assert shopper.get(f"/products/{handle}").headers["X-Cache"] == "HIT"
+    embedded.stop_redis(redis_app.redis_data)
+    response = shopper.get(f"/products/{handle}")
+    assert response.status_code == 200 and "Offline Oar" in response.get_data(as_text=True)
+    assert response.headers["X-Cache"] == "MISS"
