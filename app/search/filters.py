@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from werkzeug.datastructures import MultiDict
+
 from app.money import MAX_AMOUNT, format_money, precision
 
 MAX_VALUES = 20  # per filter (and option names)
@@ -79,12 +81,13 @@ class ShopFilters:
 
     @classmethod
     def from_args(cls, args, within: frozenset[int] | None = None) -> ShopFilters:
-        """From a query string (a MultiDict, or any mapping): `vendor` and `type`
+        """From a query string (a MultiDict, or a mapping of lists or values): `vendor` and `type`
         repeated, `price=min-max`, `opt.<name>` repeated, `in_stock=1`."""
-        price = next(filter(None, (parse_price(raw) for raw in _getlist(args, "price")[:MAX_VALUES])), (None, None))
-        return cls(vendors=_values(_getlist(args, "vendor")), types=_values(_getlist(args, "type")),
+        args = args if hasattr(args, "getlist") else MultiDict(args)
+        price = next(filter(None, (parse_price(raw) for raw in args.getlist("price")[:MAX_VALUES])), (None, None))
+        return cls(vendors=_values(args.getlist("vendor")), types=_values(args.getlist("type")),
                    price_min=price[0], price_max=price[1], options=_options(args),
-                   in_stock=any(str(raw).strip().lower() in TRUE_WORDS for raw in _getlist(args, "in_stock")[:1]),
+                   in_stock=any(str(raw).strip().lower() in TRUE_WORDS for raw in args.getlist("in_stock")[:1]),
                    within=frozenset(within) if within is not None else None)
 
     def to_args(self) -> list[tuple[str, str]]:
@@ -131,19 +134,12 @@ def _toggled(values: frozenset[str], value: str) -> frozenset[str]:
     return kept if len(kept) < len(values) else (values | {value} if value else values)
 
 
-def _getlist(args, name: str) -> list:
-    if hasattr(args, "getlist"):
-        return args.getlist(name)
-    value = args.get(name) if isinstance(args, Mapping) else None
-    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def _options(args) -> Mapping[str, frozenset[str]]:
-    names = [key for key in (args.keys() if hasattr(args, "keys") else []) if str(key).startswith(OPTION_PREFIX)]
+    names = [key for key in args.keys() if str(key).startswith(OPTION_PREFIX)]
     options: dict[str, frozenset[str]] = {}
     for key in names:
         name = clean_value(key[len(OPTION_PREFIX):]).casefold()
-        values = _values(_getlist(args, key))
+        values = _values(args.getlist(key))
         if name and values and len(options) < MAX_VALUES:
             options[name] = frozenset(list(options.get(name, frozenset()) | values)[:MAX_VALUES])
     return MappingProxyType(options)
