@@ -2,6 +2,7 @@
 
     GET /api/v1/products            active products, filtered and paginated
     GET /api/v1/products/<handle>   one active product
+    GET /api/v1/search              the shopper's search: results, facets (app.api.search)
 
 The request's store context (tenants.extension) scopes every query to the
 store, row-level security included; the platform host gets a JSON 404.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api import products
+from app.api import search as shop_search
 from app.api.errors import ApiError, int_parameter, not_found, page_parameter, search_unavailable
 from app.search.service import SearchUnavailable
 
@@ -53,6 +55,12 @@ def show_product(handle: str):
     product, stock = products.get_product(handle)
     body = {"product": products.product_json(product, stock, currency=g.store.currency,
                                               base_url=request.url_root)}
+    return _public(jsonify(body))
+
+
+@bp.get("/search")
+def search():
+    body = shop_search.search_json(request.args, currency=g.store.currency, base_url=request.url_root)
     return _public(jsonify(body))
 
 

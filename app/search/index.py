@@ -13,11 +13,13 @@ from pathlib import Path
 
 from flask import current_app
 from whoosh import index as whoosh_index
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer
 from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import EmptyIndexError
 
-INDEX_NAME = "products_v2"  # v1 was whoosh's default, "MAIN"; change the name whenever SCHEMA changes
+# v1 was whoosh's default, "MAIN"; v2 added SKU prefixes; v3 the shop's fields (title words, option
+# values, creation time, title order). Change the name whenever SCHEMA changes.
+INDEX_NAME = "products_v3"
 SCHEMA = Schema(
     id=ID(stored=True, unique=True, sortable=True),  # sortable: a column that maps product ids to documents
     handle=ID(stored=True),
@@ -35,6 +37,15 @@ SCHEMA = Schema(
     # Exact, lowercased values for the API's filters (vendor and type above are for words).
     vendor_key=ID(),
     type_key=ID(),
+    # The shop's search (app.search.shop): the title's words unstemmed, for
+    # prefixes and typos ("runn" must reach "running", which the stemmed
+    # title holds as "run"); "name:value" tokens of every option value, with
+    # the names and values as the merchant wrote them stored for facet labels;
+    # creation time and a title to sort by.
+    title_words=TEXT(analyzer=RegexTokenizer() | LowercaseFilter(), phrase=False),
+    option_values=KEYWORD(stored=True, commas=True, lowercase=True),
+    created=NUMERIC(sortable=True, bits=64),
+    title_sort=ID(sortable=True),
 )
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -90,7 +101,31 @@ def document(product, available_by_variant: dict[int, int]) -> dict:
         "status": product.status,
         "vendor_key": (product.vendor or "").lower(),
         "type_key": (product.product_type or "").lower(),
+        "title_words": product.title,
+        "option_values": ",".join(option_token(o.name, v) for o in product.options for v in o.values),
+        "created": int(product.created_at.timestamp() * 1_000_000) if product.created_at else 0,
+        "title_sort": product.title.casefold(),
     }
+
+
+def option_token(name: str, value: str) -> str:
+    """`Size`, `M` -> `Size:M`: one token of the option_values field (lowercased
+    when indexed). Commas separate tokens and the first colon ends the name,
+    so neither may appear inside: they become spaces (filters do the same)."""
+    return f"{_clean_option_part(name).replace(':', ' ')}:{_clean_option_part(value)}"
+
+
+def _clean_option_part(text: str) -> str:
+    return " ".join((text or "").replace(",", " ").split())
+
+
+def option_name_key(name: str) -> str:
+    """An option name as its tokens hold it (filters look names up by this)."""
+    return _clean_option_part(name).replace(":", " ").lower()
+
+
+def option_value_key(value: str) -> str:
+    return _clean_option_part(value).lower()
 
 
 def _sku_prefixes(sku: str) -> list[str]:

@@ -30,7 +30,9 @@ from app.extensions import db, get_redis
 from app.inventory.service import available
 from app.jobs import enqueue
 from app.pagination import offset
+from app.search.filters import ShopFilters
 from app.search.index import document, new_index, open_index, swap_in
+from app.search.shop import SORTS, Facet, FacetValue, ShopResults, Suggestion, empty_results, run_search, run_suggest
 from tenants.context import require_store
 from tenants.session import tenant_engine
 
@@ -214,3 +216,34 @@ def _without_index(store_id: int) -> SearchPage:
         return SearchPage([], 0)
     request_build(store_id)
     raise SearchUnavailable(f"the search index of store {store_id} is being built")
+
+
+# --- the shopper's search (app.search.shop) -------------------------------------------
+
+__all__ = ["SORTS", "Facet", "FacetValue", "SearchUnavailable", "ShopFilters", "ShopResults", "Suggestion",
+           "shop_search", "suggest"]
+
+
+def shop_search(text: str, filters: ShopFilters = ShopFilters(), *, sort: str = "relevance", page: int = 1,
+                per_page: int = 24) -> ShopResults:
+    """A storefront search: one page of active product ids in `sort` order
+    (SORTS; anything else is relevance), the total, and facets counted over
+    every match. Without an index: empty for a store without products,
+    otherwise SearchUnavailable while a worker builds it."""
+    store = require_store()
+    index = open_index(store.id)
+    if index is None:
+        _without_index(store.id)
+        return empty_results(text)
+    return run_search(index, store, text, filters, sort=sort, page=page, per_page=per_page)
+
+
+def suggest(text: str, limit: int = 6) -> list[Suggestion]:
+    """As-you-type suggestions: active products whose titles have the words
+    typed (the last one as a prefix, any of them misspelt a little)."""
+    store = require_store()
+    index = open_index(store.id)
+    if index is None:
+        _without_index(store.id)
+        return []
+    return run_suggest(index, store, text, min(max(limit, 0), 20))
