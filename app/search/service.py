@@ -225,7 +225,7 @@ __all__ = ["SORTS", "Facet", "FacetValue", "SearchUnavailable", "ShopFilters", "
 
 
 def shop_search(text: str, filters: ShopFilters = ShopFilters(), *, sort: str = "relevance", page: int = 1,
-                per_page: int = 24) -> ShopResults:
+                per_page: int = 24, order: list[int] | None = None) -> ShopResults:
     """A storefront search: one page of active product ids in `sort` order
     (SORTS; anything else is relevance), the total, and facets counted over
     every match. Without an index: empty for a store without products,
@@ -235,7 +235,7 @@ def shop_search(text: str, filters: ShopFilters = ShopFilters(), *, sort: str = 
     if index is None:
         _without_index(store.id)
         return empty_results(text)
-    return run_search(index, store, text, filters, sort=sort, page=page, per_page=per_page)
+    return run_search(index, store, text, filters, sort=sort, page=page, per_page=per_page, order=order)
 
 
 def suggest(text: str, limit: int = 6) -> list[Suggestion]:

@@ -72,9 +72,10 @@ def empty_results(text: str) -> ShopResults:
 
 
 def run_search(index, store, text: str, filters: ShopFilters, *, sort: str, page: int,
-               per_page: int) -> ShopResults:
+               per_page: int, order: list[int] | None = None) -> ShopResults:
+    """`order`: product ids in the page's own order (a collection's), used by sort="featured"."""
     text = clean_text(text)
-    sort = sort if sort in SORTS else "relevance"
+    sort = sort if sort in SORTS or (sort == "featured" and order is not None) else "relevance"
     page, per_page = min(max(page, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
     with index.searcher() as searcher:
         view = view_of(store.id, searcher, store.currency, store.locale)
@@ -83,7 +84,11 @@ def run_search(index, store, text: str, filters: ShopFilters, *, sort: str, page
         masks = _filter_masks(view, filters)
         results = reduce(int.__and__, masks.values(), matched)
         start = (page - 1) * per_page
-        docnums = _page(searcher, view, query, results, sort, start, start + per_page)
+        if sort == "featured":
+            docnums = _walk([view.docnum_of[i] for i in order if i in view.docnum_of], results, start,
+                            start + per_page)
+        else:
+            docnums = _page(searcher, view, query, results, sort, start, start + per_page)
         return ShopResults([view.ids[d] for d in docnums], results.bit_count(),
                            _facets(view, filters, matched, masks), text, corrected and bool(results))
 

@@ -87,9 +87,46 @@ def collection(site: Site, handle: str, listing) -> str:
     if found is None:
         raise NotFound()
     view = collection_view(found, site.routes.collection(found.handle))
-    result = listing.run(site, within=catalog.collection_product_ids(found),
-                         url=lambda **args: site.routes.collection(found.handle, **args),
-                         per_page=int(site.live.settings.get("products_per_page") or 24))
+    result = listing.run(site, url=lambda args: site.routes.collection(found.handle, **_grouped(args)),
+                         per_page=_per_page(site), default_sort="featured",
+                         order=catalog.collection_product_ids(found))
     return _render(site, "collection.html", collection=view, listing=result, products=result.products,
                    pagination=result.pagination, page_title=found.title,
-                   meta_description=found.description_html[:300], canonical=site.routes.collection(found.handle))
+                   meta_description=_plain(found.description_html)[:300],
+                   canonical=site.routes.collection(found.handle))
+
+
+def search(site: Site, listing) -> str:
+    result = listing.run(site, url=lambda args: site.routes.search(**_grouped(args)), per_page=_per_page(site),
+                         default_sort="relevance") if listing.text or listing.filters.active else None
+    return _render(site, "search.html", listing=result, products=result.products if result else [],
+                   pagination=result.pagination if result else None, search_query=listing.text,
+                   page_title=f"Search: {listing.text}" if listing.text else "Search", canonical=None)
+
+
+def suggestions(site: Site, text: str) -> str:
+    from app.search.service import SearchUnavailable, suggest
+
+    try:
+        found = suggest(text) if text.strip() else []
+    except SearchUnavailable:
+        found = []
+    items = [{"title": s.title, "url": site.routes.product(s.handle), "price": s.price_min} for s in found]
+    return _render(site, "snippets/suggestions.html", suggestions=items, search_query=text)
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _per_page(site: Site) -> int:
+    return int(site.live.settings.get("products_per_page") or 24)
+
+
+def _plain(html: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html or "").split())

@@ -52,6 +52,18 @@ def collection(handle: str):
     return _shop(lambda site: pages.collection(site, handle, listing))
 
 
+@bp.get("/search")
+def search():
+    listing = Listing.from_args(request.args)
+    return _shop(lambda site: pages.search(site, listing))
+
+
+@bp.get("/search/suggest")
+def suggest():
+    text = " ".join(request.args.get("q", "")[:200].split())
+    return _shop(lambda site: pages.suggestions(site, text))
+
+
 @bp.get("/pages/<handle>")
 def page(handle: str):
     return _shop(lambda site: pages.page(site, handle))

@@ -68,8 +68,9 @@ class StoreSandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context, operator, left, right):
         if operator == "**":
-            if isinstance(right, int) and abs(right) > 64:
-                raise RenderLimit("exponents above 64 are not allowed")
+            if isinstance(right, int) and (abs(right) > 64 or isinstance(left, int) and
+                                           left.bit_length() * abs(right) > 4096):
+                raise RenderLimit("numbers that large are not allowed")
             return left ** right
         if isinstance(left, str | list) and isinstance(right, int):
             if len(left) * right > MAX_STRING:
@@ -77,6 +78,11 @@ class StoreSandbox(ImmutableSandboxedEnvironment):
         if isinstance(right, str | list) and isinstance(left, int):
             return self.call_binop(context, operator, right, left)
         return left * right
+
+    def unsafe_undefined(self, obj, attribute):
+        """Reaching for an internal fails loudly (refused at save, fallen back from at render),
+        rather than printing nothing as Jinja's sandbox does."""
+        raise SecurityError(f"{attribute!r} of {type(obj).__name__} is not available to templates")
 
     def getattr(self, obj, attribute):
         _check_budget()

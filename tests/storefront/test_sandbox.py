@@ -27,7 +27,8 @@ RUNAWAYS = [
     "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
     "{{ 'x' * 100000000 }}",
     "{{ 'a'|center(999999999) }}{{ ('ab' * 50000)|replace('a', 'aaaaaaaaaa') }}",
-    "{{ 10 ** 10 ** 10 }}",
+    "{{ 10 ** 100000 }}",
+    "{{ 10 ** 60 ** 60 ** 60 }}",
     "{% for i in range(100001) %}{% endfor %}",
     "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
 ]

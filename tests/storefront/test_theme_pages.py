@@ -102,3 +102,39 @@ def test_theme_assets_have_fingerprinted_urls_cached_for_a_year(app, shop):
     stale.close()
     assert stale.status_code == 200 and "immutable" not in stale.headers["Cache-Control"]
     assert browser.get("/assets/atelier/0/../../../pyproject.toml").status_code == 404
+
+
+def test_collection_pages_filter_sort_and_page_through_the_index(app, shop):
+    from tests.conftest import run_effects
+
+    store, handles = shop
+    publish(app, store, "atelier")
+    with as_store(app, store):
+        run_effects("search")
+    browser = Client(app.test_client(), host=store_host(app, store))
+    path = f"/collections/{handles['collection']}"
+    page = browser.get(path).get_data(as_text=True)
+    assert page.index("Linen Tee") < page.index("Stoneware Mug"), "featured keeps the collection's order"
+    assert "Vendor" in page and "Loom" in page
+    cheap_first = browser.get(f"{path}?sort=price_asc").get_data(as_text=True)
+    assert cheap_first.index("Stoneware Mug") < cheap_first.index("Linen Tee")
+    loom = browser.get(f"{path}?vendor=Loom").get_data(as_text=True)
+    assert "Linen Tee" in loom and "Stoneware Mug" not in loom and "Vendor: Loom" in loom
+    junk = browser.get(f"{path}?sort=%27;drop&page=-3&vendor=&price=abc&opt.%00=x&in_stock=maybe")
+    assert junk.status_code in (200, 400)
+
+
+def test_search_finds_a_typo_and_suggests_as_you_type(app, shop):
+    from tests.conftest import run_effects
+
+    store, handles = shop
+    publish(app, store, "atelier")
+    with as_store(app, store):
+        run_effects("search")
+    browser = Client(app.test_client(), host=store_host(app, store))
+    found = browser.get("/search?q=lnen").get_data(as_text=True)
+    assert "Linen Tee" in found and "Stoneware Mug" not in found
+    suggested = browser.get("/search/suggest?q=ston", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Stoneware Mug" in suggested and "<html" not in suggested
+    long = browser.get("/search?q=" + "tee " * 2000)
+    assert long.status_code == 200
