@@ -15,6 +15,7 @@ from app.catalog import imports
 from app.catalog.models import ImportJob
 from app.extensions import RedisUnavailable
 from app.seed_catalog import COFFEE, DEMO_IMPORT, DEMO_IMPORT_NAME, OUTFITTERS, seed_catalog
+from app.seed_storefront import seed_storefront
 from app.store.models import ActivityEvent
 from tenants.context import store_context
 from tenants.models import Account, Domain, Membership, Store
@@ -79,6 +80,8 @@ def seed() -> list[str]:
             # left without any location gets the default every new store starts with.
             if inventory.ensure_default_location():
                 log.append(f"gave {store.handle} its default location, {inventory.DEFAULT_LOCATION}")
+            for line in seed_storefront(spec["catalog"]):
+                log.append(f"seeded {store.handle}'s shop: {line}")
             search.rebuild()  # the demo's search works before any worker runs
             if spec["catalog"] == "outfitters":
                 log.extend(_demo_import(store.handle))
