@@ -49,11 +49,14 @@ def is_personal() -> bool:
     return bool(session.get("customer") or session.get("_flashes"))
 
 
-def page(render: Callable[[], str]) -> Response:
-    """The current request's page: from the store's cache when it holds it,
-    else rendered by `render()` (and kept, unless the visit is personal)."""
+def page(render: Callable[[], str | Response]) -> Response:
+    """The current request's page: from the store's cache when it holds it
+    (no query at all), else rendered by `render()` and kept, unless the
+    visit is personal. `render` may answer a Response instead (a store
+    still "coming soon"): it is passed on as it is, never kept."""
     if is_personal():
-        return _answer(render(), PERSONAL, outcome="PERSONAL")
+        body = render()
+        return body if isinstance(body, Response) else _answer(body, PERSONAL, outcome="PERSONAL")
     store_id = g.store.id
     breaker = redis_breaker()
     key = _page_key(store_id)
@@ -64,6 +67,8 @@ def page(render: Callable[[], str]) -> Response:
         if kept_generation == generation:
             return _answer(body, REVALIDATE, etag, outcome="HIT")
     body = render()
+    if isinstance(body, Response):
+        return body
     etag = _etag(body)
     if generation is not None:
         breaker.call(get_redis().set, key, _SEPARATOR.join([generation, etag, body]), ex=TTL)

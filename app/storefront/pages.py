@@ -77,6 +77,11 @@ def page(site: Site, handle: str) -> str:
                    meta_description=found.seo_description, canonical=site.routes.page(found.handle))
 
 
+def recently_viewed(site: Site, product_ids: list[int]) -> str:
+    products = catalog.cards(catalog.products_by_ids(product_ids[:8]), site.routes)
+    return _render(site, "snippets/recently_viewed.html", products=products)
+
+
 def not_found(site: Site) -> str:
     return _render(site, "404.html", page_title="Page not found", canonical=None)
 

@@ -3,10 +3,10 @@ theme shows its "coming soon" page (its merchant previews the theme from
 the customizer). Pages go through the store's page cache (app.storefront.cache)."""
 from __future__ import annotations
 
-from flask import abort, g, render_template, request
+from flask import Response, abort, g, make_response, render_template, request
 
 from app.store.service import get_settings
-from app.storefront import bp, cache, pages
+from app.storefront import bp, cache, catalog, pages, viewed
 from app.storefront.listing import Listing
 from app.storefront.site import Routes, Site
 from app.theming import service as theming
@@ -17,17 +17,24 @@ def live_site() -> Site | None:
     return Site(live, Routes()) if live is not None else None
 
 
-def _coming_soon():
-    response = render_template("storefront/coming_soon.html", store=g.store, settings=get_settings())
-    return response, 200, {"Cache-Control": "public, max-age=60"}
+def _coming_soon() -> Response:
+    response = make_response(render_template("storefront/coming_soon.html", store=g.store, settings=get_settings()))
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 def _shop(render_page):
     """The page from the cache, or rendered by `render_page(site)`; "coming soon" before a theme is published."""
+    return cache.page(lambda: _render_live(render_page))
+
+
+def _render_live(render_page) -> str | Response:
     site = live_site()
     if site is None:
-        return _coming_soon() if request.path == "/" else abort(404)
-    return cache.page(lambda: render_page(site))
+        if request.path == "/":
+            return _coming_soon()
+        abort(404)
+    return render_page(site)
 
 
 def home():
@@ -67,6 +74,25 @@ def suggest():
 @bp.get("/pages/<handle>")
 def page(handle: str):
     return _shop(lambda site: pages.page(site, handle))
+
+
+@bp.get("/recently-viewed")
+def recently_viewed():
+    """The shopper's recently viewed products (a cookie of product ids, this
+    device only), loaded by product pages through htmx so that the pages
+    themselves stay cacheable; the current product joins the list."""
+    site = live_site()
+    if site is None:
+        abort(404)
+    seen = viewed.from_cookie(request.cookies.get(viewed.COOKIE, ""))
+    current = catalog.product_by_handle(request.args.get("current", ""))
+    body = pages.recently_viewed(site, [product_id for product_id in seen if current is None or product_id != current.id])
+    response = make_response(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    if current is not None:
+        response.set_cookie(viewed.COOKIE, viewed.to_cookie([current.id, *seen]), max_age=viewed.MAX_AGE,
+                            httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 def _variant_arg() -> int | None:

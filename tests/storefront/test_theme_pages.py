@@ -138,3 +138,57 @@ def test_search_finds_a_typo_and_suggests_as_you_type(app, shop):
     assert "Stoneware Mug" in suggested and "<html" not in suggested
     long = browser.get("/search?q=" + "tee " * 2000)
     assert long.status_code == 200
+
+
+def test_recently_viewed_products_follow_the_shopper_and_ignore_junk_cookies(app, shop):
+    store, handles = shop
+    publish(app, store, "atelier")
+    browser = Client(app.test_client(), host=store_host(app, store))
+    first = browser.get(f"/recently-viewed?current={handles['tee']}")
+    assert first.status_code == 200 and "Recently viewed" not in first.get_data(as_text=True)
+    assert first.headers["Cache-Control"] == "private, no-store"
+    second = browser.get(f"/recently-viewed?current={handles['mug']}").get_data(as_text=True)
+    assert "Linen Tee" in second and "Stoneware Mug" not in second  # the current product is not listed
+    browser.flask.set_cookie("recently_viewed", "abc.-1.99999999999999999999.\x00", domain=store_host(app, store))
+    assert browser.get("/recently-viewed?current=nope").status_code == 200
+
+
+def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_images(app, make_store):
+    """No query per variant or per image: a product of 60 variants and 6 images costs what one of 1 does."""
+    import sqlalchemy as sa
+
+    from app.catalog.product_images import add_image
+    from app.extensions import db
+    from tests.catalog.helpers import png_bytes
+
+    store = make_store()
+    with as_store(app, store):
+        small = catalog.create_product({"title": "Plain Pin", "price": "3.00", "status": "active"}, actor=ACTOR)
+        add_image(small, png_bytes(40, 40), alt="Pin")
+        big = catalog.create_product({"title": "Many Socks", "price": "9.00", "status": "active"},
+                                     options=[OptionSpec("Size", ["XS", "S", "M", "L", "XL", "XXL"]),
+                                              OptionSpec("Colour", [f"Shade {n}" for n in range(10)])], actor=ACTOR)
+        for n in range(6):
+            add_image(catalog.get_product(big.id), png_bytes(40 + n, 40), alt=f"Socks {n}")
+        theming.publish(get_theme("atelier"), actor=ACTOR)
+        handles = (small.handle, big.handle)
+    browser = Client(app.test_client(), host=store_host(app, store))
+    assert browser.get("/pages/none").status_code == 404  # the host is resolved and kept: not counted below
+    counts = []
+    for handle in handles:
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engines = list(db.engines.values())
+        for engine in engines:
+            sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert browser.get(f"/products/{handle}?fresh=1").status_code == 200
+        finally:
+            for engine in engines:
+                sa.event.remove(engine, "before_cursor_execute", count)
+        counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
+    assert counts[0] == counts[1], counts
