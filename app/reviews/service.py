@@ -237,6 +237,14 @@ def status_counts() -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
+def public_photo_key(review_id: int) -> str | None:
+    """The photo file shoppers may see: that of a published review of an active product."""
+    review = db.session.scalar(sa.select(Review).join(Product, sa.and_(
+        Product.store_id == Review.store_id, Product.id == Review.product_id))
+        .where(Review.id == review_id, Review.status == "published", Product.status == "active"))
+    return photo_file_key(review) if review is not None else None
+
+
 def photo_file_key(review: Review) -> str | None:
     """The storage key of the photo as shown (the 640 px thumbnail), or None."""
     return thumbnail_key(review.photo_key, PHOTO_SIZE) if review.photo_key else None

@@ -26,6 +26,7 @@ from app.storefront.shapes import ProductCard, ProductView, Rating
 from app.storefront.site import Site
 
 THANKS = "Thanks! Your review will appear once approved."
+FLASH = "review"  # the category the reviews section shows (and takes): other messages are left to the layout
 RECOMMENDED = 4
 PAGE_ARG, SORT_ARG = "reviews_page", "reviews_sort"
 FORM_FIELDS = ("rating", "author_name", "title", "body")
@@ -100,22 +101,19 @@ def product_rating(product_id: int) -> Rating | None:
 def reviews_block(site: Site, product: ProductView, form: ReviewForm | None = None) -> ReviewsBlock:
     """The product's published reviews (the page and order from the query string; junk is ignored)."""
     sort = request.args.get(SORT_ARG, "newest")
-    sort = sort if sort in service.SORTS else "newest"
-    found = service.published_reviews(product.id, _page_arg(), sort)
+    links = _Links(site.routes.product(product.handle), sort if sort in service.SORTS else "newest")
+    found = service.published_reviews(product.id, _page_arg(), links.sort)
     customer_id = current_customer_id()
     voted = service.voted([r.id for r in found.items], customer_id) if customer_id else set()
-    link = lambda **args: site.routes.product(product.handle) + _query(args)  # noqa: E731
-    sorts = tuple((key, label, link(**{SORT_ARG: key if key != "newest" else None}) + "#reviews")
-                  for key, label in service.SORTS.items())
-    arg_sort = sort if sort != "newest" else None
     return ReviewsBlock(
         reviews=tuple(_review_view(site, r, customer_id, voted) for r in found.items),
-        total=found.total, page=found.page, pages=found.pages, sort=sort, sorts=sorts,
-        previous_url=_page_link(link, arg_sort, found.prev_page), next_url=_page_link(link, arg_sort, found.next_page),
+        total=found.total, page=found.page, pages=found.pages, sort=links.sort, sorts=links.sorts(),
+        previous_url=links.page(found.prev_page), next_url=links.page(found.next_page),
         action_url=site.routes.product(product.handle) + "/reviews", login_url=site.routes.account("login"),
         logged_in=customer_id is not None,
         already_reviewed=customer_id is not None and service.has_reviewed(product.id, customer_id),
-        messages=tuple(get_flashed_messages()) if not site.preview else (), form=form or ReviewForm())
+        messages=() if site.preview else tuple(get_flashed_messages(category_filter=[FLASH])),
+        form=form or ReviewForm())
 
 
 def _page_arg() -> int:
@@ -123,10 +121,22 @@ def _page_arg() -> int:
     return min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
 
 
-def _page_link(link, sort: str | None, page: int | None) -> str | None:
-    if page is None:
-        return None
-    return link(**{SORT_ARG: sort, PAGE_ARG: page if page > 1 else None}) + "#reviews"
+@dataclass(frozen=True)
+class _Links:
+    """Addresses of the reviews section in another order or page (the product page, at #reviews)."""
+
+    product_url: str
+    sort: str
+
+    def to(self, sort: str, page: int | None = None) -> str:
+        args = {SORT_ARG: sort if sort != "newest" else None, PAGE_ARG: page if page and page > 1 else None}
+        return self.product_url + _query(args) + "#reviews"
+
+    def page(self, page: int | None) -> str | None:
+        return self.to(self.sort, page) if page else None
+
+    def sorts(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple((key, label, self.to(key)) for key, label in service.SORTS.items())
 
 
 def _query(args: dict) -> str:
@@ -180,7 +190,7 @@ def submit_review(handle: str):
         typed = {name: str(request.form.get(name, ""))[:KEPT_CHARACTERS] for name in FORM_FIELDS}
         page = pages.product(site, handle, review_form=ReviewForm(typed, refused.errors))
         return page, refused.status, {"Cache-Control": "private, no-store"}
-    flash(THANKS)
+    flash(THANKS, FLASH)
     return redirect(site.routes.product(product.handle) + "#reviews", 303)
 
 
@@ -196,18 +206,19 @@ def _photo_upload() -> bytes | None:
 def helpful(review_id: int):
     """Count a vote, then show the product page again (htmx picks the review's button out of it)."""
     site = _live_site()
-    review, _ = service.vote_helpful(review_id, _customer())
-    product = next(iter(catalog.products_by_ids([review.product_id])), None)
-    if product is None:
+    customer_id = _customer()
+    review = service.published_review(review_id)
+    product = next(iter(catalog.products_by_ids([review.product_id])), None) if review is not None else None
+    if product is None:  # no such review here, or its product is no longer in the shop
         abort(404)
+    service.vote_helpful(review.id, customer_id)
     return redirect(site.routes.product(product.handle) + f"#review-{review.id}", 303)
 
 
 @bp.get("/reviews/<id:review_id>/photo")
 def photo(review_id: int):
     """A published review's photo, as its re-encoded thumbnail (no camera metadata)."""
-    review = service.published_review(review_id)
-    key = service.photo_file_key(review) if review is not None else None
+    key = service.public_photo_key(review_id)
     path = storage().path(key) if key else None
     if path is None or not path.is_file():
         abort(404)

@@ -205,3 +205,25 @@ def test_a_review_of_store_a_never_shows_in_store_b(app, shop, make_store):
     page = _page(b, shop.ids.kettle_handle)
     assert "Only in store A." not in page and "No reviews yet." in page
     assert b.get(f"/reviews/{review_id}/photo").status_code == 404
+
+
+def test_a_vote_for_a_review_of_a_product_no_longer_sold_is_refused_and_not_counted(app, shop):
+    author = shopper(app, shop, customer_id=7)
+    path = f"/products/{shop.ids.kettle_handle}"
+    author.upload(f"{path}/reviews", review_form(), {"photo": (png_bytes(200, 200), "p.png")}, csrf_from=path)
+    _approve_all(app, shop)
+    (review_id, *_), = _reviews(app, shop)
+    voter = shopper(app, shop, customer_id=8)
+    shown = voter.get(f"/reviews/{review_id}/photo")
+    shown.close()
+    assert shown.status_code == 200
+    token = voter.csrf_token(path)
+    with as_store(app, shop.store):
+        from app.catalog.models import Product
+
+        db.session.execute(sa.update(Product).where(Product.id == shop.ids.kettle).values(status="archived"))
+        db.session.commit()
+    assert voter.post(f"/reviews/{review_id}/helpful", {"csrf_token": token}).status_code == 404
+    assert voter.get(f"/reviews/{review_id}/photo").status_code == 404
+    with as_store(app, shop.store):
+        assert db.session.get(Review, (shop.store.id, review_id)).helpful_count == 0
