@@ -227,3 +227,29 @@ def test_also_bought_uses_automated_collections_that_take_the_product(app, shop)
         collections.create_collection({"title": "Loom"}, kind="automated",
                                       rules=[{"field": "vendor", "relation": "equals", "value": "Loom"}])
         assert recommendations.also_bought(ids.towel, limit=4).product_ids == [scarf.id]
+
+
+def test_reviews_votes_and_co_purchases_move_with_the_store(app, shop):
+    from tenants.moves import move_store
+    from tenants.provisioning import placement_of
+    from tenants.models import Store
+
+    def everything():
+        return [_sql("SELECT id, product_id, customer_id, status, helpful_count FROM reviews ORDER BY id"),
+                _sql("SELECT review_id, voter_id FROM review_votes ORDER BY id"),
+                _sql("SELECT product_id, other_id, count FROM co_purchases ORDER BY id")]
+
+    with as_store(app, shop.store):
+        review = _submit(shop.ids.kettle, 7)
+        service.moderate(review.id, "approve", ACTOR)
+        service.vote_helpful(review.id, 8)
+        recommendations.record_order([shop.ids.kettle, shop.ids.cup])
+        db.session.commit()
+        before = everything()
+    with app.app_context():
+        report = move_store(shop.store.handle, to_tier="dedicated")
+        moved = placement_of(db.session.scalar(sa.select(Store).where(Store.id == shop.store.id)))
+    assert moved.tier == "dedicated" and report.rows["reviews"] == 1 and report.rows["co_purchases"] == 2
+    with as_store(app, moved):
+        assert everything() == before
+        assert service.summaries([shop.ids.kettle])[shop.ids.kettle].count == 1
