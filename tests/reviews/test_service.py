@@ -253,3 +253,35 @@ def test_reviews_votes_and_co_purchases_move_with_the_store(app, shop):
     with as_store(app, moved):
         assert everything() == before
         assert service.summaries([shop.ids.kettle])[shop.ids.kettle].count == 1
+
+
+def test_concurrent_votes_count_each_customer_once(app, shop):
+    import threading
+
+    from tenants.context import store_context
+
+    with as_store(app, shop.store):
+        review_id = _submit(shop.ids.kettle, 7).id
+        service.moderate(review_id, "approve", ACTOR)
+    start = threading.Barrier(12)
+    answers, failures = [], []
+
+    def vote(voter_id: int) -> None:
+        try:
+            with app.app_context(), store_context(shop.store):
+                start.wait()
+                answers.append(service.vote_helpful(review_id, voter_id)[1])
+                db.session.remove()
+        except Exception as error:  # reported below, with the others
+            failures.append(error)
+
+    threads = [threading.Thread(target=vote, args=(voter,)) for voter in [50] * 6 + list(range(60, 66))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(answers) == [False] * 5 + [True] * 7  # voter 50 counted once, 60-65 once each
+    with as_store(app, shop.store):
+        assert db.session.get(Review, (shop.store.id, review_id)).helpful_count == 7
+        assert _sql(f"SELECT count(*) FROM review_votes WHERE review_id = {review_id}") == [(7,)]

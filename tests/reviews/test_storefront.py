@@ -227,3 +227,18 @@ def test_a_vote_for_a_review_of_a_product_no_longer_sold_is_refused_and_not_coun
     assert voter.get(f"/reviews/{review_id}/photo").status_code == 404
     with as_store(app, shop.store):
         assert db.session.get(Review, (shop.store.id, review_id)).helpful_count == 0
+
+
+def test_product_cards_show_their_rating_on_collection_and_home_pages(app, shop):
+    with as_store(app, shop.store):
+        from app.catalog.models import Product
+
+        for customer_id, (product_id, stars) in enumerate(((shop.ids.kettle, "5"), (shop.ids.kettle, "4"),
+                                                           (shop.ids.cup, "2")), 100):
+            product = db.session.get(Product, (shop.store.id, product_id))
+            review = service.submit_review(product, customer_id, review_form(rating=stars))
+            service.moderate(review.id, "approve", ACTOR)
+    visitor = shopper(app, shop)
+    listing = visitor.get(f"/collections/{shop.ids.collection}").get_data(as_text=True)
+    assert "Rated 4.5 out of 5 by 2 reviewers" in listing and "Rated 2.0 out of 5 by 1 reviewers" in listing
+    assert "Rated 4.5 out of 5 by 2 reviewers" in visitor.get("/").get_data(as_text=True)
