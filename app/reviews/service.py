@@ -97,17 +97,18 @@ def _rating(value) -> int:
     return number
 
 
-def submit_review(product: Product, customer_id: int, form: Mapping, photo: bytes | None = None) -> Review:
-    """A new pending review of an active product by a customer (one each). Every field is checked (all
-    of their problems reported at once) before the photo is decoded, and the
-    row is flushed before its files are written; if the commit still fails,
-    the files this call wrote go again."""
+def submit_review(product: Product, customer_id: int | None, form: Mapping, photo: bytes | None = None) -> Review:
+    """A new pending review of an active product by a customer (one each;
+    None: a review from elsewhere, such as the demo seed or an import).
+    Every field is checked (all of their problems reported at once) before
+    the photo is decoded, and the row is flushed before its files are
+    written; if the commit still fails, the files this call wrote go again."""
     values, errors = _fields(form)
     if errors:
         raise ReviewRefused(errors)
     if product.status != "active":
         raise ReviewError(ReviewErrorCode.NOT_FOUND, "No such product in this store.", status=404)
-    if _already_reviewed(product.id, customer_id):
+    if customer_id is not None and _already_reviewed(product.id, customer_id):
         raise ReviewRefused({"body": "You have already reviewed this product."}, status=409)
     prepared = _photo(photo)
     review = Review(product_id=product.id, customer_id=customer_id, status="pending",

@@ -38,7 +38,8 @@ def shop(app, make_store):
         collections.set_products(tea_time, [kettle.id, cup.id])
         theming.publish(get_theme("atelier"), actor=ACTOR)
         ids = SimpleNamespace(kettle=kettle.id, cup=cup.id, towel=towel.id, draft=draft.id,
-                              kettle_handle=kettle.handle, cup_handle=cup.handle, towel_handle=towel.handle, collection=tea_time.handle)
+                              kettle_handle=kettle.handle, cup_handle=cup.handle, towel_handle=towel.handle,
+                              collection=tea_time.handle)
     return SimpleNamespace(store=store, ids=ids, host=store_host(app, store))
 
 

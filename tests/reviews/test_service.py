@@ -285,3 +285,11 @@ def test_concurrent_votes_count_each_customer_once(app, shop):
     with as_store(app, shop.store):
         assert db.session.get(Review, (shop.store.id, review_id)).helpful_count == 7
         assert _sql(f"SELECT count(*) FROM review_votes WHERE review_id = {review_id}") == [(7,)]
+
+
+def test_reviews_from_elsewhere_have_no_customer_and_are_not_one_each(app, shop):
+    with as_store(app, shop.store):
+        for name in ("Imported A", "Imported B"):
+            review = service.submit_review(_product(shop.ids.kettle), None, review_form(author_name=name))
+            assert review.customer_id is None
+        assert _count() == 2

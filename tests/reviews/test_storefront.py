@@ -124,7 +124,8 @@ def test_helpful_counts_once_and_htmx_gets_the_new_count(app, shop):
     assert f'hx-post="/reviews/{review_id}/helpful"' in _page(voter, shop.ids.kettle_handle)
     first = _hx_post(voter, f"/reviews/{review_id}/helpful", voter.csrf_token(path))
     assert first.status_code == 200
-    assert re.search(rf'id="helpful-{review_id}"[^>]*>Helpful \(1\) · You found this helpful', first.get_data(as_text=True))
+    assert re.search(rf'id="helpful-{review_id}"[^>]*>Helpful \(1\) · You found this helpful',
+                     first.get_data(as_text=True))
     again = voter.post(f"/reviews/{review_id}/helpful", csrf_from=path)
     assert again.status_code == 303 and again.headers["Location"].endswith(f"{path}#review-{review_id}")
     assert shopper(app, shop, customer_id=9).post(f"/reviews/{review_id}/helpful", csrf_from=path).status_code == 303
