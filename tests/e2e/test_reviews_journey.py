@@ -12,6 +12,7 @@ from app.theming import service as theming
 from app.theming.registry import get_theme
 from tests.catalog.helpers import png_bytes
 from tests.conftest import PASSWORD, as_store
+from tests.e2e.a11y import axe_problems
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +53,7 @@ def test_write_approve_and_vote_on_a_review(app, live_server, browser, make_acco
 
     writer = watched(customer_id=1)
     writer.goto(shop)
+    assert axe_problems(writer) == []
     writer.get_by_role("button", name="Submit review").click()  # the browser asks for the required fields first
     assert writer.url == shop
     writer.locator("label[for=review-rating-4]").click()
@@ -84,6 +86,7 @@ def test_write_approve_and_vote_on_a_review(app, live_server, browser, make_acco
     voter.get_by_role("button", name="Helpful (0)").click()
     expect(voter.get_by_text(re.compile(r"Helpful \(1\) · You found this helpful"))).to_be_visible()
     assert voter.url == shop  # htmx swapped the count in place
+    assert axe_problems(voter) == []
 
     visitor = watched()
     visitor.goto(shop)
