@@ -10,6 +10,7 @@ from app.extensions import db
 from app.inventory import models as inventory_models  # noqa: F401
 from app.pages import models as page_models  # noqa: F401
 from app.platform import models as platform_models  # noqa: F401
+from app.reviews import models as review_models  # noqa: F401
 from app.store import models as store_models  # noqa: F401
 from app.theming import models as theming_models  # noqa: F401
 from tenants import models as directory_models  # noqa: F401

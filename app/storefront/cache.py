@@ -25,6 +25,7 @@ from app.catalog.events import COLLECTION_CHANGED, PRODUCT_CHANGED
 from app.effects import listener
 from app.extensions import get_redis, redis_breaker
 from app.pages.service import PAGE_CHANGED
+from app.reviews.service import REVIEW_CHANGED
 from app.store.service import SETTINGS_CHANGED
 from app.theming.service import THEME_CHANGED
 
@@ -96,5 +97,5 @@ def invalidate(store_id: int | None) -> None:
         redis_breaker().call(get_redis().incr, _generation_key(store_id))
 
 
-for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANGED, THEME_CHANGED):
+for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANGED, THEME_CHANGED, REVIEW_CHANGED):
     listener(_topic)(invalidate)

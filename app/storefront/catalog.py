@@ -10,7 +10,8 @@ from app.catalog.collections import products_query
 from app.catalog.models import Collection, Product
 from app.extensions import db
 from app.inventory.service import available
-from app.storefront.shapes import ProductCard, card
+from app.reviews.service import summaries as review_summaries
+from app.storefront.shapes import ProductCard, Rating, card
 from app.storefront.site import Routes
 
 MENU_COLLECTIONS = 8
@@ -33,8 +34,14 @@ def stock_of(products: list[Product]) -> dict[int, int]:
 
 
 def cards(products: list[Product], routes: Routes) -> list[ProductCard]:
-    stock = stock_of(products)
-    return [card(p, stock, routes.product(p.handle)) for p in products]
+    stock, ratings = stock_of(products), ratings_of(products)
+    return [card(p, stock, routes.product(p.handle), ratings.get(p.id)) for p in products]
+
+
+def ratings_of(products: list[Product]) -> dict[int, Rating]:
+    """Published reviews' average and count per product, in one query."""
+    return {product_id: Rating(found.average, found.count)
+            for product_id, found in review_summaries([p.id for p in products]).items()}
 
 
 def products_by_ids(ids: list[int]) -> list[Product]:

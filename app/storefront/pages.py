@@ -6,7 +6,7 @@ from __future__ import annotations
 from werkzeug.exceptions import NotFound
 
 from app.pages.service import published_page
-from app.storefront import catalog
+from app.storefront import catalog, reviews
 from app.storefront.shapes import collection_view, product_view
 from app.storefront.site import Site
 from app.theming.render import render
@@ -41,15 +41,20 @@ def _section(site: Site, section: dict) -> dict:
     return {**section, **extra}
 
 
-def product(site: Site, handle: str, variant_id: int | None = None, chosen: tuple[str, ...] = ()) -> str:
+def product(site: Site, handle: str, variant_id: int | None = None, chosen: tuple[str, ...] = (),
+            review_form=None) -> str:
+    """`review_form`: a refused review as typed (app.storefront.reviews), shown with its errors."""
     found = catalog.product_by_handle(handle)
     if found is None:
         raise NotFound()
     if variant_id is None and chosen:
         variant_id = _variant_with(found, chosen)
-    view = product_view(found, catalog.stock_of([found]), site.routes.product(found.handle), variant_id)
+    view = product_view(found, catalog.stock_of([found]), site.routes.product(found.handle), variant_id,
+                        rating=reviews.product_rating(found.id))
     return _render(site, "product.html", product=view, page_title=view.seo_title or view.title,
-                   meta_description=view.seo_description or "", canonical=site.routes.product(found.handle))
+                   meta_description=view.seo_description or "", canonical=site.routes.product(found.handle),
+                   reviews=reviews.reviews_block(site, view, review_form),
+                   recommendations=reviews.recommendations_block(site, found.id))
 
 
 def _variant_with(product, chosen: tuple[str, ...]) -> int | None:

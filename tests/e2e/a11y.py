@@ -6,7 +6,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 BLOCKING = ("serious", "critical")
 DASHBOARD_PAGES = ["home", "products", "new product", "product with many variants", "product with an image",
-                   "collections", "new collection", "manual collection", "automated collection", "inventory",
+                   "collections", "new collection", "manual collection", "automated collection", "reviews", "inventory",
                    "locations", "imports", "import job", "staff", "domains", "settings", "account", "new store"]
 PUBLIC_PAGES = ["platform home", "login", "signup", "reset request", "reset password", "confirm signup",
                 "invitation", "not found"]

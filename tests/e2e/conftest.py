@@ -155,6 +155,14 @@ def seeded_store(app, live_server, browser, service_env):
         collections.set_products(manual, [many.id, pictured.id])
         automated = collections.create_collection({"title": "Cheap socks"}, kind="automated",
                                                   rules=[{"field": "price", "relation": "less_than", "value": "20"}])
+        from app.reviews import service as reviews
+
+        for customer, (stars, action) in enumerate([("5", "approve"), ("2", None)], 1):
+            review = reviews.submit_review(many, customer, {"rating": stars, "author_name": f"Reviewer {customer}",
+                                                            "title": "Warm", "body": "Kept my feet warm."},
+                                           png_bytes(64, 64) if customer == 2 else None)
+            if action:
+                reviews.moderate(review.id, action, email)
         job = imports.start_import("products.csv", b"Handle,Title\nok-one,Fine\n,No handle here\n", email)
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
                               job=job.token)
@@ -209,6 +217,7 @@ def seeded_store(app, live_server, browser, service_env):
         "new collection": f"{dash}/collections/new",
         "manual collection": f"{dash}/collections/{ids.manual}",
         "automated collection": f"{dash}/collections/{ids.automated}",
+        "reviews": f"{dash}/reviews",
         "inventory": f"{dash}/inventory",
         "locations": f"{dash}/locations",
         "imports": f"{dash}/products/imports",

@@ -1,0 +1,1 @@
+"""Product reviews and ratings, their moderation, and "customers also bought"."""
