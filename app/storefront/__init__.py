@@ -10,3 +10,4 @@ def store_host_only():
 
 
 from app.storefront import views  # noqa: E402,F401
+from app.storefront import account  # noqa: E402,F401
