@@ -60,6 +60,7 @@ def default_address(customer: Customer) -> CustomerAddress | None:
 
 def add_address(customer: Customer, values: dict, *, make_default: bool = False) -> CustomerAddress:
     """Add a cleaned address (commits); the first one is the default."""
+    _lock(customer)
     count = db.session.scalar(sa.select(sa.func.count()).where(CustomerAddress.customer_id == customer.id))
     if count >= MAX_ADDRESSES:
         raise CustomerError(Code.FULL, f"You can keep at most {MAX_ADDRESSES} addresses. Delete one first.",
@@ -73,11 +74,18 @@ def add_address(customer: Customer, values: dict, *, make_default: bool = False)
     return address
 
 
+def _lock(customer: Customer) -> None:
+    """One address-book write of a customer at a time: two "first" addresses
+    cannot both become the default, nor a count race past the cap."""
+    db.session.scalar(sa.select(Customer.id).where(Customer.id == customer.id).with_for_update())
+
+
 def _own(customer: Customer, address_id: int, *, lock: bool = False) -> CustomerAddress:
     query = sa.select(CustomerAddress).where(CustomerAddress.id == address_id,
                                              CustomerAddress.customer_id == customer.id)
     address = db.session.scalar(query.with_for_update() if lock else query)
     if address is None:
+        db.session.rollback()  # let go of the customer's lock at once
         raise not_found("No such address.")
     return address
 
@@ -90,6 +98,7 @@ def _clear_default(customer: Customer) -> None:
 
 def delete_address(customer: Customer, address_id: int) -> None:
     """Delete one of the customer's addresses (commits); the newest left becomes the default if it was."""
+    _lock(customer)
     address = _own(customer, address_id, lock=True)
     was_default = address.is_default
     db.session.delete(address)
@@ -103,6 +112,7 @@ def delete_address(customer: Customer, address_id: int) -> None:
 
 
 def set_default(customer: Customer, address_id: int) -> None:
+    _lock(customer)
     address = _own(customer, address_id, lock=True)
     _clear_default(customer)
     address.is_default = True

@@ -283,9 +283,12 @@ def _store_country() -> str:
 @bp.get("/account/wishlist")
 @login_required
 def wishlist_page():
-    site = _site()
-    products = catalog.cards(catalog.products_by_ids(wishlist.product_ids(current_customer().id)), site.routes)
-    return _page("account/wishlist.html", products=products, page_title="Your wishlist")
+    return _wishlist(_site(), current_customer())
+
+
+def _wishlist(site: Site, customer, status: int = 200, errors: dict | None = None) -> Response:
+    products = catalog.cards(catalog.products_by_ids(wishlist.product_ids(customer.id)), site.routes)
+    return _page("account/wishlist.html", status, products=products, errors=errors or {}, page_title="Your wishlist")
 
 
 @bp.post("/wishlist/<handle>")
@@ -309,7 +312,10 @@ def _change_wishlist(handle: str, change) -> Response:
     if customer is None:  # a page from before the log-out: log in first, then come back
         login = site.routes.account("login") + "?next=" + quote(product_url, safe="/")
         return _private(Response(status=200, headers={"HX-Redirect": login})) if _htmx() else _redirect(login)
-    change(customer, product.id)
+    try:
+        change(customer, product.id)
+    except DomainError as error:  # the wishlist is full: say so on the wishlist page
+        return _wishlist(site, customer, error.status, errors={"form": error.message})
     if not _htmx():
         return _redirect(_next() or product_url)
     card = catalog.cards([product], site.routes)[0]

@@ -107,3 +107,16 @@ def test_logged_out_address_writes_go_to_log_in(app, shop):
     response = client.post("/account/addresses", HOME, csrf_from="/account/login")
     assert response.status_code == 303 and response.headers["Location"].startswith("/account/login?next=")
     assert rows(app, shop, "SELECT count(*) FROM customer_addresses")[0][0] == 0
+
+
+def test_a_full_address_book_refuses_more(app, shop, monkeypatch):
+    from app.customers import addresses
+
+    monkeypatch.setattr(addresses, "MAX_ADDRESSES", 1)
+    address = email()
+    client = shopper(app, shop, address)
+    assert add(client, HOME).status_code == 303
+    refused = add(client, WORK)
+    assert refused.status_code == 422 and "at most 1 addresses" in refused.get_data(as_text=True)
+    assert 'value="1 Analytical Way"' in refused.get_data(as_text=True)
+    assert len(addresses_of(app, shop, address)) == 1

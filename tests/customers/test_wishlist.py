@@ -9,6 +9,7 @@ import pytest
 
 from app.catalog import products as catalog
 from app.catalog.models import Product
+from app.customers import wishlist
 from app.extensions import db
 from tests.conftest import as_store
 from tests.customers.helpers import ACTOR, browser, make_shop, rows, shopper
@@ -117,3 +118,13 @@ def test_anonymous_saves_go_to_log_in(app, shop):
                              headers={"Host": shop.host, "HX-Request": "true"})
     assert htmx.headers["HX-Redirect"] == f"/account/login?next=/products/{handle}"
     assert saved(app, shop) == []
+
+
+def test_a_full_wishlist_refuses_more_and_keeps_what_it_has(app, shop, monkeypatch):
+    monkeypatch.setattr(wishlist, "MAX_ITEMS", 1)
+    client = shopper(app, shop, email())
+    tee, mug = shop.handles["Linen Tee"], shop.handles["Stoneware Mug"]
+    assert client.post(f"/wishlist/{tee}", csrf_from="/account/wishlist").status_code == 303
+    refused = client.post(f"/wishlist/{mug}", csrf_from="/account/wishlist")
+    assert refused.status_code == 422 and "at most 1 products" in refused.get_data(as_text=True)
+    assert saved(app, shop) == [shop.ids[tee]]
