@@ -44,7 +44,7 @@ def clean_password(raw, *, email: str = "", name: str = "", field: str = "passwo
 
 def register(*, email, name, password) -> Customer:
     """A new account of the current store (commits); FormErrors for every bad field, TAKEN (409) for a known email."""
-    values = collect({"email": lambda: clean_email(email), "name": lambda: clean_name(name),
+    values = collect({"name": lambda: clean_name(name), "email": lambda: clean_email(email),
                       "password": lambda: clean_password(password, email=str(email or ""), name=str(name or ""))})
     if by_email(values["email"]) is not None:
         raise CustomerError(Code.TAKEN, TAKEN, "email", status=409)
