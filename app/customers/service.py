@@ -18,10 +18,12 @@ from app.parse import text
 from app.platform import throttle
 from app.platform.accounts import MAX_PASSWORD, check_password_strength, normalize_email
 from app.platform.tokens import digest, in_seconds, new_token, now, well_formed
+from app.ratelimit import Limit, hit
 from tenants.context import require_store
 
 RESET_REQUESTED = "customer.password_reset_requested"
 EXPIRED = "This link has expired or was already used. Ask for a new one."
+REGISTER_RATE_LIMIT = "30/3600"  # attempts to register per client address and store (a form a person fills in)
 TAKEN = "An account with this email already exists. Log in, or reset your password if you forgot it."
 # A real hash to check against when the email is unknown, so a login takes
 # as long for a missing account as for a wrong password.
@@ -42,8 +44,11 @@ def clean_password(raw, *, email: str = "", name: str = "", field: str = "passwo
     return password
 
 
-def register(*, email, name, password) -> Customer:
-    """A new account of the current store (commits); FormErrors for every bad field, TAKEN (409) for a known email."""
+def register(*, email, name, password, address: str) -> Customer:
+    """A new account of the current store (commits); FormErrors for every bad field, TAKEN (409) for a known
+    email, RateLimited beyond REGISTER_RATE_LIMIT attempts from one client address at this store."""
+    hit("customer-register", f"{require_store().id}:{address}", Limit.parse(current_app.config.get(
+        "REGISTER_RATE_LIMIT", REGISTER_RATE_LIMIT)))
     values = collect({"name": lambda: clean_name(name), "email": lambda: clean_email(email),
                       "password": lambda: clean_password(password, email=str(email or ""), name=str(name or ""))})
     if by_email(values["email"]) is not None:

@@ -113,7 +113,9 @@ def register():
         return _page("account/register.html", form=form, errors={}, next=_next(), page_title="Create an account")
     try:
         customer = service.register(email=request.form.get("email"), name=request.form.get("name"),
-                                    password=request.form.get("password"))
+                                    password=request.form.get("password"), address=client_address())
+    except RateLimited as limited:
+        return _rate_limited("account/register.html", limited, form, next=_next(), page_title="Create an account")
     except DomainError as error:
         return _refused("account/register.html", error, form, next=_next(), page_title="Create an account")
     log_in(customer)

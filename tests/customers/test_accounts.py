@@ -197,3 +197,13 @@ def test_log_in_is_rate_limited(app, shop):
     assert answers == [401] * limit + [429]
     refused = log_in(client, address)  # even the right password waits now
     assert refused.status_code == 429 and "Retry-After" in refused.headers
+
+
+def test_registrations_are_rate_limited_per_client_address(app, shop):
+    client = browser(app, shop)
+    limit = int(app.config.get("REGISTER_RATE_LIMIT", "30/3600").split("/")[0])
+    answers = [register(client, "not-an-email").status_code for _ in range(limit)]
+    assert answers == [422] * limit
+    refused = register(client, email())
+    assert refused.status_code == 429 and "Too many attempts" in refused.get_data(as_text=True)
+    assert rows(app, shop, "SELECT count(*) FROM customers")[0][0] == 0
