@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.conftest import Client
-from tests.customers.helpers import (OTHER_SECRET, SECRET, browser, log_in, make_shop, register, rows, shopper,
+from tests.customers.helpers import (OTHER_SECRET, browser, log_in, make_shop, register, rows, shopper,
                                      store_mail, store_mails)
 from tests.platform.helpers import link_in
 
