@@ -27,6 +27,7 @@ class Review(TenantModel):
     __tablename__ = "reviews"
     __table_args__ = (
         same_store_fk("product_id", "products", ondelete="CASCADE"),
+        same_store_fk("customer_id", "customers", name="reviews_customer", ondelete="SET NULL (customer_id)"),
         sa.UniqueConstraint("store_id", "product_id", "customer_id"),
         sa.CheckConstraint("rating BETWEEN 1 AND 5", name="reviews_rating"),
         sa.CheckConstraint("status IN ('pending', 'published', 'hidden')", name="reviews_status"),
@@ -37,7 +38,7 @@ class Review(TenantModel):
     )
 
     product_id: Mapped[int] = mapped_column(sa.BigInteger)
-    customer_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the FK to customers comes with that table
+    customer_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     author_name: Mapped[str] = mapped_column(sa.String(MAX_AUTHOR))
     rating: Mapped[int] = mapped_column(sa.SmallInteger)
     title: Mapped[str] = mapped_column(sa.String(MAX_TITLE), default="")
@@ -55,6 +56,7 @@ class ReviewVote(TenantModel):
 
     __tablename__ = "review_votes"
     __table_args__ = (same_store_fk("review_id", "reviews", ondelete="CASCADE"),
+                      same_store_fk("voter_id", "customers", ondelete="CASCADE"),
                       sa.UniqueConstraint("store_id", "review_id", "voter_id"))
 
     review_id: Mapped[int] = mapped_column(sa.BigInteger)

@@ -2,9 +2,7 @@
 the form for a logged-in customer, "you may also like") and the shopper's
 writes (a review, a helpful vote), plus a review's photo.
 
-Who is logged in comes from `session["customer"]` ({"store", "id", "v"},
-written by customer accounts at log-in) through `current_customer_id()`,
-the one place that reads it. A logged-in visit is personal, so the page
+Who is logged in comes from customer accounts (app.customers.sessions). A logged-in visit is personal, so the page
 cache (app.storefront.cache) never keeps a page with a form or a vote on it.
 """
 from __future__ import annotations
@@ -13,9 +11,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from babel.dates import format_date
-from flask import abort, flash, g, get_flashed_messages, redirect, request, send_file, session
+from flask import abort, flash, g, get_flashed_messages, redirect, request, send_file
 
 from app.catalog.images import MAX_IMAGE_BYTES
+from app.customers.sessions import current_customer
 from app.media.storage import storage
 from app.parse import MAX_PAGE
 from app.reviews import recommendations as recommending
@@ -36,11 +35,8 @@ PHOTO_CACHE = "public, max-age=3600"  # hiding a review takes its photo down wit
 
 def current_customer_id() -> int | None:
     """The id of the customer of this store who is logged in, or None."""
-    customer = session.get("customer")
-    if not isinstance(customer, dict) or customer.get("store") != g.store.id:
-        return None
-    customer_id = customer.get("id")
-    return customer_id if type(customer_id) is int and customer_id > 0 else None
+    customer = current_customer()
+    return customer.id if customer is not None else None
 
 
 # -- what the product page shows ----------------------------------------------------------------------------------

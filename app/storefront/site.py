@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import g, request, url_for
 from flask_wtf.csrf import generate_csrf
 
+from app.customers.sessions import customer_view
 from app.money import format_amount
 from app.theming.registry import FONT_STACKS
 
@@ -72,7 +73,7 @@ class Site:
             "settings": self.live.settings,
             "routes": self.routes,
             "preview": self.preview,
-            "customer": None,
+            "customer": None if self.preview else customer_view(),
             "cart": {"item_count": 0},
             "csrf_token": generate_csrf,
             "nav": navigation(self.routes),

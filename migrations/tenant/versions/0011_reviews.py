@@ -3,19 +3,19 @@
 `reviews` are written by a store's customers and shown once the merchant
 approves them; `review_votes` remembers who found one helpful (once each);
 `co_purchases` counts how often two products were ordered together, both
-ways round, for "Customers also bought". `customer_id` gets its foreign key
-to the customers table once that table exists.
+ways round, for "Customers also bought". A review outlives its customer's
+account (its customer_id is cleared); a vote does not.
 
-Revision ID: t0010
-Revises: t0009
+Revision ID: t0011
+Revises: t0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 from tenants.ddl import create_tenant_table
 
-revision = "t0010"
-down_revision = "t0009"
+revision = "t0011"
+down_revision = "t0010"
 branch_labels = None
 depends_on = None
 
@@ -40,6 +40,8 @@ def upgrade():
         sa.Column("moderated_at", sa.DateTime(timezone=True)),
         sa.Column("moderated_by", sa.String(254)),
         _same_store_fk("product_id", "products"),
+        sa.ForeignKeyConstraint(["store_id", "customer_id"], ["customers.store_id", "customers.id"],
+                                name="reviews_customer", ondelete="SET NULL (customer_id)"),
         sa.UniqueConstraint("store_id", "product_id", "customer_id"),
         sa.CheckConstraint("rating BETWEEN 1 AND 5", name="reviews_rating"),
         sa.CheckConstraint("status IN ('pending', 'published', 'hidden')", name="reviews_status"),
@@ -54,6 +56,7 @@ def upgrade():
         sa.Column("voter_id", sa.BigInteger, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         _same_store_fk("review_id", "reviews"),
+        _same_store_fk("voter_id", "customers"),
         sa.UniqueConstraint("store_id", "review_id", "voter_id"),
     )
     create_tenant_table(
