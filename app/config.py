@@ -70,6 +70,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # Mails people can make us send (sign-up, password reset, invitations): per recipient, per client address.
         "MAIL_RATE_LIMIT": env.get("MAIL_RATE_LIMIT", "5/3600"),
         "MAIL_ADDRESS_RATE_LIMIT": env.get("MAIL_ADDRESS_RATE_LIMIT", "30/3600"),
+        # Shoppers' sign-ups at one store, per client address.
+        "REGISTER_RATE_LIMIT": env.get("REGISTER_RATE_LIMIT", "30/3600"),
         # Merchant sessions (seconds): unused for SESSION_IDLE_TIMEOUT, or older than SESSION_LIFETIME, they end.
         "SESSION_IDLE_TIMEOUT": int(env.get("SESSION_IDLE_TIMEOUT", str(24 * 3600))),
         "SESSION_LIFETIME": int(env.get("SESSION_LIFETIME", str(14 * 24 * 3600))),

@@ -23,7 +23,6 @@ from tenants.context import require_store
 
 RESET_REQUESTED = "customer.password_reset_requested"
 EXPIRED = "This link has expired or was already used. Ask for a new one."
-REGISTER_RATE_LIMIT = "30/3600"  # attempts to register per client address and store (a form a person fills in)
 TAKEN = "An account with this email already exists. Log in, or reset your password if you forgot it."
 # A real hash to check against when the email is unknown, so a login takes
 # as long for a missing account as for a wrong password.
@@ -46,9 +45,8 @@ def clean_password(raw, *, email: str = "", name: str = "", field: str = "passwo
 
 def register(*, email, name, password, address: str) -> Customer:
     """A new account of the current store (commits); FormErrors for every bad field, TAKEN (409) for a known
-    email, RateLimited beyond REGISTER_RATE_LIMIT attempts from one client address at this store."""
-    hit("customer-register", f"{require_store().id}:{address}", Limit.parse(current_app.config.get(
-        "REGISTER_RATE_LIMIT", REGISTER_RATE_LIMIT)))
+    email, RateLimited beyond the REGISTER_RATE_LIMIT setting's attempts from one client address at this store."""
+    hit("customer-register", f"{require_store().id}:{address}", Limit.parse(current_app.config["REGISTER_RATE_LIMIT"]))
     values = collect({"name": lambda: clean_name(name), "email": lambda: clean_email(email),
                       "password": lambda: clean_password(password, email=str(email or ""), name=str(name or ""))})
     if by_email(values["email"]) is not None:
