@@ -13,6 +13,7 @@ from app.theming.registry import get_theme
 from tests.catalog.helpers import png_bytes
 from tests.conftest import PASSWORD, as_store
 from tests.e2e.a11y import axe_problems
+from tests.reviews.conftest import add_customers
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +35,7 @@ def test_write_approve_and_vote_on_a_review(app, live_server, browser, make_acco
                                          actor=owner.email)
         handle = product.handle
         theming.publish(get_theme("atelier"), actor=owner.email)
+        add_customers()
     host = f"{store.handle}.localhost"
     shop = f"http://{host}:{live_server}/products/{handle}"
     photo = tmp_path / "board.png"

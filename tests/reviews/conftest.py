@@ -37,10 +37,24 @@ def shop(app, make_store):
         tea_time = collections.create_collection({"title": "Tea time"}, kind="manual")
         collections.set_products(tea_time, [kettle.id, cup.id])
         theming.publish(get_theme("atelier"), actor=ACTOR)
+        add_customers()
         ids = SimpleNamespace(kettle=kettle.id, cup=cup.id, towel=towel.id, draft=draft.id,
                               kettle_handle=kettle.handle, cup_handle=cup.handle, towel_handle=towel.handle,
                               collection=tea_time.handle)
     return SimpleNamespace(store=store, ids=ids, host=store_host(app, store))
+
+
+CUSTOMER_IDS = [*range(1, 20), 50, 51, *range(60, 66), *range(100, 140), 998, 999]
+
+
+def add_customers() -> None:
+    """The store's customers the tests name by id (no password: they are logged in by session)."""
+    from app.customers.models import Customer
+    from app.extensions import db
+
+    for n in CUSTOMER_IDS:
+        db.session.add(Customer(id=n, email=f"customer{n}@example.com", name=f"Customer {n}", password_hash="!"))
+    db.session.commit()
 
 
 def shopper(app, shop, customer_id: int | None = None, store_id: int | None = None) -> Client:

@@ -9,7 +9,7 @@ from app.reviews import service
 from app.reviews.models import Review
 from tests.catalog.helpers import png_bytes
 from tests.conftest import as_store
-from tests.reviews.conftest import ACTOR, review_form
+from tests.reviews.conftest import ACTOR, add_customers, review_form
 
 
 @pytest.fixture
@@ -18,6 +18,7 @@ def queue(app, merchant):
     browser, account, store = merchant
     with as_store(app, store):
         product = catalog.create_product({"title": "Field Notebook", "price": "8.00", "status": "active"}, actor=ACTOR)
+        add_customers()
         made = {}
         for customer, (name, action) in enumerate([("Ada", "approve"), ("Bo", "hide"), ("Cy", None)], 1):
             photo = png_bytes(300, 200) if name == "Cy" else None
