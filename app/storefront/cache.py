@@ -49,11 +49,12 @@ def is_personal() -> bool:
     return bool(session.get("customer") or session.get("_flashes"))
 
 
-def page(render: Callable[[], str]) -> Response:
-    """The current request's page: from the store's cache when it holds it,
-    else rendered by `render()` (and kept, unless the visit is personal)."""
+def page(render: Callable[[], str], mimetype: str = "text/html") -> Response:
+    """The current request's page (or any text: sitemaps, robots.txt): from
+    the store's cache when it holds it, else rendered by `render()` (and
+    kept, unless the visit is personal)."""
     if is_personal():
-        return _answer(render(), PERSONAL)
+        return _answer(render(), PERSONAL, mimetype=mimetype)
     store_id = g.store.id
     breaker = redis_breaker()
     key = _page_key(store_id)
@@ -62,20 +63,20 @@ def page(render: Callable[[], str]) -> Response:
     if found and found[1]:
         kept_generation, etag, body = found[1].split(_SEPARATOR, 2)
         if kept_generation == generation:
-            return _answer(body, REVALIDATE, etag)
+            return _answer(body, REVALIDATE, etag, mimetype)
     body = render()
     etag = _etag(body)
     if generation is not None:
         breaker.call(get_redis().set, key, _SEPARATOR.join([generation, etag, body]), ex=TTL)
-    return _answer(body, REVALIDATE, etag)
+    return _answer(body, REVALIDATE, etag, mimetype)
 
 
 def _etag(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
-def _answer(body: str, cache_control: str, etag: str | None = None) -> Response:
-    response = Response(body, mimetype="text/html")
+def _answer(body: str, cache_control: str, etag: str | None = None, mimetype: str = "text/html") -> Response:
+    response = Response(body, mimetype=mimetype)
     response.set_etag(etag or _etag(body))
     response.headers["Cache-Control"] = cache_control
     response.vary.add("HX-Request")
