@@ -198,7 +198,8 @@ def test_many_variants_make_one_aggregate_offer_and_a_rating_is_included(app, sh
         product = db.session.get(Product, (store.id, handles["tee_id"]))
         view = product_view(product, stock_of([product]), Routes().product(product.handle),
                             rating=Rating(4.5, 12))
-        data = json.loads(seo.product_json_ld(view, currency="USD", absolute=lambda path: "https://shop.example" + path))
+        data = json.loads(seo.product_json_ld(view, currency="USD",
+                                              absolute=lambda path: "https://shop.example" + path))
     prices = sorted(v.price for v in view.variants)
     assert data["offers"]["@type"] == "AggregateOffer" and data["offers"]["offerCount"] == 3
     assert data["offers"]["lowPrice"] == format_amount(prices[0], "USD")
@@ -346,7 +347,8 @@ def test_a_coming_soon_store_is_closed_to_crawlers_until_published(app, make_sto
     assert browser.get("/sitemap-products-1.xml").status_code == 404
     publish(app, store)  # the theme.changed listener bumps the cache generation: both answers change at once
     assert "Sitemap:" in browser.get("/robots.txt").get_data(as_text=True)
-    assert sitemap_locs(browser.get("/sitemap.xml")) == [f"http://{browser.host}/", f"http://{browser.host}/collections"]
+    host = f"http://{browser.host}"
+    assert sitemap_locs(browser.get("/sitemap.xml")) == [f"{host}/", f"{host}/collections"]
 
 
 def test_the_platform_host_has_no_store_sitemap(app, client):
