@@ -58,7 +58,10 @@ def bench_app():
     bare page that renders a 5 KB template and touches no database."""
     from app import create_app
 
-    app = create_app()
+    return add_bare_page(create_app())
+
+
+def add_bare_page(app):
     template = app.jinja_env.from_string(BARE_TEMPLATE)  # compiled once, as Flask's file templates are
 
     @app.get(BARE_PATH)
@@ -303,7 +306,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    app = _app()
+    app = add_bare_page(_app())  # the same page in process, for its own cost
     load_before = os.getloadavg()
     started = time.perf_counter()
     handle, product_handles, collection = make_store(app, args.theme)
@@ -315,8 +318,7 @@ def main() -> None:
     try:
         for name, (host, paths, cached) in views(store_host, product_paths, collection).items():
             results[name] = figures = measure(port, host, paths, cached, args.connections, args.seconds)
-            if host != "localhost":  # the bare page exists only in the served app
-                figures["in_process"] = in_process(app, host, paths, cached)
+            figures["in_process"] = in_process(app, host, paths, cached)
             print(f"{name:<46} {figures['requests_per_s']:>8.1f} req/s  p50 {figures['p50_ms']:>7.1f} ms"
                   f"  p99 {figures['p99_ms']:>7.1f} ms  errors {figures['errors']}  {figures.get('in_process', '')}")
     finally:
