@@ -50,14 +50,16 @@ def is_personal() -> bool:
     return bool(session.get("customer") or session.get("_flashes"))
 
 
-def page(render: Callable[[], str | Response]) -> Response:
-    """The current request's page: from the store's cache when it holds it
-    (no query at all), else rendered by `render()` and kept, unless the
-    visit is personal. `render` may answer a Response instead (a store
-    still "coming soon"): it is passed on as it is, never kept."""
+def page(render: Callable[[], str | Response], mimetype: str = "text/html") -> Response:
+    """The current request's page (or any text: sitemaps, robots.txt): from
+    the store's cache when it holds it (no query at all), else rendered by
+    `render()` and kept, unless the visit is personal. `render` may answer a
+    Response instead (a store still "coming soon"): it is passed on as it
+    is, never kept."""
     if is_personal():
         body = render()
-        return body if isinstance(body, Response) else _answer(body, PERSONAL, outcome="PERSONAL")
+        return body if isinstance(body, Response) else _answer(body, PERSONAL, outcome="PERSONAL",
+                                                               mimetype=mimetype)
     store_id = g.store.id
     breaker = redis_breaker()
     key = _page_key(store_id)
@@ -66,23 +68,24 @@ def page(render: Callable[[], str | Response]) -> Response:
     if found and found[1]:
         kept_generation, etag, body = found[1].split(_SEPARATOR, 2)
         if kept_generation == generation:
-            return _answer(body, REVALIDATE, etag, outcome="HIT")
+            return _answer(body, REVALIDATE, etag, outcome="HIT", mimetype=mimetype)
     body = render()
     if isinstance(body, Response):
         return body
     etag = _etag(body)
     if generation is not None:
         breaker.call(get_redis().set, key, _SEPARATOR.join([generation, etag, body]), ex=TTL)
-    return _answer(body, REVALIDATE, etag, outcome="MISS")
+    return _answer(body, REVALIDATE, etag, outcome="MISS", mimetype=mimetype)
 
 
 def _etag(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
-def _answer(body: str, cache_control: str, etag: str | None = None, *, outcome: str) -> Response:
+def _answer(body: str, cache_control: str, etag: str | None = None, *, outcome: str,
+            mimetype: str = "text/html") -> Response:
     """`outcome` goes out as X-Cache (HIT, MISS, PERSONAL), for operators and tests."""
-    response = Response(body, mimetype="text/html")
+    response = Response(body, mimetype=mimetype)
     response.headers["X-Cache"] = outcome
     response.set_etag(etag or _etag(body))
     response.headers["Cache-Control"] = cache_control

@@ -3,12 +3,13 @@ shop or the customizer's preview). Each returns the page's HTML; an unknown
 handle raises NotFound, which the shop answers with the theme's 404 page."""
 from __future__ import annotations
 
+from flask import g
 from werkzeug.exceptions import NotFound
 
 from app.pages.service import published_page
-from app.storefront import catalog, reviews
+from app.storefront import catalog, reviews, seo
 from app.storefront.shapes import collection_view, product_view
-from app.storefront.site import Site
+from app.storefront.site import Site, absolute_url
 from app.theming.render import render
 
 SECTION_PRODUCT_LIMIT = 12
@@ -20,8 +21,12 @@ def _render(site: Site, template: str, **page) -> str:
 
 
 def home(site: Site) -> str:
-    return _render(site, "index.html", sections=[_section(site, s) for s in site.live.sections],
-                   page_title=None, canonical=site.routes.home())
+    sections = [_section(site, s) for s in site.live.sections]
+    description, image = seo.home_preview(sections, site.live.settings, absolute_url)
+    json_ld = seo.site_json_ld(g.store.name, routes=site.routes, absolute=absolute_url,
+                               logo=site.live.settings.get("logo") or "")
+    return _render(site, "index.html", sections=sections, page_title=None, canonical=site.routes.home(),
+                   meta_description=description, og_image=image, json_ld=json_ld)
 
 
 def _section(site: Site, section: dict) -> dict:
@@ -52,7 +57,9 @@ def product(site: Site, handle: str, variant_id: int | None = None, chosen: tupl
     view = product_view(found, catalog.stock_of([found]), site.routes.product(found.handle), variant_id,
                         rating=reviews.product_rating(found.id))
     return _render(site, "product.html", product=view, page_title=view.seo_title or view.title,
-                   meta_description=view.seo_description or "", canonical=site.routes.product(found.handle),
+                   meta_description=seo.description_text(view, 300), canonical=site.routes.product(found.handle),
+                   og_image=seo.og_image(view.images, absolute_url),
+                   json_ld=seo.product_json_ld(view, currency=g.store.currency, absolute=absolute_url),
                    reviews=reviews.reviews_block(site, view, review_form),
                    recommendations=reviews.recommendations_block(site, found.id))
 
@@ -102,8 +109,9 @@ def collection(site: Site, handle: str, listing) -> str:
                          order=catalog.collection_product_ids(found))
     return _render(site, "collection.html", collection=view, listing=result, products=result.products,
                    pagination=result.pagination, page_title=found.title,
-                   meta_description=_plain(found.description_html)[:300],
-                   canonical=site.routes.collection(found.handle))
+                   meta_description=" ".join(view.description_html.striptags().split())[:300],
+                   canonical=site.routes.collection(found.handle),
+                   og_image=seo.og_image([view.image, *seo.card_images(result.products)], absolute_url))
 
 
 def search(site: Site, listing) -> str:
@@ -134,9 +142,3 @@ def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 def _per_page(site: Site) -> int:
     return int(site.live.settings.get("products_per_page") or 24)
-
-
-def _plain(html: str) -> str:
-    import re
-
-    return " ".join(re.sub(r"<[^>]+>", " ", html or "").split())

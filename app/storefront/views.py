@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, abort, g, make_response, render_template, request
 
 from app.store.service import get_settings
-from app.storefront import bp, cache, catalog, pages, viewed
+from app.storefront import bp, cache, catalog, pages, seo, viewed
 from app.storefront.listing import Listing
 from app.storefront.site import Routes, Site
 from app.theming import service as theming
@@ -106,3 +106,38 @@ def themed_not_found():
     if site is None:
         return None
     return pages.not_found(site), 404, {"Cache-Control": "no-cache"}
+
+
+# -- for search engines: robots.txt and the sitemap (app.storefront.seo) ---------------------------------------------
+
+def _base_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Open to crawlers once a theme is published; "coming soon" shops are closed to them."""
+    open_for_business = theming.live() is not None
+    return cache.page(lambda: seo.robots(_base_url(), open_for_business=open_for_business), mimetype="text/plain")
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    return _sitemap(lambda site: seo.sitemap(_base_url(), site.routes))
+
+
+@bp.get("/sitemap-shop.xml")
+def shop_sitemap():
+    return _sitemap(lambda site: seo.shop_sitemap(_base_url(), site.routes))
+
+
+@bp.get("/sitemap-products-<int:number>.xml")
+def product_sitemap(number: int):
+    return _sitemap(lambda site: seo.product_sitemap(_base_url(), site.routes, number) or abort(404))
+
+
+def _sitemap(build):
+    site = live_site()
+    if site is None:  # coming soon: nothing to index yet
+        abort(404)
+    return cache.page(lambda: build(site), mimetype="application/xml")
