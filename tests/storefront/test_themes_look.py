@@ -171,23 +171,26 @@ def test_the_three_themes_have_their_own_css_and_markup(app, make_store):
     # Ledger: compact cards with vendor and item code, a filter sidebar, a variant table, the search up front.
     assert "ledger-card" in ledger["collection"] and "ledger-card" not in atelier["collection"]
     assert "Loom" in ledger["collection"] and "LINEN-TEE" in ledger["collection"] and "Shirts" in ledger["collection"]
-    assert 'class="filter-sidebar"' in ledger["collection"] and "filter-sidebar" not in atelier["collection"]
+    assert "ledger-collection" in ledger["collection"] and "ledger-collection" not in atelier["collection"]
     assert 'class="variant-table"' in ledger["product"] and "variant-table" not in atelier["product"]
     assert 'placeholder="Search by name, vendor or item code"' in ledger["home"]
 
 
-def test_ledgers_filter_sidebar_filters(app, shop):
+def test_ledgers_filter_column_filters(app, shop):
+    from tests.conftest import run_effects
+
     store, handles = shop
     publish(app, store, "ledger")
+    with as_store(app, store):
+        run_effects("search")
     browser = Client(app.test_client(), host=store_host(app, store))
     everything = browser.get(f"/collections/{handles['collection']}").get_data(as_text=True)
     in_stock = browser.get(f"/collections/{handles['collection']}?in_stock=1&sort=title").get_data(as_text=True)
     assert "Stoneware Mug" in everything and "Stoneware Mug" not in in_stock and "Linen Tee" in in_stock
-    sidebar = in_stock.split('class="filter-sidebar"', 1)[1].split("</aside>", 1)[0]
-    assert re.search(r'name="in_stock" value="1"\s+checked', sidebar)
-    assert '<option value="title" selected>' in sidebar
-    assert 'for="ledger-sort"' in sidebar and 'id="ledger-sort"' in sidebar  # the select is labelled
-    assert "1 item" in in_stock
+    column = in_stock.split('class="facets"', 1)[1].split('id="listing-results"', 1)[0]
+    assert re.search(r'name="in_stock" value="1"\s+checked', column)
+    assert '<option value="title" selected>' in in_stock
+    assert "1 product" in in_stock
 
 
 # -- in the browser: phones and accessibility -------------------------------------------------------------------------
