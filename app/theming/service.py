@@ -65,11 +65,19 @@ def _row(name: str) -> StoreTheme | None:
 
 def _starting_state(theme: Theme) -> dict:
     """A theme opened for the first time starts from its defaults, keeping
-    the settings it shares with the store's live theme (or last edited one)."""
+    what the merchant chose in the store's live theme (or last edited one):
+    the shared settings they changed from that theme's defaults, such as a
+    logo or brand colours. Settings left at the other theme's defaults take
+    this theme's, so it keeps its own look."""
     other = db.session.scalar(sa.select(StoreTheme).order_by(StoreTheme.live.desc(), StoreTheme.updated_at.desc())
                               .limit(1))
-    carried = (other.published or other.draft)["settings"] if other is not None else None
-    return default_state(theme, carried)
+    if other is None:
+        return default_state(theme)
+    settings = (other.published or other.draft)["settings"]
+    other_theme = get_theme(other.theme)
+    defaults = other_theme.default_settings() if other_theme is not None else {}
+    chosen = {key: value for key, value in settings.items() if key not in defaults or value != defaults[key]}
+    return default_state(theme, chosen)
 
 
 def save_draft(theme: Theme, posted_settings: dict | None = None, sections: list | None = None, *,

@@ -192,3 +192,16 @@ def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_im
                 sa.event.remove(engine, "before_cursor_execute", count)
         counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
     assert counts[0] == counts[1], counts
+
+
+def test_a_theme_opened_after_another_keeps_what_the_merchant_chose_and_its_own_defaults(app, make_store):
+    store = make_store()
+    atelier, broadsheet = get_theme("atelier"), get_theme("broadsheet")
+    with as_store(app, store):
+        theming.save_draft(atelier, {"color_accent": "#123456", "announcement": "Summer sale"}, actor=ACTOR)
+        theming.publish(atelier, actor=ACTOR)
+        opened = theming.draft(broadsheet).settings
+    assert opened["color_accent"] == "#123456" and opened["announcement"] == "Summer sale"  # chosen: carried
+    assert opened["font_heading"] == broadsheet.default_settings()["font_heading"] != \
+        atelier.default_settings()["font_heading"]  # left at Atelier's default: Broadsheet's own
+    assert opened["color_background"] == broadsheet.default_settings()["color_background"]
