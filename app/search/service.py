@@ -33,6 +33,7 @@ from app.pagination import offset
 from app.search.filters import ShopFilters
 from app.search.index import document, new_index, open_index, swap_in
 from app.search.shop import SORTS, Facet, FacetValue, ShopResults, Suggestion, empty_results, run_search, run_suggest
+from app.search.view import view_of
 from tenants.context import require_store
 from tenants.session import tenant_engine
 
@@ -231,19 +232,19 @@ def shop_search(text: str, filters: ShopFilters = ShopFilters(), *, sort: str = 
     every match. Without an index: empty for a store without products,
     otherwise SearchUnavailable while a worker builds it."""
     store = require_store()
-    index = open_index(store.id)
-    if index is None:
+    view = view_of(store)
+    if view is None:
         _without_index(store.id)
         return empty_results(text)
-    return run_search(index, store, text, filters, sort=sort, page=page, per_page=per_page)
+    return run_search(view, text, filters, sort=sort, page=page, per_page=per_page)
 
 
 def suggest(text: str, limit: int = 6) -> list[Suggestion]:
     """As-you-type suggestions: active products whose titles have the words
     typed (the last one as a prefix, any of them misspelt a little)."""
     store = require_store()
-    index = open_index(store.id)
-    if index is None:
+    view = view_of(store)
+    if view is None:
         _without_index(store.id)
         return []
-    return run_suggest(index, store, text, min(max(limit, 0), 20))
+    return run_suggest(view, text, min(max(limit, 0), 20))

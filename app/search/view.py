@@ -8,13 +8,17 @@ are Python integers used as bitmaps (bit n: document n), so an AND over
 read a column for every match, once per facet.
 
 A `View` is built from an index's postings and columns once per index
-generation (every index write is a new one) and kept per store, a few
-hundred kilobytes each; the fuzzy vocabulary carries over from one
-generation to the next and is only topped up.
+generation (every index write is a new one) and kept per store with the
+searcher it read (opening a searcher copies the term dictionary: 100+ ms at
+50,000 products, so it is never done per search); a few megabytes at
+50,000 products. The fuzzy vocabulary carries over from one generation to
+the next and is only topped up.
 """
 from __future__ import annotations
 
 import bisect
+import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -23,10 +27,13 @@ from whoosh.idsets import DocIdSet
 
 from app.search.filters import PriceBucket, price_buckets
 from app.search.fuzzy import Vocabulary
+from app.search.index import INDEX_NAME, index_dir, open_index
 from app.search.words import FUZZY_FIELDS
 
-KEPT_VIEWS = 64  # stores whose views a process keeps
+KEPT_VIEWS = 32  # stores whose views a process keeps
 KEPT_RANGES = 16  # price ranges (other than the buckets) a view keeps the bitmap of
+KEPT_TERMS = 512  # term bitmaps a view keeps (the words shoppers type again and again)
+_TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
 
 
 def bitmap(docnums: Iterable[int], size: int) -> int:
@@ -78,6 +85,8 @@ class FacetField:
 class View:
     def __init__(self, searcher, key: tuple, vocabulary: Vocabulary, currency: str, locale: str):
         reader = searcher.reader()
+        self.searcher = searcher
+        self.reader = reader
         self.key = key
         self.size = reader.doc_count_all()
         alive = bitmap(reader.all_doc_ids(), self.size)
@@ -90,10 +99,25 @@ class View:
         self.options = self._option_fields(reader)
         self._orders: dict[str, list[int]] = {}
         self._ranges: OrderedDict[tuple, int] = OrderedDict()
+        self._terms: OrderedDict[tuple, int] = OrderedDict()
+        self._filling = threading.Lock()  # orders, ranges and terms are filled in on first use, maybe by two threads
         self._prices(reader, currency, locale)
         self._reader_columns = {name: list(reader.column_reader(name)) for name in ("created", "title_sort")}
         vocabulary.refresh(reader, FUZZY_FIELDS)
         self.vocabulary = vocabulary
+
+    def term_mask(self, field: str, text: str) -> int:
+        """The documents holding a term (deleted and inactive ones included)."""
+        key = (field, text)
+        with self._filling:
+            if key in self._terms:
+                self._terms.move_to_end(key)
+                return self._terms[key]
+            mask = self._term_mask(self.reader, field, text)
+            self._terms[key] = mask
+            if len(self._terms) > KEPT_TERMS:
+                self._terms.popitem(last=False)
+            return mask
 
     def _term_mask(self, reader, field: str, value) -> int:
         text = reader.schema[field].to_bytes(value)
@@ -139,11 +163,12 @@ class View:
             if (bucket.low, bucket.high) == (low, high):
                 return mask
         key = (low, high)
-        if key not in self._ranges:
-            self._ranges[key] = self._price_range(low, high)
-            if len(self._ranges) > KEPT_RANGES:
-                self._ranges.popitem(last=False)
-        return self._ranges[key]
+        with self._filling:
+            if key not in self._ranges:
+                self._ranges[key] = self._price_range(low, high)
+                if len(self._ranges) > KEPT_RANGES:
+                    self._ranges.popitem(last=False)
+            return self._ranges[key]
 
     def _price_range(self, low: int | None, high: int | None) -> int:
         start = 0 if low is None else bisect.bisect_left(self.sorted_prices, low)
@@ -152,9 +177,22 @@ class View:
 
     def order(self, sort: str) -> list[int]:
         """Active documents in a sort's order, ties broken by product id."""
-        if sort not in self._orders:
-            self._orders[sort] = self._sorted(sort)
-        return self._orders[sort]
+        with self._filling:
+            if sort not in self._orders:
+                self._orders[sort] = self._sorted(sort)
+            return self._orders[sort]
+
+    def rank(self, sort: str) -> list[int]:
+        """Document number -> its place in a sort's order (to sort a few documents without a walk)."""
+        key = "rank:" + sort
+        order = self.order(sort)
+        with self._filling:
+            if key not in self._orders:
+                rank = [len(order)] * self.size
+                for place, docnum in enumerate(order):
+                    rank[docnum] = place
+                self._orders[key] = rank
+            return self._orders[key]
 
     def _sorted(self, sort: str) -> list[int]:
         if sort == "price_asc":
@@ -171,24 +209,40 @@ _views: OrderedDict[int, View] = OrderedDict()
 _lock = threading.Lock()
 
 
-def view_key(searcher) -> tuple:
-    """Which index generation a searcher reads: segment ids are random, and a
-    deletion changes a segment's deleted count."""
-    reader = searcher.reader()
-    return reader.generation(), tuple((s.segment_id(), s.deleted_count()) for s in reader.segments())
+def generation_key(store_id: int) -> tuple | None:
+    """Which index generation is live, from the directory alone (no index is
+    opened): the newest TOC file's number, inode and time. A rebuilt index
+    swapped in has TOC files of its own, so a new key too. None: no index."""
+    try:
+        entries = [(int(m.group(1)), entry) for entry in os.scandir(index_dir(store_id))
+                   if (m := _TOC.match(entry.name))]
+    except FileNotFoundError:
+        return None
+    if not entries:
+        return None
+    generation, entry = max(entries, key=lambda pair: pair[0])
+    stat = entry.stat()
+    return generation, stat.st_ino, stat.st_mtime_ns
 
 
-def view_of(store_id: int, searcher, currency: str, locale: str) -> View:
-    key = (view_key(searcher), currency, locale)
+def view_of(store) -> View | None:
+    """The store's view at its index's live generation; None without an index of this version."""
+    key = generation_key(store.id)
+    if key is None:
+        return None
+    key = (key, store.currency, store.locale)
     with _lock:
-        current = _views.get(store_id)
+        current = _views.get(store.id)
         if current is not None and current.key == key:
-            _views.move_to_end(store_id)
+            _views.move_to_end(store.id)
             return current
-        vocabulary = current.vocabulary if current is not None else Vocabulary()
-        view = View(searcher, key, vocabulary, currency, locale)
-        _views[store_id] = view
-        _views.move_to_end(store_id)
+        index = open_index(store.id)
+        if index is None:
+            return None
+        view = View(index.searcher(), key, current.vocabulary if current is not None else Vocabulary(),
+                    store.currency, store.locale)
+        _views[store.id] = view
+        _views.move_to_end(store.id)
         while len(_views) > KEPT_VIEWS:
             _views.popitem(last=False)
         return view
