@@ -246,6 +246,7 @@ def _grouped(app, placement, queries: list[dict]) -> list[float]:
     from whoosh import sorting
     from whoosh.query import And, Or, Term
 
+    from app.search.index import open_index
     from app.search.view import view_of
     from app.search.words import clean_text, plan
     from tenants.context import store_context
@@ -255,15 +256,15 @@ def _grouped(app, placement, queries: list[dict]) -> list[float]:
         facets.add_field(name)
     facets.add_field("option_values", allow_overlap=True)
     samples = []
-    with app.app_context(), store_context(placement):
+    with app.app_context(), store_context(placement), open_index(placement.id).searcher() as searcher:
         view = view_of(placement)
         for query in [q for q in queries if q["text"]][:60]:
-            words = plan(view.reader, clean_text(query["text"]), view.vocabulary)
+            words = plan(view.lexicon, clean_text(query["text"]), view.vocabulary)
             if not words:
                 continue
             parsed = And([Or([And([Term(a.field, t) for t in a.terms]) for a in w.alternatives]) for w in words])
             began = time.perf_counter()
-            results = view.searcher.search(parsed, groupedby=facets, limit=24)
+            results = searcher.search(parsed, groupedby=facets, limit=24)
             for name in facets.names():
                 results.groups(name)
             samples.append((time.perf_counter() - began) * 1000)

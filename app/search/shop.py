@@ -86,7 +86,7 @@ def run_search(view: View, text: str, filters: ShopFilters, *, sort: str, page: 
     text = clean_text(text)
     sort = sort if sort in SORTS else "relevance"
     page, per_page = min(max(page, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
-    words = plan(view.reader, text, view.vocabulary) if text else []
+    words = plan(view.lexicon, text, view.vocabulary) if text and view.parts else []
     matched = _matches(view, words) if text else view.active
     masks = _filter_masks(view, filters)
     results = reduce(int.__and__, masks.values(), matched)
@@ -186,8 +186,7 @@ def _walk(view: View, groups: list[int], sort: str, start: int, end: int) -> lis
 
 def _in_order(view: View, mask: int, count: int, sort: str, start: int, end: int) -> list[int]:
     if count * SMALL_GROUP < view.size:  # a few documents: sort them rather than walk the whole order
-        rank = view.rank(sort)
-        return sorted(docnums_of(mask), key=rank.__getitem__)[start:end]
+        return sorted(docnums_of(mask), key=lambda docnum: view.key(sort, docnum))[start:end]
     bits = mask.to_bytes((mask.bit_length() >> 3) + 1, "little")
     size = len(bits)
     wanted = (d for d in view.order(sort) if (d >> 3) < size and bits[d >> 3] >> (d & 7) & 1)
@@ -252,8 +251,8 @@ def run_suggest(view: View, text: str, limit: int) -> list[Suggestion]:
     text = clean_text(text)
     if not text or limit < 1:
         return []
-    words = plan(view.reader, text, view.vocabulary, **SUGGEST_FIELDS)
+    words = plan(view.lexicon, text, view.vocabulary, **SUGGEST_FIELDS) if view.parts else []
     matched = _matches(view, words)
     docnums = _walk(view, _tiers(view, words, matched), "newest", 0, limit) if matched else []
-    stored = [view.reader.stored_fields(docnum) for docnum in docnums]
+    stored = [view.stored_fields(docnum) for docnum in docnums]
     return [Suggestion(fields["handle"], fields["title"], fields["price_min"]) for fields in stored]

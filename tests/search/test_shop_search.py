@@ -337,3 +337,30 @@ def test_a_facet_value_is_the_merchants_spelling(app, new_store):
         assert "50" in facets["price"].values[0].label and "100" in facets["price"].values[0].label
         chosen = ShopFilters().toggle(option_key, "navy: dark")
         assert shop_search("", chosen).total == 1
+
+
+def test_after_updates_in_new_segments_results_and_facets_still_agree_with_the_database(app, catalog_store):
+    from app.search import view as views
+
+    with as_store(app, catalog_store):
+        shop_search("", ShopFilters())  # a view of the first generation, whose parts the next ones reuse
+        [first_part] = views.view_of(catalog_store).parts
+        totes = ids("tote", per_page=100)
+        for n, product_id in enumerate(totes[:4]):  # each write is a generation with a segment of its own
+            catalog.update_product(catalog.get_product(product_id), {"vendor": f"Newcomer {n % 2}"}, actor=ACTOR)
+            run_effects()
+            parts = views.view_of(catalog_store).parts
+            assert parts[0] is first_part and len(parts) == n + 2  # (whoosh may merge small segments later)
+        catalog.update_product(catalog.get_product(totes[4]), {"status": "draft"}, actor=ACTOR)
+        run_effects()
+        rows = _facts()
+        for word, args in [("", {}), ("tote", {"vendor": ["Newcomer 1", "Acme"]}), ("", {"opt.size": ["L"]})]:
+            filters = ShopFilters.from_args(MultiDict([(k, v) for k, vs in args.items() for v in vs]))
+            results = shop_search(word, filters, per_page=100)
+            assert len(results.product_ids) == len(set(results.product_ids))  # a replaced document is gone
+            assert set(results.product_ids) == {r["id"] for r in rows if _passes(r, filters, word)}
+            assert _shown_counts(results, "vendor") == _expected_counts(rows, filters, word, "vendor",
+                                                                        lambda r: [r["vendor"]])
+        assert totes[4] not in ids("tote", per_page=100)
+        by_newest = ids("", sort="newest", per_page=100)
+        assert by_newest == sorted(by_newest, reverse=True)
