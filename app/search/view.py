@@ -187,7 +187,7 @@ class View:
 
     def __init__(self, key: tuple, parts: list[Part], deleted: list[Iterable[int]], vocabulary: Vocabulary,
                  currency: str, locale: str):
-        self.key = key
+        self.generation = key
         self.parts = parts
         self.offsets = [0]
         for part in parts:
@@ -295,7 +295,7 @@ def view_of(store) -> View | None:
     key = (key, store.currency, store.locale)
     with _lock:
         current = _views.get(store.id)
-        if current is not None and current.key == key:
+        if current is not None and current.generation == key:
             _views.move_to_end(store.id)
             return current
         view = _build(store, key, current)

@@ -11,7 +11,7 @@ from app.catalog import products as catalog
 from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
-from app.search import service
+from app.search import service, shop
 from app.search.filters import price_buckets
 from app.search.index import index_dir
 from app.search.service import SearchUnavailable, ShopFilters, shop_search, suggest
@@ -203,7 +203,9 @@ def test_in_stock_products_rank_above_sold_out_ones(app, new_store):
         assert ids("canvas", ShopFilters(in_stock=True)) == [untracked, in_stock]
 
 
-def test_sorts_and_pages(app, catalog_store):
+@pytest.mark.parametrize("small_group", [shop.SMALL_GROUP, 10_000])
+def test_sorts_and_pages(app, catalog_store, monkeypatch, small_group):
+    monkeypatch.setattr(shop, "SMALL_GROUP", small_group)  # walk a whole order, or sort a few documents
     with as_store(app, catalog_store):
         rows = {row["id"]: row for row in _facts()}
         for sort, key in (("price_asc", lambda i: (rows[i]["price"], i)),
