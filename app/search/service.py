@@ -32,8 +32,11 @@ from app.jobs import enqueue
 from app.pagination import offset
 from app.search.filters import ShopFilters
 from app.search.index import document, new_index, open_index, swap_in
-from app.search.shop import SORTS, Facet, FacetValue, ShopResults, Suggestion, empty_results, run_search, run_suggest
+from app.search import fallback
+from app.search.shop import (SORTS, Facet, FacetValue, ShopResults, Suggestion, bounded, empty_results, run_search,
+                             run_suggest)
 from app.search.view import view_of
+from app.search.words import clean_text
 from tenants.context import require_store
 from tenants.session import tenant_engine
 
@@ -229,14 +232,21 @@ def shop_search(text: str, filters: ShopFilters = ShopFilters(), *, sort: str = 
                 per_page: int = 24) -> ShopResults:
     """A storefront search: one page of active product ids in `sort` order
     (SORTS; anything else is relevance), the total, and facets counted over
-    every match. Without an index: empty for a store without products,
-    otherwise SearchUnavailable while a worker builds it."""
+    every match. Without an index: empty for a store without products;
+    otherwise a worker is asked to build it and, meanwhile, browsing without
+    text is answered from the database (without facets) and a search raises
+    SearchUnavailable."""
     store = require_store()
     view = view_of(store)
-    if view is None:
+    if view is not None:
+        return run_search(view, text, filters, sort=sort, page=page, per_page=per_page)
+    if clean_text(text) or db.session.scalar(sa.select(Product.id).limit(1)) is None:
         _without_index(store.id)
         return empty_results(text)
-    return run_search(view, text, filters, sort=sort, page=page, per_page=per_page)
+    request_build(store.id)
+    sort, page, per_page = bounded(sort, page, per_page)
+    product_ids, total = fallback.browse(filters, sort=sort, page=page, per_page=per_page)
+    return ShopResults(product_ids, total, [], "", False)
 
 
 def suggest(text: str, limit: int = 6) -> list[Suggestion]:

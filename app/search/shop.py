@@ -77,6 +77,12 @@ class Suggestion:
     price_min: int
 
 
+def bounded(sort: str, page: int, per_page: int) -> tuple[str, int, int]:
+    """An unknown sort is relevance; page and page size are kept in range."""
+    return (sort if sort in SORTS else "relevance", min(max(page, 1), MAX_PAGE),
+            min(max(per_page, 1), MAX_PER_PAGE))
+
+
 def empty_results(text: str) -> ShopResults:
     return ShopResults([], 0, [], clean_text(text), False)
 
@@ -84,8 +90,7 @@ def empty_results(text: str) -> ShopResults:
 def run_search(view: View, text: str, filters: ShopFilters, *, sort: str, page: int,
                per_page: int) -> ShopResults:
     text = clean_text(text)
-    sort = sort if sort in SORTS else "relevance"
-    page, per_page = min(max(page, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
+    sort, page, per_page = bounded(sort, page, per_page)
     words = plan(view.lexicon, text, view.vocabulary) if text and view.parts else []
     matched = _matches(view, words) if text else view.active
     masks = _filter_masks(view, filters)

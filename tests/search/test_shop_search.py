@@ -1,7 +1,7 @@
 """The shopper's search (app.search.service.shop_search / suggest) on real
 PostgreSQL and a real index: typos, ranking, facets checked against SQL,
 filters, sorts, pages, hostile text, isolation."""
-from itertools import product as combinations
+import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -305,6 +305,10 @@ def test_an_index_of_a_store_without_products_or_being_built(app, new_store):
         assert not index_dir(store.id).exists()
         with pytest.raises(SearchUnavailable):
             shop_search("lamp", ShopFilters())
+        with pytest.raises(SearchUnavailable):
+            suggest("lam")
+        browsing = shop_search("", ShopFilters())  # browsing needs no index: the database answers
+        assert browsing.total == 1 and len(browsing.product_ids) == 1 and browsing.facets == []
         run_effects()
         assert len(ids("lamp")) == 1
 
@@ -366,3 +370,17 @@ def test_after_updates_in_new_segments_results_and_facets_still_agree_with_the_d
         assert totes[4] not in ids("tote", per_page=100)
         by_newest = ids("", sort="newest", per_page=100)
         assert by_newest == sorted(by_newest, reverse=True)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "price_asc", "price_desc", "newest", "title"])
+def test_browsing_while_the_index_is_built_lists_what_the_index_would(app, catalog_store, sort):
+    cases = [ShopFilters.from_args(MultiDict([(k, v) for k, vs in args.items() for v in vs]))
+             for word, args in FILTER_CASES if not word]
+    with as_store(app, catalog_store):
+        within = frozenset(ids("tote", per_page=100)[:5])
+        cases.append(ShopFilters(within=within, in_stock=True))
+        from_index = [shop_search("", filters, sort=sort, per_page=7, page=2) for filters in cases]
+        shutil.rmtree(index_dir(catalog_store.id))
+        from_database = [shop_search("", filters, sort=sort, per_page=7, page=2) for filters in cases]
+    for indexed, listed in zip(from_index, from_database):
+        assert (listed.product_ids, listed.total) == (indexed.product_ids, indexed.total)
