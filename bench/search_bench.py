@@ -322,8 +322,9 @@ def _write(report: dict) -> None:
               + ", ".join(f"{name} {ms} ms" for name, ms in report["after_one_write_ms"].items()) + ".",
               f"whoosh `groupedby` for the same facets, one pass (not disjunctive): p50 "
               f"{report['whoosh_groupedby']['p50_ms']} ms, p95 {report['whoosh_groupedby']['p95_ms']} ms.",
-              f"Fill {report['fill_seconds']} s, index build {report['index_build_seconds']} s "
-              "(null: reused from an earlier run).", ""]
+              ("Catalog and index reused from an earlier run (`--fresh` makes new ones)."
+               if report["fill_seconds"] is None else
+               f"Fill {report['fill_seconds']} s, index build {report['index_build_seconds']} s."), ""]
     (RESULTS / "search.md").write_text("\n".join(lines))
 
 

@@ -11,7 +11,7 @@ from app.catalog import products as catalog
 from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
-from app.search import service, shop
+from app.search import shop
 from app.search.filters import price_buckets
 from app.search.index import index_dir
 from app.search.service import SearchUnavailable, ShopFilters, shop_search, suggest
