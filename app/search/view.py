@@ -268,7 +268,8 @@ class View:
 
 
 _views: OrderedDict[int, View] = OrderedDict()
-_lock = threading.Lock()
+_building: dict[int, threading.Lock] = {}
+_lock = threading.Lock()  # guards the two dicts above
 
 
 def generation_key(store_id: int) -> tuple | None:
@@ -298,14 +299,21 @@ def view_of(store) -> View | None:
         if current is not None and current.generation == key:
             _views.move_to_end(store.id)
             return current
+        building = _building.setdefault(store.id, threading.Lock())
+    with building:  # one build per store at a time; other stores' searches go on meanwhile
+        current = _views.get(store.id)
+        if current is not None and current.generation == key:
+            return current
         view = _build(store, key, current)
-        if view is None:
-            return None
+    if view is None:
+        return None
+    with _lock:
         _views[store.id] = view
         _views.move_to_end(store.id)
         while len(_views) > KEPT_VIEWS:
-            _views.popitem(last=False)
-        return view
+            dropped, _ = _views.popitem(last=False)
+            _building.pop(dropped, None)
+    return view
 
 
 def _build(store, key: tuple, previous: View | None) -> View | None:
