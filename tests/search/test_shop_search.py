@@ -17,6 +17,7 @@ from app.search.index import index_dir
 from app.search.service import SearchUnavailable, ShopFilters, shop_search, suggest
 from tenants.session import tenant_engine
 from tests.conftest import as_store, run_effects
+from tests.search.conftest import two_stores_in_one_schema
 
 ACTOR = "shop-search@example.com"
 VENDORS = ("Acme", "Borealis", "Cobalt")
@@ -281,8 +282,7 @@ def test_a_collection_restricts_the_search(app, catalog_store):
 
 
 def test_a_store_never_sees_another_stores_products(app, new_store):
-    first, second = new_store(), new_store()
-    assert first.schema == second.schema  # two stores in one pooled schema
+    first, second = two_stores_in_one_schema(new_store)
     with as_store(app, first):
         mine = make("Harbor lantern", stock=1, vendor="Lumen").id
         run_effects()
