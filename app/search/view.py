@@ -38,6 +38,7 @@ from app.search.words import FUZZY_FIELDS
 
 KEPT_VIEWS = 32  # stores whose views a process keeps
 KEPT_RANGES = 16  # price ranges (other than the buckets) a view keeps the bitmap of
+SLOTTED = 2_000  # documents outside the largest part that are slotted into its order rather than merged
 TERM_BUDGET = 8 * 2**20  # bytes of term bitmaps a part keeps (the words shoppers type again and again)
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
 
@@ -151,11 +152,12 @@ class Part:
     def key(self, sort: str, docnum: int) -> tuple:
         return _sort_key(sort, self.prices[docnum], self.created[docnum], self.titles[docnum], self.ids[docnum])
 
-    def order(self, sort: str) -> list[tuple]:
-        """(sort key, document) for every document, in the sort's order."""
+    def order(self, sort: str) -> tuple[list[tuple], list[int]]:
+        """Every document in the sort's order, and their sort keys alongside."""
         with self._lock:
             if sort not in self._orders:
-                self._orders[sort] = sorted((self.key(sort, d), d) for d in range(self.size))
+                pairs = sorted((self.key(sort, d), d) for d in range(self.size))
+                self._orders[sort] = ([key for key, _ in pairs], [docnum for _, docnum in pairs])
             return self._orders[sort]
 
     @cached_property
@@ -252,10 +254,29 @@ class View:
         """Every document in a sort's order: the parts' orders merged."""
         with self._lock:
             if sort not in self._orders:
-                merged = heapq.merge(*[[(key, docnum + offset) for key, docnum in part.order(sort)]
-                                       for part, offset in zip(self.parts, self.offsets)])
-                self._orders[sort] = [docnum for _, docnum in merged]
+                self._orders[sort] = self._merged(sort)
             return self._orders[sort]
+
+    def _merged(self, sort: str) -> list[int]:
+        """After a few writes, the largest part's order with the few new documents
+        slotted in (a write costs its own documents, not the whole index);
+        otherwise a merge of every part's order."""
+        placed = sorted(zip(self.parts, self.offsets), key=lambda pair: -pair[0].size)
+        if not placed:
+            return []
+        (largest, base), rest = placed[0], placed[1:]
+        if sum(part.size for part, _ in rest) > SLOTTED:
+            merged = heapq.merge(*[[(key, docnum + offset) for key, docnum in zip(*part.order(sort))]
+                                   for part, offset in placed])
+            return [docnum for _, docnum in merged]
+        keys, docnums = largest.order(sort)
+        keys, docnums = list(keys), [docnum + base for docnum in docnums]
+        for part, offset in rest:
+            for key, docnum in zip(*part.order(sort)):
+                place = bisect.bisect_right(keys, key)
+                keys.insert(place, key)
+                docnums.insert(place, docnum + offset)
+        return docnums
 
     def stored_fields(self, docnum: int) -> dict:
         index = bisect.bisect_right(self.offsets, docnum) - 1

@@ -12,6 +12,7 @@ from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
 from app.search import shop
+from app.search import view as views
 from app.search.filters import price_buckets
 from app.search.index import index_dir
 from app.search.service import SearchUnavailable, ShopFilters, shop_search, suggest
@@ -345,9 +346,10 @@ def test_a_facet_value_is_the_merchants_spelling(app, new_store):
         assert shop_search("", chosen).total == 1
 
 
-def test_after_updates_in_new_segments_results_and_facets_still_agree_with_the_database(app, catalog_store):
-    from app.search import view as views
-
+@pytest.mark.parametrize("slotted", [views.SLOTTED, 0])
+def test_after_updates_in_new_segments_results_and_facets_still_agree_with_the_database(app, catalog_store,
+                                                                                        monkeypatch, slotted):
+    monkeypatch.setattr(views, "SLOTTED", slotted)  # new documents slotted into the largest part's order, or merged
     with as_store(app, catalog_store):
         shop_search("", ShopFilters())  # a view of the first generation, whose parts the next ones reuse
         [first_part] = views.view_of(catalog_store).parts
@@ -370,6 +372,9 @@ def test_after_updates_in_new_segments_results_and_facets_still_agree_with_the_d
         assert totes[4] not in ids("tote", per_page=100)
         by_newest = ids("", sort="newest", per_page=100)
         assert by_newest == sorted(by_newest, reverse=True)
+        rows = {row["id"]: row for row in _facts()}
+        by_price = ids("", sort="price_asc", per_page=100)
+        assert by_price == sorted(rows, key=lambda i: (rows[i]["price"], i))
 
 
 @pytest.mark.parametrize("sort", ["relevance", "price_asc", "price_desc", "newest", "title"])
