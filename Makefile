@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.import_csv
 	$(BIN)/python -m bench.product_editor
 	$(BIN)/python -m bench.api_search
+	$(BIN)/python -m bench.search_bench
+	$(BIN)/python -m bench.storefront_bench
 
 clean-data:
 	rm -rf var/

@@ -13,9 +13,9 @@ currency; a range is half-open, min <= price < max, so the facet's buckets
 from __future__ import annotations
 
 import re
-from functools import partial
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from types import MappingProxyType
 
 from werkzeug.datastructures import MultiDict

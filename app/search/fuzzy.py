@@ -87,11 +87,10 @@ class Vocabulary:
     def __init__(self):
         self.fields: dict[str, FieldVocabulary] = defaultdict(FieldVocabulary)
 
-    def refresh(self, reader, field_names) -> None:
-        for name in field_names:
-            terms = {term for term in reader.field_terms(name)
-                     if isinstance(term, str) and term.isalpha() and 3 <= len(term) <= LONGEST_WORD}
-            self.fields[name].refresh(terms)
+    def refresh_field(self, name: str, terms: set[str]) -> None:
+        """The field's words are now `terms` (only words of letters are kept)."""
+        self.fields[name].refresh({term for term in terms
+                                   if isinstance(term, str) and term.isalpha() and 3 <= len(term) <= LONGEST_WORD})
 
     def near(self, field_name: str, word: str) -> list[str]:
         return self.fields[field_name].near(word) if field_name in self.fields else []

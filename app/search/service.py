@@ -32,7 +32,11 @@ from app.jobs import enqueue
 from app.pagination import offset
 from app.search.filters import ShopFilters
 from app.search.index import document, new_index, open_index, swap_in
-from app.search.shop import SORTS, Facet, FacetValue, ShopResults, Suggestion, empty_results, run_search, run_suggest
+from app.search import fallback
+from app.search.shop import (SORTS, Facet, FacetValue, ShopResults, Suggestion, bounded, empty_results, run_search,
+                             run_suggest)
+from app.search.view import view_of
+from app.search.words import clean_text
 from tenants.context import require_store
 from tenants.session import tenant_engine
 
@@ -228,22 +232,32 @@ def shop_search(text: str, filters: ShopFilters = ShopFilters(), *, sort: str = 
                 per_page: int = 24, order: list[int] | None = None) -> ShopResults:
     """A storefront search: one page of active product ids in `sort` order
     (SORTS; anything else is relevance), the total, and facets counted over
-    every match. Without an index: empty for a store without products,
-    otherwise SearchUnavailable while a worker builds it."""
+    every match. Without an index: empty for a store without products;
+    otherwise a worker is asked to build it and, meanwhile, browsing without
+    text is answered from the database (without facets) and a search raises
+    SearchUnavailable."""
     store = require_store()
-    index = open_index(store.id)
-    if index is None:
+    view = view_of(store)
+    if view is not None:
+        return run_search(view, text, filters, sort=sort, page=page, per_page=per_page, order=order)
+    if clean_text(text) or db.session.scalar(sa.select(Product.id).limit(1)) is None:
         _without_index(store.id)
         return empty_results(text)
-    return run_search(index, store, text, filters, sort=sort, page=page, per_page=per_page, order=order)
+    request_build(store.id)
+    sort, page, per_page = bounded(sort, page, per_page, featured=order is not None)
+    if sort == "featured":
+        product_ids, total = fallback.in_order(order, filters, page=page, per_page=per_page)
+    else:
+        product_ids, total = fallback.browse(filters, sort=sort, page=page, per_page=per_page)
+    return ShopResults(product_ids, total, [], "", False)
 
 
 def suggest(text: str, limit: int = 6) -> list[Suggestion]:
     """As-you-type suggestions: active products whose titles have the words
     typed (the last one as a prefix, any of them misspelt a little)."""
     store = require_store()
-    index = open_index(store.id)
-    if index is None:
+    view = view_of(store)
+    if view is None:
         _without_index(store.id)
         return []
-    return run_suggest(index, store, text, min(max(limit, 0), 20))
+    return run_suggest(view, text, min(max(limit, 0), 20))

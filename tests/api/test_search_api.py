@@ -9,6 +9,7 @@ from app.inventory import service as inventory
 from app.search.service import build_marker
 from tests.api.test_products_api import PRODUCT_KEYS, get, make_product, shop  # noqa: F401 (shop: a fixture)
 from tests.conftest import as_store, run_effects
+from tests.search.conftest import two_stores_in_one_schema
 
 ACTOR = "api-shop-search@example.com"
 
@@ -112,8 +113,7 @@ def test_a_store_being_indexed_answers_503_and_the_platform_404(app, client, sho
 
 
 def test_a_store_never_sees_another_stores_products(app, client, shop):
-    first, second = shop(), shop()
-    assert first.schema == second.schema
+    first, second = two_stores_in_one_schema(shop)
     made = _fill(app, first)
     with as_store(app, second):
         make_product("Canvas tote of the second store", vendor="Other")

@@ -38,3 +38,14 @@ def run_search_worker(service_env):
         return result
 
     return run
+
+
+def two_stores_in_one_schema(make):
+    """Two new pooled stores sharing a schema (a pool may fill up between the two: then try the next pair)."""
+    first = make()
+    for _ in range(5):
+        second = make()
+        if second.schema == first.schema:
+            return first, second
+        first = second
+    raise AssertionError("no two consecutive stores landed in one pooled schema")

@@ -1,7 +1,7 @@
 """The shopper's search (app.search.service.shop_search / suggest) on real
 PostgreSQL and a real index: typos, ranking, facets checked against SQL,
 filters, sorts, pages, hostile text, isolation."""
-from itertools import product as combinations
+import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -11,12 +11,14 @@ from app.catalog import products as catalog
 from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
-from app.search import service
+from app.search import shop
+from app.search import view as views
 from app.search.filters import price_buckets
 from app.search.index import index_dir
 from app.search.service import SearchUnavailable, ShopFilters, shop_search, suggest
 from tenants.session import tenant_engine
 from tests.conftest import as_store, run_effects
+from tests.search.conftest import two_stores_in_one_schema
 
 ACTOR = "shop-search@example.com"
 VENDORS = ("Acme", "Borealis", "Cobalt")
@@ -203,7 +205,9 @@ def test_in_stock_products_rank_above_sold_out_ones(app, new_store):
         assert ids("canvas", ShopFilters(in_stock=True)) == [untracked, in_stock]
 
 
-def test_sorts_and_pages(app, catalog_store):
+@pytest.mark.parametrize("small_group", [shop.SMALL_GROUP, 10_000])
+def test_sorts_and_pages(app, catalog_store, monkeypatch, small_group):
+    monkeypatch.setattr(shop, "SMALL_GROUP", small_group)  # walk a whole order, or sort a few documents
     with as_store(app, catalog_store):
         rows = {row["id"]: row for row in _facts()}
         for sort, key in (("price_asc", lambda i: (rows[i]["price"], i)),
@@ -279,8 +283,7 @@ def test_a_collection_restricts_the_search(app, catalog_store):
 
 
 def test_a_store_never_sees_another_stores_products(app, new_store):
-    first, second = new_store(), new_store()
-    assert first.schema == second.schema  # two stores in one pooled schema
+    first, second = two_stores_in_one_schema(new_store)
     with as_store(app, first):
         mine = make("Harbor lantern", stock=1, vendor="Lumen").id
         run_effects()
@@ -303,6 +306,10 @@ def test_an_index_of_a_store_without_products_or_being_built(app, new_store):
         assert not index_dir(store.id).exists()
         with pytest.raises(SearchUnavailable):
             shop_search("lamp", ShopFilters())
+        with pytest.raises(SearchUnavailable):
+            suggest("lam")
+        browsing = shop_search("", ShopFilters())  # browsing needs no index: the database answers
+        assert browsing.total == 1 and len(browsing.product_ids) == 1 and browsing.facets == []
         run_effects()
         assert len(ids("lamp")) == 1
 
@@ -337,3 +344,48 @@ def test_a_facet_value_is_the_merchants_spelling(app, new_store):
         assert "50" in facets["price"].values[0].label and "100" in facets["price"].values[0].label
         chosen = ShopFilters().toggle(option_key, "navy: dark")
         assert shop_search("", chosen).total == 1
+
+
+@pytest.mark.parametrize("slotted", [views.SLOTTED, 0])
+def test_after_updates_in_new_segments_results_and_facets_still_agree_with_the_database(app, catalog_store,
+                                                                                        monkeypatch, slotted):
+    monkeypatch.setattr(views, "SLOTTED", slotted)  # new documents slotted into the largest part's order, or merged
+    with as_store(app, catalog_store):
+        shop_search("", ShopFilters())  # a view of the first generation, whose parts the next ones reuse
+        [first_part] = views.view_of(catalog_store).parts
+        totes = ids("tote", per_page=100)
+        for n, product_id in enumerate(totes[:4]):  # each write is a generation with a segment of its own
+            catalog.update_product(catalog.get_product(product_id), {"vendor": f"Newcomer {n % 2}"}, actor=ACTOR)
+            run_effects()
+            parts = views.view_of(catalog_store).parts
+            assert parts[0] is first_part and len(parts) == n + 2  # (whoosh may merge small segments later)
+        catalog.update_product(catalog.get_product(totes[4]), {"status": "draft"}, actor=ACTOR)
+        run_effects()
+        rows = _facts()
+        for word, args in [("", {}), ("tote", {"vendor": ["Newcomer 1", "Acme"]}), ("", {"opt.size": ["L"]})]:
+            filters = ShopFilters.from_args(MultiDict([(k, v) for k, vs in args.items() for v in vs]))
+            results = shop_search(word, filters, per_page=100)
+            assert len(results.product_ids) == len(set(results.product_ids))  # a replaced document is gone
+            assert set(results.product_ids) == {r["id"] for r in rows if _passes(r, filters, word)}
+            assert _shown_counts(results, "vendor") == _expected_counts(rows, filters, word, "vendor",
+                                                                        lambda r: [r["vendor"]])
+        assert totes[4] not in ids("tote", per_page=100)
+        by_newest = ids("", sort="newest", per_page=100)
+        assert by_newest == sorted(by_newest, reverse=True)
+        rows = {row["id"]: row for row in _facts()}
+        by_price = ids("", sort="price_asc", per_page=100)
+        assert by_price == sorted(rows, key=lambda i: (rows[i]["price"], i))
+
+
+@pytest.mark.parametrize("sort", ["relevance", "price_asc", "price_desc", "newest", "title"])
+def test_browsing_while_the_index_is_built_lists_what_the_index_would(app, catalog_store, sort):
+    cases = [ShopFilters.from_args(MultiDict([(k, v) for k, vs in args.items() for v in vs]))
+             for word, args in FILTER_CASES if not word]
+    with as_store(app, catalog_store):
+        within = frozenset(ids("tote", per_page=100)[:5])
+        cases.append(ShopFilters(within=within, in_stock=True))
+        from_index = [shop_search("", filters, sort=sort, per_page=7, page=2) for filters in cases]
+        shutil.rmtree(index_dir(catalog_store.id))
+        from_database = [shop_search("", filters, sort=sort, per_page=7, page=2) for filters in cases]
+    for indexed, listed in zip(from_index, from_database):
+        assert (listed.product_ids, listed.total) == (indexed.product_ids, indexed.total)
