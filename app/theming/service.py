@@ -155,3 +155,27 @@ def delete_override(theme: Theme, name: str, *, actor: str) -> None:
     record(actor, "theme.template_reset", f"Reset {name} of the {theme.title} theme")
     emit(THEME_CHANGED)
     db.session.commit()
+
+
+def image_audience(originals: tuple[str, ...]) -> str | None:
+    """Who may see an image file the store's themes use (a logo, a banner),
+    like app.catalog.product_images.audience: "public" while the published
+    live theme shows it, "dashboard" while only a draft or another theme
+    does, None when no theme uses it."""
+    wanted = set(originals)
+    used_live, used = False, False
+    for row in db.session.scalars(sa.select(StoreTheme)):
+        for state, shown in ((row.published, row.live), (row.draft, False)):
+            if state is not None and wanted & _image_keys(state):
+                used = True
+                used_live = used_live or shown
+    return "public" if used_live else "dashboard" if used else None
+
+
+def _image_keys(state: dict) -> set[str]:
+    """Every string value of a state's settings, sections and blocks (image keys among them)."""
+    values = list(state.get("settings", {}).values())
+    for section in state.get("sections", []):
+        values += list(section.get("settings", {}).values())
+        values += [v for block in section.get("blocks", []) for v in block.get("settings", {}).values()]
+    return {value for value in values if isinstance(value, str) and value}
