@@ -124,6 +124,7 @@ def seeded_store(app, live_server, browser, service_env):
     from app.catalog.products import OptionSpec
     from app.extensions import db
     from app.inventory import service as inventory
+    from app.pages.service import add_starter_pages, all_pages
     from app.platform.accounts import create_account
     from tenants.provisioning import create_store, placement_of
     from tests.catalog.helpers import png_bytes
@@ -156,8 +157,9 @@ def seeded_store(app, live_server, browser, service_env):
         automated = collections.create_collection({"title": "Cheap socks"}, kind="automated",
                                                   rules=[{"field": "price", "relation": "less_than", "value": "20"}])
         job = imports.start_import("products.csv", b"Handle,Title\nok-one,Fine\n,No handle here\n", email)
+        add_starter_pages()
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
-                              job=job.token)
+                              job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"))
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
 
     context = browser.new_context()
@@ -216,6 +218,14 @@ def seeded_store(app, live_server, browser, service_env):
         "staff": f"{dash}/staff",
         "domains": f"{dash}/domains",
         "settings": f"{dash}/settings",
+        "online store": f"{dash}/themes",
+        "customizer": f"{dash}/themes/atelier/customize",
+        "theme templates": f"{dash}/themes/atelier/code",
+        "theme template": f"{dash}/themes/atelier/code/snippets/footer.html",
+        "theme preview": f"{dash}/themes/atelier/preview/",  # the theme's storefront page: not a dashboard page
+        "static pages": f"{dash}/pages",
+        "new static page": f"{dash}/pages/new",
+        "static page": f"{dash}/pages/{ids.about}",
         "account": "/account",
         "new store": "/stores/new",
     }
