@@ -36,7 +36,8 @@ class LiveTheme:
 
 
 def theme_or_404(name: str) -> Theme:
-    theme = get_theme(name) if isinstance(name, str) and name.isidentifier() else None
+    # A theme's name is a folder's (and a 64-character column): longer is no theme, and no file lookup.
+    theme = get_theme(name) if isinstance(name, str) and name.isidentifier() and len(name) <= 64 else None
     if theme is None:
         raise bad("No such theme.", "theme", status=404)
     return theme
