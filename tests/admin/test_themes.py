@@ -503,3 +503,30 @@ def test_staff_may_look_but_every_theme_write_is_refused(app, shop, make_account
     assert saved_state(app, store) is None
     with as_store(app, store):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TemplateOverride)) == 0
+
+
+HOSTILE = ["²", "-1", "99999999999999999999", "", "x" * 20_000, "<script>alert(1)</script>", "[]", "../../etc/passwd",
+           "#GGGGGG", "1e309"]
+
+
+def test_every_customizer_field_takes_hostile_values_without_a_5xx_and_a_refusal_changes_nothing(app, shop):
+    """The hostile walk of tests/test_hostile_walk.py, on a real theme (the walk only knows made-up theme names)."""
+    browser, _, store, _ = shop
+    fields = customizer_fields(browser, store)
+    assert post_draft(browser, store, fields).status_code == 302  # a draft row to compare against
+    before = saved_state(app, store)
+    problems = []
+    names = [name for name in dict.fromkeys(fields.keys()) if name != "csrf_token"] + ["op", "upload.logo"]
+    for name in names:
+        for number, value in enumerate(HOSTILE):
+            data = MultiDict(fields)
+            data[name] = value
+            for headers in [{"HX-Request": "true"} if number % 2 else {}]:  # with and without htmx, in turn
+                response = post_draft(browser, store, data, headers=headers)
+                after = saved_state(app, store)
+                if response.status_code >= 500:
+                    problems.append(f"{name}={value[:20]!r}: {response.status_code}")
+                elif response.status_code >= 400 and after != before:
+                    problems.append(f"{name}={value[:20]!r}: refused ({response.status_code}) but changed the draft")
+                before = after
+    assert problems == []
