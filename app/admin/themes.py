@@ -60,6 +60,7 @@ def _customizer(theme: Theme, *, state: dict | None = None, errors: dict | None 
     row = service.rows().get(theme.name)
     context = dict(theme=theme, state=state, errors=errors or {}, message=message, row=row,
                    groups=_groups(theme), fonts=FONT_STACKS, collections=catalog.all_collections(),
+                   sample_products=catalog.newest(1),
                    can_edit=can_edit(), field_id=theme_form.field_id,
                    preview_url=url_for("admin.theme_preview", theme_name=theme.name))
     template = "admin/themes/_customizer_form.html" if fragment else TEMPLATE
