@@ -117,9 +117,11 @@ def _saved(theme: Theme, htmx: bool, reshaped: bool):
 def _refused(theme: Theme, posted, errors: dict, htmx: bool):
     """422 with each message beside its field; nothing was saved."""
     db.session.rollback()
-    state = {"settings": {**service.draft(theme).settings, **posted.settings},
-             "sections": posted.sections if posted.sections is not None else service.draft(theme).sections} \
-        if posted is not None else None
+    state = None  # a form that could not be read: the saved draft is shown again
+    if posted is not None:  # what was typed, over the saved draft
+        saved = service.draft(theme)
+        state = {"settings": {**saved.settings, **posted.settings},
+                 "sections": saved.sections if posted.sections is None else posted.sections}
     headers = {"HX-Retarget": "#customizer-form", "HX-Reswap": "outerHTML"} if htmx else {}
     return _customizer(theme, state=state, errors=errors, status=422, fragment=htmx, headers=headers)
 

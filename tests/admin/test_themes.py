@@ -530,3 +530,24 @@ def test_every_customizer_field_takes_hostile_values_without_a_5xx_and_a_refusal
                     problems.append(f"{name}={value[:20]!r}: refused ({response.status_code}) but changed the draft")
                 before = after
     assert problems == []
+
+
+def test_the_template_editor_takes_hostile_values_without_a_5xx_and_a_refusal_changes_nothing(app, shop):
+    browser, _, store, _ = shop
+    path = f"/dashboard/{store.handle}/themes/atelier/code/snippets/footer.html"
+    token = browser.csrf_token(path)
+
+    def overrides():
+        with as_store(app, store):
+            return theming.overrides("atelier")
+
+    before = overrides()
+    for field in ("source", "reset", "confirmed"):
+        for value in [*HOSTILE, "{% for %}", "{{ x.y.z() }}", "{% include 'nope.html' %}", "{% extends 'footer' %}"]:
+            response = browser.flask.post(path, data={"csrf_token": token, "source": "<p>ok</p>", field: value},
+                                          headers={"Host": "localhost"})
+            after = overrides()
+            assert response.status_code < 500, (field, value[:20])
+            if response.status_code >= 400:
+                assert after == before, (field, value[:20])
+            before = after
