@@ -8,20 +8,19 @@ storefront renders the theme's own template there (app.theming.render).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
 from app.admin import bp
 from app.admin.confirm import Choice, Confirmation, confirmation_page, confirmed
 from app.admin.themes import can_edit, preview_site
 from app.extensions import db
 from app.pages.service import published_pages
-from app.parse import BadInput
-from app.storefront import catalog
-from app.storefront.listing import Listing, Pagination, Result, SORTS
-from app.storefront.pages import _section  # a homepage section with the products it shows
-from app.storefront.shapes import CollectionView, ProductView, VariantView, collection_view, product_view
+from app.parse import BadInput, bad
+from app.storefront import catalog, pages
+from app.storefront.listing import Listing
 from app.storefront.site import Site
 from app.theming import service
 from app.theming.registry import Theme
@@ -90,54 +89,83 @@ def _reset(theme: Theme, name: str):
 
 # -- a page of the store's own data to test-render a template with ---------------------------------------------------
 
+class _Captured(Exception):
+    """Raised by `_Recorder` once a page has built its context: nothing is rendered."""
+
+    def __init__(self, context: dict):
+        super().__init__("context captured")
+        self.context = context
+
+
+@dataclass(frozen=True)
+class _Recorder(Site):
+    """A site whose pages stop as soon as they have built their context, so a
+    template is tried with exactly what the shop would give it."""
+
+    def context(self, **page) -> dict:
+        raise _Captured(super().context(**page))
+
+
+def _captured(site: Site, render_page) -> dict:
+    try:
+        render_page(_Recorder(site.live, site.routes, site.preview))
+    except _Captured as captured:
+        return captured.context
+    raise RuntimeError("the page built no context")  # every page function renders through Site.context
+
+
+# What each page template needs from the store before it can be tried, and how its page is built.
+PAGES = {
+    "index.html": (None, lambda site: pages.home(site)),
+    "collections.html": (None, lambda site: pages.collections(site)),
+    "404.html": (None, lambda site: pages.not_found(site)),
+    "product.html": ("an active product", lambda site, h: pages.product(site, h)),
+    "collection.html": ("a collection", lambda site, h: pages.collection(site, h, Listing.from_args({}))),
+    "page.html": ("a published page", lambda site, h: pages.page(site, h)),
+}
+
+
+def _handles() -> dict[str, str | None]:
+    """The store's own product, collection and page a template is tried on."""
+    product, collection, page = catalog.newest(1), catalog.all_collections(limit=1), published_pages()[:1]
+    return {"product.html": product[0].handle if product else None,
+            "collection.html": collection[0].handle if collection else None,
+            "page.html": page[0].handle if page else None}
+
+
 def sample_context(site: Site, name: str) -> dict:
-    """Everything any of the theme's templates may expect, from the store's
-    own data (made-up stand-ins where the store has none yet): its first
-    active product, its first collection, a page, the homepage sections, and
-    for a section template a section of that type."""
-    product = _sample_product(site)
-    collection = _sample_collection(site)
-    cards = catalog.cards(catalog.newest(4), site.routes) or [product]
-    sections = [_section(site, s) for s in site.live.sections]
+    """What `name` is rendered with to check it: for a page template, that
+    page's own context built from the store's data (its newest active
+    product, first collection, first published page); for a layout, snippet
+    or section, every page's context together (a snippet may be included by
+    any of them), with `item` (a product card) and `section` (the homepage's
+    first section of that type, or a new one). A 422 when the store has
+    nothing to try a page template on yet."""
+    handles = _handles()
+    if name in PAGES:
+        needs, build = PAGES[name]
+        if needs is None:
+            return _captured(site, build)
+        if handles[name] is None:
+            raise bad(f"{name} is tried on {needs} of your store before it is saved: add {needs} first.", "source")
+        return _captured(site, lambda s: build(s, handles[name]))
+    context: dict = {}
+    for page_name, (needs, build) in PAGES.items():
+        if needs is None:
+            context.update(_captured(site, build))
+        elif handles[page_name] is not None:
+            context.update(_captured(site, lambda s, b=build, h=handles[page_name]: b(s, h)))
+    products = context.get("products") or next((s.get("products") for s in context.get("sections", ())
+                                                 if s.get("products")), None)
+    if products:
+        context["item"] = products[0]
+    context["section"] = _sample_section(site, context.get("sections", []), name)
+    return {**context, "template": name}
+
+
+def _sample_section(site: Site, sections: list[dict], name: str) -> dict | None:
     kind = name.removeprefix("sections/").removesuffix(".html") if name.startswith("sections/") else None
-    section = next((s for s in sections if s["type"] == kind), None) or _new_section(site, kind) or \
-        (sections[0] if sections else None)
-    pagination = Pagination(1, 1, len(cards), None, None)
-    listing = Result(cards, pagination, "featured", list(SORTS.items()), False, [], Listing().args(page=None))
-    page = _sample_page()
-    return site.context(
-        template=name, page_title="Sample page", meta_description="", canonical=site.routes.home(),
-        product=product, item=cards[0], products=cards, collection=collection, collections=[collection],
-        listing=listing, pagination=pagination, page=page, sections=sections, section=section)
-
-
-def _sample_product(site: Site) -> ProductView:
-    found = catalog.newest(1)
-    if found:
-        product = found[0]
-        return product_view(product, catalog.stock_of([product]), site.routes.product(product.handle))
-    variant = VariantView(0, "Default", (), 2500, None, True, None, "SAMPLE")
-    return ProductView(id=0, handle="sample-product", url=site.routes.product("sample-product"), title="Sample product",
-                       vendor="", product_type="", price_min=2500, price_max=2500, compare_at_price=None,
-                       available=True, image=None, hover_image=None, variants=(variant,), selected=variant)
-
-
-def _sample_collection(site: Site) -> CollectionView:
-    found = catalog.all_collections(limit=1)
-    if found:
-        return collection_view(found[0], site.routes.collection(found[0].handle))
-    return CollectionView(0, "sample", site.routes.collection("sample"), "Sample collection", Markup(""))
-
-
-def _sample_page() -> dict:
-    found = published_pages()[:1]
-    if found:
-        return {"title": found[0].title, "handle": found[0].handle, "body_html": Markup(found[0].body_html)}
-    return {"title": "Sample page", "handle": "sample", "body_html": Markup("<p>Sample text.</p>")}
-
-
-def _new_section(site: Site, kind: str | None) -> dict | None:
-    """A section of that type with its defaults (the homepage may not use it yet)."""
-    if kind is None or kind not in site.live.theme.sections:
-        return None
-    return _section(site, clean_section(site.live.theme, {"type": kind}))
+    found = next((s for s in sections if s["type"] == kind), None)
+    if found is None and kind in site.live.theme.sections:  # a kind the homepage does not use (yet)
+        found = {**clean_section(site.live.theme, {"type": kind}), "products": [], "collection": None}
+    return found or (sections[0] if sections else None)

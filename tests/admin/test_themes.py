@@ -438,15 +438,37 @@ def test_a_saved_template_reaches_the_shop_and_reset_brings_back_the_themes_own(
     assert "Handmade in" not in shop_browser.get(f"/products/{handles['tee']}").get_data(as_text=True)
 
 
-def test_a_template_checks_against_stand_ins_in_an_empty_store(app, merchant):
+def test_templates_are_tried_on_the_stores_own_pages_and_an_empty_store_is_told_what_to_add(app, merchant):
     browser, _, store = merchant
-    for name in ("product.html", "collection.html", "page.html", "snippets/product_card.html", "sections/hero.html"):
+
+    def save(name: str, extra: str = "\n{# mine #}"):
         path = f"/dashboard/{store.handle}/themes/atelier/code/{name}"
-        source = browser.get(path).get_data(as_text=True)
+        page = browser.get(path).get_data(as_text=True)
         theme_own = get_theme("atelier").template_source(name)
-        assert str(escape(theme_own))[:60] in source
-        saved = browser.post(path, {"source": theme_own + "\n{# mine #}"}, csrf_from=path)
-        assert saved.status_code == 302, (name, saved.get_data(as_text=True)[:600])
+        assert str(escape(theme_own))[:60] in page
+        return browser.post(path, {"source": theme_own + extra}, csrf_from=path)
+
+    for name in ("index.html", "404.html", "collections.html", "layout.html", "snippets/footer.html",
+                 "sections/hero.html", "sections/image_with_text.html"):
+        assert save(name).status_code == 302, name
+    for name, needs in (("product.html", "an active product"), ("collection.html", "a collection"),
+                        ("page.html", "a published page")):
+        refused = save(name)
+        assert refused.status_code == 422 and f"add {needs} first" in refused.get_data(as_text=True), name
+    with as_store(app, store):
+        tee = catalog.create_product({"title": "Tried Tee", "price": "5.00", "status": "active"}, actor=ACTOR)
+        collections.set_products(collections.create_collection({"title": "Tried"}, kind="manual"), [tee.id])
+        add_starter_pages()
+    for name in ("product.html", "collection.html", "page.html", "snippets/product_card.html"):
+        assert save(name).status_code == 302, name
+    # The product page's own objects are there: a template that needs them saves, one that misuses them does not.
+    path = f"/dashboard/{store.handle}/themes/atelier/code/product.html"
+    for body, status in (("{{ product.variants[0].price|money }} {{ canonical }}", 302),
+                         ("{{ product.title.nope() }}", 422), ("{{ no_such_thing.title }}", 422)):
+        source = "{% extends 'layout.html' %}{% block main %}" + body + "{% endblock %}"
+        assert browser.post(path, {"source": source}, csrf_from=path).status_code == status, body
+    assert save("snippets/product_card.html", "{{ item.title|upper }}").status_code == 302
+    assert save("snippets/product_card.html", "{{ item.title.nope() }}").status_code == 422
 
 
 def test_a_stored_template_that_fails_at_render_never_takes_the_shop_down(app, shop):
