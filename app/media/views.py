@@ -1,7 +1,8 @@
 """Serving stored media, only where it belongs.
 
 A store's files (keys `<store id>/<hash>.<ext>` and their thumbnails) answer
-on that store's own hosts while an active product shows them, and on the
+on that store's own hosts while an active product (or the published theme:
+a logo, a banner) shows them, and on the
 platform host to the store's members (the dashboard), whatever the product's
 status. Anything else is the same bare 404, whether or not the file exists.
 
@@ -15,6 +16,7 @@ from flask_login import current_user
 from app.catalog.images import parse_key
 from app.catalog.product_images import audience
 from app.media.storage import storage
+from app.theming.service import image_audience as theme_image_audience
 from tenants.directory import membership
 from tenants.errors import NotFound
 from tenants.extension import use_store
@@ -38,7 +40,7 @@ def serve(key: str):
         where = "store host" if g.store.id == media.store_id else None
     else:
         where = "dashboard" if g.get("on_platform") and _enter_as_member(media.store_id) else None
-    cache = CACHE.get((where, audience(media.originals))) if where else None
+    cache = CACHE.get((where, audience(media.originals) or theme_image_audience(media.originals))) if where else None
     path = storage().path(media.key)
     if cache is None or not path.is_file():
         abort(404)

@@ -14,6 +14,7 @@ from app.catalog.models import Product
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import InventoryLevel
+from app.pages.service import add_starter_pages
 from app.store import service as store_service
 from tenants.models import Domain
 from tenants.context import require_store
@@ -36,10 +37,13 @@ class Step:
 
 
 def open_store(store_name: str, actor: str) -> None:
-    """What every new store starts with: its timeline entry and a default
-    location (so the stock form works at once), in one transaction. Run once per
-    store; the location alone would not be made twice (ensure_default_location)."""
+    """What every new store starts with: its timeline entry, a default
+    location (so the stock form works at once) and the pages every shop needs
+    (about, contact, policies: published, saying what to write), in one
+    transaction. Run once per store; the location and pages alone would not
+    be made twice (ensure_default_location, add_starter_pages)."""
     inventory.ensure_default_location(commit=False)
+    add_starter_pages(commit=False)
     store_service.record(actor, "store.created", f"Created the store “{store_name}”")
     db.session.commit()
 

@@ -2,10 +2,14 @@
 and template overrides. Runs inside a store context (tenants.context)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from jinja2 import TemplateSyntaxError, nodes
+from jinja2.sandbox import (UNSAFE_ASYNC_GENERATOR_ATTRIBUTES, UNSAFE_COROUTINE_ATTRIBUTES, UNSAFE_FUNCTION_ATTRIBUTES,
+                            UNSAFE_GENERATOR_ATTRIBUTES, UNSAFE_METHOD_ATTRIBUTES)
 
 from app.effects import emit
 from app.extensions import db
@@ -32,7 +36,8 @@ class LiveTheme:
 
 
 def theme_or_404(name: str) -> Theme:
-    theme = get_theme(name) if isinstance(name, str) and name.isidentifier() else None
+    # A theme's name is a folder's (and a 64-character column): longer is no theme, and no file lookup.
+    theme = get_theme(name) if isinstance(name, str) and name.isidentifier() and len(name) <= 64 else None
     if theme is None:
         raise bad("No such theme.", "theme", status=404)
     return theme
@@ -138,6 +143,9 @@ def save_override(theme: Theme, name: str, source: str, context: dict, *, actor:
         raise bad("That template is not part of this theme.", "name", status=404)
     if "\x00" in source or len(source) > MAX_OVERRIDE_LENGTH:
         raise bad(f"A template can be at most {MAX_OVERRIDE_LENGTH:,} characters, without NUL.", "source")
+    problem = template_problem(theme, source)
+    if problem:
+        raise bad(f"The template was not saved: {problem}", "source")
     try:
         check_override(theme, {**overrides(theme.name), name: source}, name, context)
     except RENDER_FAILURES as exc:
@@ -163,3 +171,70 @@ def delete_override(theme: Theme, name: str, *, actor: str) -> None:
     record(actor, "theme.template_reset", f"Reset {name} of the {theme.title} theme")
     emit(THEME_CHANGED)
     db.session.commit()
+
+
+def image_audience(originals: tuple[str, ...]) -> str | None:
+    """Who may see an image file the store's themes use (a logo, a banner),
+    like app.catalog.product_images.audience: "public" while the published
+    live theme shows it, "dashboard" while only a draft or another theme
+    does, None when no theme uses it."""
+    wanted = set(originals)
+    used_live, used = False, False
+    for row in db.session.scalars(sa.select(StoreTheme)):
+        for state, shown in ((row.published, row.live), (row.draft, False)):
+            if state is not None and wanted & _image_keys(state):
+                used = True
+                used_live = used_live or shown
+    return "public" if used_live else "dashboard" if used else None
+
+
+def _image_keys(state: dict) -> set[str]:
+    """Every string value of a state's settings, sections and blocks (image keys among them)."""
+    values = list(state.get("settings", {}).values())
+    for section in state.get("sections", []):
+        values += list(section.get("settings", {}).values())
+        values += [v for block in section.get("blocks", []) for v in block.get("settings", {}).values()]
+    return {value for value in values if isinstance(value, str) and value}
+
+
+# What a store template may not even mention. The sandbox would refuse or blank these at render
+# time; naming them is either a probe or a mistake, so the editor says so up front.
+FLASK_NAMES = frozenset({"config", "request", "session", "g", "current_app", "current_user", "url_for",
+                         "get_flashed_messages", "__builtins__"})
+MAX_ARGUMENT = 10_000  # the largest number passed to a filter or function (range(), center(), slice()...)
+MAX_NUMBER = 1_000_000_000  # the largest number written in a template
+_UNSAFE_ATTRIBUTES = (UNSAFE_FUNCTION_ATTRIBUTES | UNSAFE_METHOD_ATTRIBUTES | UNSAFE_GENERATOR_ATTRIBUTES
+                      | UNSAFE_COROUTINE_ATTRIBUTES | UNSAFE_ASYNC_GENERATOR_ATTRIBUTES | {"mro", "format_map"})
+_WIDE_FORMAT = re.compile(r"(%|\{[^{}]*:)[-+ #0,_<>^=]*[0-9]{6,}")  # "%999999s", "{:>999999}"
+
+
+def template_problem(theme: Theme, source: str) -> str | None:
+    """Why a store template is refused before it is even rendered (Python
+    internals, Flask's objects, numbers that only make huge output), with its
+    line; None when nothing is wrong here (render-time checks still follow)."""
+    from app.theming.render import theme_environment  # as save_override does
+
+    try:
+        tree = theme_environment(theme).parse(source)
+    except TemplateSyntaxError:
+        return None  # the render check reports it, with its line
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const, nodes.Filter, nodes.Call)):
+        where = f" (line {node.lineno})"
+        attribute = node.attr if isinstance(node, nodes.Getattr) else \
+            node.arg.value if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) else None
+        if isinstance(attribute, str) and (attribute.startswith("_") or attribute in _UNSAFE_ATTRIBUTES):
+            return f"“{attribute}” is not available to store templates{where}."
+        if isinstance(node, nodes.Name) and node.name in FLASK_NAMES:
+            return f"“{node.name}” is not available to store templates{where}."
+        if isinstance(node, nodes.Const):
+            value = node.value
+            if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
+                return f"numbers in templates are at most {MAX_NUMBER:,}{where}."
+            if isinstance(value, str) and _WIDE_FORMAT.search(value):
+                return f"a format width of a million characters or more{where}."
+        if isinstance(node, nodes.Filter | nodes.Call):
+            for argument in [*node.args, *(keyword.value for keyword in node.kwargs)]:
+                if isinstance(argument, nodes.Const) and isinstance(argument.value, int | float) \
+                        and not isinstance(argument.value, bool) and abs(argument.value) > MAX_ARGUMENT:
+                    return f"numbers passed to filters and functions are at most {MAX_ARGUMENT:,}{where}."
+    return None

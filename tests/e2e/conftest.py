@@ -124,6 +124,7 @@ def seeded_store(app, live_server, browser, service_env):
     from app.catalog.products import OptionSpec
     from app.extensions import db
     from app.inventory import service as inventory
+    from app.pages.service import add_starter_pages, all_pages
     from app.platform.accounts import create_account
     from tenants.provisioning import create_store, placement_of
     from tests.catalog.helpers import png_bytes
@@ -157,15 +158,16 @@ def seeded_store(app, live_server, browser, service_env):
                                                   rules=[{"field": "price", "relation": "less_than", "value": "20"}])
         from app.reviews import service as reviews
 
-        for customer, (stars, action) in enumerate([("5", "approve"), ("2", None)], 1):
-            review = reviews.submit_review(many, customer, {"rating": stars, "author_name": f"Reviewer {customer}",
-                                                            "title": "Warm", "body": "Kept my feet warm."},
-                                           png_bytes(64, 64) if customer == 2 else None)
+        for n, (stars, action) in enumerate([("5", "approve"), ("2", None)], 1):  # (reviews without an account)
+            review = reviews.submit_review(many, None, {"rating": stars, "author_name": f"Reviewer {n}",
+                                                        "title": "Warm", "body": "Kept my feet warm."},
+                                           png_bytes(64, 64) if n == 2 else None)
             if action:
                 reviews.moderate(review.id, action, email)
         job = imports.start_import("products.csv", b"Handle,Title\nok-one,Fine\n,No handle here\n", email)
+        add_starter_pages()
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
-                              job=job.token)
+                              job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"))
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
 
     context = browser.new_context()
@@ -225,6 +227,14 @@ def seeded_store(app, live_server, browser, service_env):
         "staff": f"{dash}/staff",
         "domains": f"{dash}/domains",
         "settings": f"{dash}/settings",
+        "online store": f"{dash}/themes",
+        "customizer": f"{dash}/themes/atelier/customize",
+        "theme templates": f"{dash}/themes/atelier/code",
+        "theme template": f"{dash}/themes/atelier/code/snippets/footer.html",
+        "theme preview": f"{dash}/themes/atelier/preview/",  # the theme's storefront page: not a dashboard page
+        "static pages": f"{dash}/pages",
+        "new static page": f"{dash}/pages/new",
+        "static page": f"{dash}/pages/{ids.about}",
         "account": "/account",
         "new store": "/stores/new",
     }
