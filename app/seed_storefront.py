@@ -49,7 +49,7 @@ def seed_storefront(catalog_name: str) -> list[str]:
         theming.save_draft(theme, posted, shaped, actor=ACTOR)
         theming.publish(theme, actor=ACTOR)
         log.append(f"published the {theme.title} theme")
-    return log + seed_reviews()
+    return log + seed_reviews() + seed_shopper()
 
 
 # (product, reviewer, stars, title, text, approved): some published, one waiting for moderation.
@@ -93,3 +93,25 @@ def seed_reviews() -> list[str]:
         recommendations.record_order(product_ids)
     db.session.commit()
     return [f"{made} reviews and the co-purchases of {sum(1 for ids in orders if len(ids) > 1)} orders"] if made else []
+
+
+DEMO_SHOPPER = ("shopper@vitrine.test", "Riley Shopper")
+DEMO_SHOPPER_PASSWORD = "plum-kettle-orbit-42"
+DEMO_ADDRESS = {"name": "Riley Shopper", "line1": "221 Alder Street", "line2": "Apt 4", "city": "Portland",
+                "region": "OR", "postal_code": "97204", "country": "US", "phone": ""}
+
+
+def seed_shopper() -> list[str]:
+    """Once per store: a customer account with an address and two saved products."""
+    from app.catalog.models import Product
+    from app.customers import addresses, service as customers, wishlist
+
+    email, name = DEMO_SHOPPER
+    if customers.by_email(email) is not None:
+        return []
+    shopper = customers.register(email=email, name=name, password=DEMO_SHOPPER_PASSWORD, address="seed")
+    addresses.add_address(shopper, addresses.clean_address(DEMO_ADDRESS))
+    for product_id in db.session.scalars(sa.select(Product.id).where(Product.status == "active")
+                                         .order_by(Product.id).limit(2)):
+        wishlist.add(shopper, product_id)
+    return [f"a customer account ({email} / {DEMO_SHOPPER_PASSWORD}) with an address and a wishlist"]

@@ -16,6 +16,7 @@ from app.inventory import service as inventory
 from app.inventory.models import InventoryLevel
 from app.pages.service import add_starter_pages
 from app.store import service as store_service
+from app.theming.models import StoreTheme
 from tenants.models import Domain
 from tenants.context import require_store
 
@@ -58,12 +59,15 @@ def checklist() -> list[Step]:
     # Existence reads only: the catalog and inventory services have no "any at all?" query to offer.
     has_product = db.session.scalar(sa.select(sa.exists(sa.select(Product.id))))
     has_stock = db.session.scalar(sa.select(sa.exists(sa.select(InventoryLevel.id).where(InventoryLevel.on_hand > 0))))
+    has_theme = db.session.scalar(sa.select(sa.exists(sa.select(StoreTheme.id).where(StoreTheme.live))))
     has_domain = db.session.scalar(sa.select(sa.exists(sa.select(Domain.id).where(
         Domain.store_id == require_store().id, Domain.status == "verified"))))
     return [
         Step("Add a product", bool(has_product), "admin.new_product", "Title, price and a picture are enough to start."),
         Step("Set stock", bool(has_stock), "admin.inventory_page", "Count what you have on hand at your location."),
-        Step("Choose a theme", False, None, "Coming soon: until then shoppers see a “coming soon” page."),
+        Step("Choose a theme", bool(has_theme), "admin.themes",
+             "Pick a theme, make it yours in the customizer and publish it: until then shoppers see "
+             "a “coming soon” page."),
         Step("Connect a domain", bool(has_domain), "admin.domains",
              "Use an address of your own, such as shop.example.com."),
         Step("Set up payments", False, None, "Coming soon: card payments are not available yet."),

@@ -223,12 +223,13 @@ def test_the_checklist_ticks_itself_as_the_store_grows(app, merchant):
     browser, _, store = merchant
     home = f"/dashboard/{store.handle}/"
     page = browser.get(home).get_data(as_text=True)
-    assert _steps(page) == {"Add a product": "todo", "Set stock": "todo", "Choose a theme": "soon",
+    assert _steps(page) == {"Add a product": "todo", "Set stock": "todo", "Choose a theme": "todo",
                             "Connect a domain": "todo", "Set up payments": "soon"}
     assert "0 of 5 done" in page
     assert f'href="/dashboard/{store.handle}/products/new">Add a product' in page
     assert f'href="/dashboard/{store.handle}/inventory">Set stock' in page
     assert f'href="/dashboard/{store.handle}/domains">Connect a domain' in page
+    assert f'href="/dashboard/{store.handle}/themes">Choose a theme' in page
     assert "Hosting: shared." in page
 
     product = browser.post(f"{home}products/new", {"title": "Mug", "price": "9"}, csrf_from=f"{home}products/new")
@@ -251,9 +252,13 @@ def test_the_checklist_ticks_itself_as_the_store_grows(app, merchant):
     assert _steps(browser.get(home).get_data(as_text=True))["Connect a domain"] == "todo"  # pending is not done
     mark_domain_verified(app, hostname)
     page = browser.get(home).get_data(as_text=True)
-    assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "soon",
+    assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "todo",
                             "Connect a domain": "done", "Set up payments": "soon"}
     assert "3 of 5 done" in page
+    published = browser.post(f"{home}themes/atelier/publish", {}, csrf_from=f"{home}themes")
+    assert published.status_code in (302, 303)
+    page = browser.get(home).get_data(as_text=True)
+    assert _steps(page)["Choose a theme"] == "done" and "4 of 5 done" in page
 
 
 def test_a_dedicated_store_says_so_in_plain_words(app, make_account, make_store):

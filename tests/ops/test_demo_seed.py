@@ -45,11 +45,18 @@ def test_the_demo_shows_its_default_location_and_a_checklist_partly_done(stack_e
         browser.login("demo@vitrine.test", DEMO_PASSWORD)
         for handle, hosting in [("demo", "Hosting: shared."), ("northwind", "Hosting: dedicated.")]:
             page = browser.get(f"/dashboard/{handle}/").get_data(as_text=True)
-            assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "soon",
+            assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "done",
                                     "Connect a domain": "done", "Set up payments": "soon"}
-            assert "3 of 5 done" in page and hosting in page
+            assert "4 of 5 done" in page and hosting in page
             assert "<dt>Default location</dt>" in page and ">Main warehouse</a>" in page
         _assert_demo_import(browser)
+        shopper = Client(app.test_client(), host="demo.localhost")
+        home = shopper.get("/").get_data(as_text=True)
+        assert "Trail-tested gear for every season" in home and "theme-atelier" in home
+        jacket = shopper.get("/products/alpine-trail-jacket").get_data(as_text=True)
+        assert "Dry after six hours of rain" in jacket and "Hood too tight" not in jacket  # approved only
+        assert "theme-broadsheet" in Client(app.test_client(), host="northwind.localhost").get("/").get_data(
+            as_text=True)
     finally:
         dispose_engines(app)
 
