@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections import OrderedDict
 from contextvars import ContextVar
@@ -33,6 +34,7 @@ MAX_OUTPUT = 2_000_000  # characters of one rendered page
 MAX_RANGE = 10_000
 MAX_STRING = 200_000  # the longest string a template may build with * or replace
 _deadline: ContextVar[float] = ContextVar("render_deadline", default=0.0)
+WIDE_FORMAT = re.compile(r"(%|\{[^{}]*:)[-+ #0,_<>^=]*[0-9]{5,}")  # "%99999s", "{:>99999}": widths of 10,000+
 
 
 class RenderLimit(TemplateError):
@@ -54,6 +56,12 @@ def _bounded_range(*args):
         yield number
 
 
+def _narrow(template_text) -> None:
+    """Refuse a format string that pads to tens of thousands of characters."""
+    if isinstance(template_text, str) and WIDE_FORMAT.search(template_text):
+        raise RenderLimit("format widths of 10,000 characters or more are not allowed")
+
+
 def _capped(text: str) -> str:
     if len(text) > MAX_STRING:
         raise RenderLimit(f"a string of more than {MAX_STRING:,} characters")
@@ -64,9 +72,12 @@ class StoreSandbox(ImmutableSandboxedEnvironment):
     """A sandbox that also keeps time: each attribute, item and call checks
     the render budget, and `*`/`**` cannot make huge strings or numbers."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context, operator, left, right):
+        if operator == "%":
+            _narrow(left)
+            return left % right
         if operator == "**":
             if isinstance(right, int) and (abs(right) > 64 or isinstance(left, int) and
                                            left.bit_length() * abs(right) > 4096):
@@ -78,6 +89,10 @@ class StoreSandbox(ImmutableSandboxedEnvironment):
         if isinstance(right, str | list) and isinstance(left, int):
             return self.call_binop(context, operator, right, left)
         return left * right
+
+    def format_string(self, s, args, kwargs, format_func=None):
+        _narrow(s)
+        return super().format_string(s, args, kwargs, format_func)
 
     def unsafe_undefined(self, obj, attribute):
         """Reaching for an internal fails loudly (refused at save, fallen back from at render),
@@ -112,6 +127,21 @@ def _replace(text, old, new, count=None):
     return text.replace(old, new, -1 if count is None else count)
 
 
+def _format(value, *args, **kwargs):
+    from jinja2.filters import do_format
+
+    _narrow(value)
+    return do_format(value, *args, **kwargs)
+
+
+def _slice(value, slices, fill_with=None):
+    from jinja2.filters import do_slice
+
+    if not isinstance(slices, int) or not 0 < slices <= MAX_RANGE:
+        raise RenderLimit(f"slice() takes 1 to {MAX_RANGE:,} slices")
+    return do_slice(value, slices, fill_with)
+
+
 def _center(text, width=80):
     return str(text).center(min(int(width), 1000))
 
@@ -132,7 +162,8 @@ _JINJA_FILTERS = ("abs", "attr", "batch", "capitalize", "default", "d", "dictsor
 
 def _filters(jinja_filters: dict) -> dict:
     chosen = {name: jinja_filters[name] for name in _JINJA_FILTERS if name in jinja_filters}
-    return {**chosen, "replace": _replace, "center": _center, "indent": _indent, "money": _money,
+    return {**chosen, "replace": _replace, "center": _center, "indent": _indent, "format": _format,
+            "slice": _slice, "money": _money,
             "image_url": image_url, "handleize": _handleize}
 
 

@@ -2,7 +2,6 @@
 and template overrides. Runs inside a store context (tenants.context)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from app.extensions import db
 from app.parse import bad
 from app.store.service import record
 from app.theming.models import StoreTheme, TemplateOverride
+from app.theming.render import WIDE_FORMAT
 from app.theming.registry import DEFAULT_THEME, Theme, get_theme, themes
 from app.theming.settings import clean_sections, clean_settings, default_state
 
@@ -205,7 +205,6 @@ MAX_ARGUMENT = 10_000  # the largest number passed to a filter or function (rang
 MAX_NUMBER = 1_000_000_000  # the largest number written in a template
 _UNSAFE_ATTRIBUTES = (UNSAFE_FUNCTION_ATTRIBUTES | UNSAFE_METHOD_ATTRIBUTES | UNSAFE_GENERATOR_ATTRIBUTES
                       | UNSAFE_COROUTINE_ATTRIBUTES | UNSAFE_ASYNC_GENERATOR_ATTRIBUTES | {"mro", "format_map"})
-_WIDE_FORMAT = re.compile(r"(%|\{[^{}]*:)[-+ #0,_<>^=]*[0-9]{6,}")  # "%999999s", "{:>999999}"
 
 
 def template_problem(theme: Theme, source: str) -> str | None:
@@ -230,8 +229,8 @@ def template_problem(theme: Theme, source: str) -> str | None:
             value = node.value
             if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
                 return f"numbers in templates are at most {MAX_NUMBER:,}{where}."
-            if isinstance(value, str) and _WIDE_FORMAT.search(value):
-                return f"a format width of a million characters or more{where}."
+            if isinstance(value, str) and WIDE_FORMAT.search(value):
+                return f"a format width of 10,000 characters or more{where}."
         if isinstance(node, nodes.Filter | nodes.Call):
             for argument in [*node.args, *(keyword.value for keyword in node.kwargs)]:
                 if isinstance(argument, nodes.Const) and isinstance(argument.value, int | float) \
