@@ -19,7 +19,7 @@ def live_site() -> Site | None:
 
 def _coming_soon() -> Response:
     response = make_response(render_template("storefront/coming_soon.html", store=g.store, settings=get_settings()))
-    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers["Cache-Control"] = "no-cache"  # publishing a theme must show at once
     return response
 
 
