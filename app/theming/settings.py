@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from app.catalog.images import parse_key
 from app.parse import bad, has_control_characters
 from app.theming.registry import FONT_STACKS, Theme
+from tenants.context import require_store
 
 MAX_SECTIONS = 20
 MAX_BLOCKS = 12
@@ -47,7 +48,8 @@ def clean_value(setting: dict, raw, where: str = ""):
             raise bad(f"{label} must be a whole number from {setting['min']} to {setting['max']}.", setting["id"])
         return int(raw)
     if kind == "image":
-        if raw and parse_key(raw) is None:
+        media = parse_key(raw) if raw else None
+        if raw and (media is None or media.store_id != require_store().id):
             raise bad(f"{label} is not an image of this store.", setting["id"])
         return raw
     if kind == "collection":

@@ -205,3 +205,17 @@ def test_a_theme_opened_after_another_keeps_what_the_merchant_chose_and_its_own_
     assert opened["font_heading"] == broadsheet.default_settings()["font_heading"] != \
         atelier.default_settings()["font_heading"]  # left at Atelier's default: Broadsheet's own
     assert opened["color_background"] == broadsheet.default_settings()["color_background"]
+
+
+def test_a_theme_image_must_be_the_stores_own(app, make_store):
+    from app.parse import BadInput
+
+    store, other = make_store(), make_store()
+    atelier = get_theme("atelier")
+    foreign = f"{other.id}/{'ab' * 16}.png"
+    with as_store(app, store):
+        with pytest.raises(BadInput, match="not an image of this store"):
+            theming.save_draft(atelier, {"logo": foreign}, actor=ACTOR)
+        assert theming.draft(atelier).settings["logo"] == ""
+        own = f"{store.id}/{'cd' * 16}.png"
+        assert theming.save_draft(atelier, {"logo": own}, actor=ACTOR).draft["settings"]["logo"] == own

@@ -1,8 +1,7 @@
 """The shipped themes: each manifest is valid, each default palette is
 readable, each preview is served, and the themes really look different
 (their own CSS and, where they override templates, their own markup).
-In the browser: no horizontal scroll on a 390 px phone, and nothing
-serious for axe-core, on every page of every theme."""
+(In the browser: tests/e2e/test_themes_phone.py.)"""
 from __future__ import annotations
 
 import re
@@ -22,7 +21,6 @@ from app.theming.render import asset_url
 from app.theming.settings import clean_sections, clean_value
 from tests.catalog.helpers import png_bytes
 from tests.conftest import Client, as_store
-from tests.e2e.conftest import browser, live_server, open_page  # noqa: F401  (fixtures of the browser test)
 
 ACTOR = "owner@example.com"
 THEMES = [theme.name for theme in themes()]
@@ -206,24 +204,3 @@ WIDEST = """() => [...document.querySelectorAll("body *")]
 def wide(page) -> list[str]:
     """The innermost elements that stick out on the right: what a failure message names."""
     return page.evaluate(WIDEST)
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("name", THEMES)
-def test_every_page_fits_a_phone_and_axe_finds_nothing_serious(app, shop, live_server, open_page, name):  # noqa: F811
-    from tests.e2e.a11y import axe_problems
-
-    store, handles = shop
-    publish(app, store, name)
-    base = f"http://{store.handle}.localhost:{live_server}"
-    paths = ["/", f"/products/{handles['tee']}", f"/products/{handles['mug']}", "/collections",
-             f"/collections/{handles['collection']}", "/pages/about", "/products/no-such-thing"]
-    for width, height in ((PHONE["width"], PHONE["height"]), (1280, 800)):
-        page = open_page(width=width, height=height)
-        for path in paths:
-            page.goto(base + path)
-            assert page.locator(f"body.theme-{name}").count() == 1, path
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 0, f"{name} {path} at {width} px scrolls sideways by {overflow} px: {wide(page)}"
-            problems = axe_problems(page)
-            assert not problems, f"axe on {name} {path} at {width} px:\n" + "\n".join(problems)

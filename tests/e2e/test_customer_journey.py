@@ -10,12 +10,11 @@ from playwright.sync_api import expect
 
 from tests.customers.helpers import SECRET, make_shop
 from tests.e2e.a11y import axe_problems
-from tests.e2e.conftest import browser, live_server, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 
 
-def test_register_save_for_later_address_and_log_in_again(app, make_store, live_server, page):  # noqa: F811
+def test_register_save_for_later_address_and_log_in_again(app, make_store, live_server, page):
     shop = make_shop(app, make_store)
     base = f"http://{shop.store.handle}.localhost:{live_server}"
     address = f"journey-{uuid.uuid4().hex[:8]}@example.com"
