@@ -34,9 +34,10 @@ def settings():
             store_service.record(current_user.email, "store.renamed", f"Store details set to “{name}” in {currency}")
         if locale != store.locale:
             store_service.record(current_user.email, "store.locale", f"Amounts now shown as {LOCALES[locale]}")
-        store_service.update_settings(extra, current_user.email)
         if details_changed:
             update_store(g.member, name=name, currency=currency, locale=locale)
+        # Last: saving the settings drops the shop's cached pages, which must then show the new name.
+        store_service.update_settings(extra, current_user.email)
         flash("Settings saved.")
         return redirect(url_for("admin.settings"))
     return render_template(TEMPLATE, form=form), 400 if form.errors else 200

@@ -50,16 +50,12 @@ def is_personal() -> bool:
     return bool(session.get("customer") or session.get("_flashes"))
 
 
-def page(render: Callable[[], str | Response], mimetype: str = "text/html") -> Response:
+def page(render: Callable[[], str], mimetype: str = "text/html") -> Response:
     """The current request's page (or any text: sitemaps, robots.txt): from
     the store's cache when it holds it (no query at all), else rendered by
-    `render()` and kept, unless the visit is personal. `render` may answer a
-    Response instead (a store still "coming soon"): it is passed on as it
-    is, never kept."""
+    `render()` and kept, unless the visit is personal."""
     if is_personal():
-        body = render()
-        return body if isinstance(body, Response) else _answer(body, PERSONAL, outcome="PERSONAL",
-                                                               mimetype=mimetype)
+        return _answer(render(), PERSONAL, outcome="PERSONAL", mimetype=mimetype)
     store_id = g.store.id
     breaker = redis_breaker()
     key = _page_key(store_id)
@@ -70,8 +66,6 @@ def page(render: Callable[[], str | Response], mimetype: str = "text/html") -> R
         if kept_generation == generation:
             return _answer(body, REVALIDATE, etag, outcome="HIT", mimetype=mimetype)
     body = render()
-    if isinstance(body, Response):
-        return body
     etag = _etag(body)
     if generation is not None:
         breaker.call(get_redis().set, key, _SEPARATOR.join([generation, etag, body]), ex=TTL)

@@ -60,8 +60,7 @@ def product(site: Site, handle: str, variant_id: int | None = None, chosen: tupl
                    meta_description=seo.description_text(view, 300), canonical=site.routes.product(found.handle),
                    og_image=seo.og_image(view.images, absolute_url),
                    json_ld=seo.product_json_ld(view, currency=g.store.currency, absolute=absolute_url),
-                   reviews=reviews.reviews_block(site, view, review_form),
-                   recommendations=reviews.recommendations_block(site, found.id))
+                   reviews=reviews.reviews_block(site, view, review_form))
 
 
 def _variant_with(product, chosen: tuple[str, ...]) -> int | None:
@@ -87,6 +86,16 @@ def page(site: Site, handle: str) -> str:
     view = {"title": found.title, "handle": found.handle, "body_html": Markup(found.body_html)}
     return _render(site, "page.html", page=view, page_title=found.title,
                    meta_description=found.seo_description, canonical=site.routes.page(found.handle))
+
+
+def recommendations(site: Site, handle: str) -> str:
+    """The product page's recommendations, loaded after it (htmx) and cached on their own: the
+    product page does not wait for their queries."""
+    found = catalog.product_by_handle(handle)
+    if found is None:
+        raise NotFound()
+    return _render(site, "snippets/recommendations.html",
+                   recommendations=reviews.recommendations_block(site, found.id))
 
 
 def recently_viewed(site: Site, product_ids: list[int]) -> str:

@@ -7,6 +7,7 @@ links through `routes` and never by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlencode
 
 from flask import g, request, url_for
@@ -76,7 +77,7 @@ class Site:
             "customer": None if self.preview else customer_view(),
             "cart": {"item_count": 0},
             "csrf_token": generate_csrf,
-            "nav": navigation(self.routes),
+            "nav": Navigation(self.routes),
             "theme_name": self.live.theme.name,
             "htmx_src": url_for("static", filename="vendor/htmx.min.js"),
             "font_stack": font_stack,
@@ -97,10 +98,21 @@ def absolute_url(path: str) -> str:
     return request.host_url.rstrip("/") + path
 
 
-def navigation(routes: Routes) -> dict:
-    """The header's collections and the footer's pages."""
-    from app.pages.service import published_pages
-    from app.storefront.catalog import menu_collections
+class Navigation:
+    """The header's collections and the footer's pages, as (title, url) lists,
+    read when a template first asks (a fragment such as the autosuggest never does)."""
 
-    return {"collections": [(c.title, routes.collection(c.handle)) for c in menu_collections()],
-            "pages": [(p.title, routes.page(p.handle)) for p in published_pages()]}
+    def __init__(self, routes: Routes):
+        self._routes = routes
+
+    @cached_property
+    def collections(self) -> list[tuple[str, str]]:
+        from app.storefront.catalog import menu_collections
+
+        return [(c.title, self._routes.collection(c.handle)) for c in menu_collections()]
+
+    @cached_property
+    def pages(self) -> list[tuple[str, str]]:
+        from app.pages.service import published_pages
+
+        return [(p.title, self._routes.page(p.handle)) for p in published_pages()]

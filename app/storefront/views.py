@@ -3,7 +3,7 @@ theme shows its "coming soon" page (its merchant previews the theme from
 the customizer). Pages go through the store's page cache (app.storefront.cache)."""
 from __future__ import annotations
 
-from flask import Response, abort, g, make_response, render_template, request
+from flask import abort, g, make_response, render_template, request
 
 from app.store.service import get_settings
 from app.storefront import bp, cache, catalog, pages, seo, viewed
@@ -17,23 +17,19 @@ def live_site() -> Site | None:
     return Site(live, Routes()) if live is not None else None
 
 
-def _coming_soon() -> Response:
-    response = make_response(render_template("storefront/coming_soon.html", store=g.store, settings=get_settings()))
-    response.headers["Cache-Control"] = "no-cache"  # publishing a theme must show at once
-    return response
-
-
 def _shop(render_page):
-    """The page from the cache, or rendered by `render_page(site)`; "coming soon" before a theme is published."""
+    """The page from the cache, or rendered by `render_page(site)`; before a
+    theme is published the home page is "coming soon" (kept in the cache like
+    any page, so it is served while PostgreSQL is away) and the rest 404."""
     return cache.page(lambda: _render_live(render_page))
 
 
-def _render_live(render_page) -> str | Response:
+def _render_live(render_page) -> str:
     site = live_site()
     if site is None:
-        if request.path == "/":
-            return _coming_soon()
-        abort(404)
+        if request.path != "/":
+            abort(404)
+        return render_template("storefront/coming_soon.html", store=g.store, settings=get_settings())
     return render_page(site)
 
 
@@ -46,6 +42,11 @@ def product(handle: str):
     variant = _variant_arg()
     chosen = tuple(request.args.get(f"option{n}", "")[:255] for n in (1, 2, 3) if f"option{n}" in request.args)
     return _shop(lambda site: pages.product(site, handle, variant, chosen))
+
+
+@bp.get("/products/<handle>/recommendations")
+def recommendations(handle: str):
+    return _shop(lambda site: pages.recommendations(site, handle))
 
 
 @bp.get("/collections")

@@ -149,7 +149,7 @@ def test_approving_a_review_refreshes_the_cached_page(app, shop):
     _approve_all(app, shop)
     fresh = visitor.get(path, headers={"If-None-Match": etag})
     assert fresh.status_code == 200 and "3.0 out of 5" in fresh.get_data(as_text=True)
-    card = _page(visitor, shop.ids.cup_handle)  # the kettle's card, under "You may also like"
+    card = _page(visitor, shop.ids.cup_handle, "/recommendations")  # the kettle's card, under "You may also like"
     assert re.search(r"Copper Kettle.*?Rated 3\.0 out of 5 by 1 reviewers", card, re.S)
     with as_store(app, shop.store):
         review_id = db.session.scalar(sa.select(Review.id))
@@ -177,12 +177,15 @@ def test_reviews_are_paged_and_sorted(app, shop):
 def test_recommendations_on_the_product_page(app, shop):
     visitor = shopper(app, shop)
     page = _page(visitor, shop.ids.kettle_handle)
-    assert "You may also like" in page and "Tea Cup" in page and "Secret Draft" not in page
+    assert f'hx-get="/products/{shop.ids.kettle_handle}/recommendations"' in page  # loaded after the page
+    block = _page(visitor, shop.ids.kettle_handle, "/recommendations")
+    assert "You may also like" in block and "Tea Cup" in block and "Secret Draft" not in block
     with as_store(app, shop.store):
         recommendations.record_order([shop.ids.towel, shop.ids.cup])
         db.session.commit()
-    towel = _page(visitor, shop.ids.towel_handle)
+    towel = _page(visitor, shop.ids.towel_handle, "/recommendations")
     assert "Customers also bought" in towel and "Tea Cup" in towel
+    assert visitor.get("/products/no-such-thing/recommendations").status_code == 404
 
 
 def test_a_review_of_store_a_never_shows_in_store_b(app, shop, make_store):
