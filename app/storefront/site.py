@@ -75,7 +75,7 @@ class Site:
             "routes": self.routes,
             "preview": self.preview,
             "customer": None if self.preview else customer_view(),
-            "cart": {"item_count": 0},
+            "cart": {"item_count": 0, "enabled": False},  # the cart issue turns it on
             "csrf_token": generate_csrf,
             "nav": Navigation(self.routes),
             "theme_name": self.live.theme.name,
