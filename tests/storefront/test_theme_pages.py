@@ -71,6 +71,8 @@ def test_every_page_of_every_theme_renders(app, shop, theme):
         assert expected in body, path
         assert f"theme-{theme}" in body
         assert "Secret Draft" not in body
+    product = browser.get(f"/products/{handles['tee']}").get_data(as_text=True)
+    assert "Log in to save for later" in product and 'class="variant-picker"' in product  # in every theme
     missing = browser.get("/products/no-such-thing")
     assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
     assert f"theme-{theme}" in missing.get_data(as_text=True)
