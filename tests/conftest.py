@@ -246,6 +246,14 @@ def as_store(app, placement):
             yield
 
 
+def store_host(app, placement) -> str:
+    """The store's own address on the platform host: `<handle>.<PLATFORM_HOST>`."""
+    from tenants.extension import state
+
+    with app.app_context():
+        return state().store_host(placement.handle)
+
+
 def mark_domain_verified(app, hostname: str) -> None:
     """Take a connected domain as proven (the DNS check itself is tested in tests/tenants/test_domains.py)."""
     import sqlalchemy as sa

@@ -20,7 +20,7 @@ from app.theming.models import StoreTheme, TemplateOverride
 from app.theming.registry import get_theme, themes
 from tenants.models import Membership
 from tests.catalog.helpers import image_bytes, png_bytes
-from tests.conftest import Client, as_store
+from tests.conftest import Client, as_store, store_host
 
 ACTOR = "owner@example.com"
 
@@ -104,13 +104,6 @@ def saved_state(app, store, theme: str = "atelier"):
     with as_store(app, store):
         row = db.session.scalar(sa.select(StoreTheme).where(StoreTheme.theme == theme))
         return None if row is None else {"draft": row.draft, "published": row.published, "live": row.live}
-
-
-def store_host(app, store) -> str:
-    from tenants.extension import state
-
-    with app.app_context():
-        return state().store_host(store.handle)
 
 
 @pytest.fixture

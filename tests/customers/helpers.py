@@ -7,19 +7,12 @@ from types import SimpleNamespace
 from app.catalog import products as catalog
 from app.theming import service as theming
 from app.theming.registry import get_theme
-from tests.conftest import Client, as_store, run_effects
+from tests.conftest import Client, as_store, run_effects, store_host
 from tests.platform.helpers import last_mail, mails_to
 
 ACTOR = "owner@example.com"
 SECRET = "plum-kettle-orbit-42"  # scores 3+ with zxcvbn
 OTHER_SECRET = "violet-anchor-drizzle-97"
-
-
-def store_host(app, placement) -> str:
-    from tenants.extension import state
-
-    with app.app_context():
-        return state().store_host(placement.handle)
 
 
 def make_shop(app, make_store, *, theme: str | None = "atelier", products=("Linen Tee", "Stoneware Mug")):

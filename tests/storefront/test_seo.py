@@ -24,7 +24,7 @@ from app.storefront.site import Routes
 from app.theming import service as theming
 from app.theming.registry import get_theme
 from tests.catalog.helpers import png_bytes
-from tests.conftest import Client, as_store
+from tests.conftest import Client, as_store, store_host
 
 ACTOR = "owner@example.com"
 NS = {"s": seo.SITEMAP_NS}
@@ -67,13 +67,6 @@ def read_head(body: str) -> HeadReader:
     reader = HeadReader()
     reader.feed(body)
     return reader
-
-
-def store_host(app, placement) -> str:
-    from tenants.extension import state
-
-    with app.app_context():
-        return state().store_host(placement.handle)
 
 
 def publish(app, store, name: str = "atelier") -> None:

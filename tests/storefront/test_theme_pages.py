@@ -11,16 +11,9 @@ from app.inventory import service as inventory
 from app.pages.service import add_starter_pages
 from app.theming import service as theming
 from app.theming.registry import get_theme, themes
-from tests.conftest import Client, as_store
+from tests.conftest import Client, as_store, store_host
 
 ACTOR = "owner@example.com"
-
-
-def store_host(app, placement) -> str:
-    from tenants.extension import state
-
-    with app.app_context():
-        return state().store_host(placement.handle)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from app.theming.registry import get_theme, themes
 from app.theming.render import asset_url
 from app.theming.settings import clean_sections, clean_value
 from tests.catalog.helpers import png_bytes
-from tests.conftest import Client, as_store
+from tests.conftest import Client, as_store, store_host
 
 ACTOR = "owner@example.com"
 THEMES = [theme.name for theme in themes()]
@@ -91,13 +91,6 @@ def test_each_preview_is_an_svg_served_from_the_theme(app, client, name):
 
 
 # -- the themes look different ----------------------------------------------------------------------------------------
-
-def store_host(app, placement) -> str:
-    from tenants.extension import state
-
-    with app.app_context():
-        return state().store_host(placement.handle)
-
 
 @pytest.fixture
 def shop(app, make_store):
