@@ -39,6 +39,7 @@ class InventoryErrorCode(str, Enum):
     TAKEN = "taken"
     BELOW_RESERVED = "below_reserved"
     LIMIT_REACHED = "limit_reached"
+    SHORTAGE = "shortage"
 
 
 class InventoryError(DomainError):
@@ -46,7 +47,8 @@ class InventoryError(DomainError):
 
 
 def locations(*, active_only: bool = False) -> list[Location]:
-    query = sa.select(Location).order_by(Location.created_at, Location.id)
+    """The store's locations in priority order (where stock is taken from first)."""
+    query = sa.select(Location).order_by(Location.priority, Location.id)
     if active_only:
         query = query.where(Location.active)
     return list(db.session.scalars(query))
@@ -91,9 +93,9 @@ def ensure_default_location(*, commit: bool = True) -> Location | None:
 
 def default_location() -> Location | None:
     """Where stock goes unless the merchant says otherwise: the first active
-    location (as the CSV import reads it)."""
+    location in priority order (as the CSV import reads it)."""
     return db.session.scalar(sa.select(Location).where(Location.active)
-                             .order_by(Location.created_at, Location.id).limit(1))
+                             .order_by(Location.priority, Location.id).limit(1))
 
 
 def update_location(location_id: int, *, name: str, address: str, active: bool) -> Location:
@@ -108,6 +110,28 @@ def update_location(location_id: int, *, name: str, address: str, active: bool) 
     location.name, location.address, location.active = name, address, active
     db.session.commit()
     return location
+
+
+def move_location(location_id: int, direction: str) -> Location:
+    """Swap a location with its neighbour in the priority order ("up" comes
+    first sooner). The store's locations are locked and numbered 1..n again,
+    so two moves at once cannot leave a tie or a gap. Commits."""
+    if direction not in ("up", "down"):
+        raise InventoryError(InventoryErrorCode.INVALID, "Choose Move up or Move down.", "direction")
+    ordered = list(db.session.scalars(sa.select(Location).order_by(Location.priority, Location.id)
+                                      .with_for_update()))
+    index = next((i for i, location in enumerate(ordered) if location.id == location_id), None)
+    if index is None:
+        raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such location in this store.", status=404)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, location in enumerate(ordered, start=1):
+        if location.priority != position:
+            location.priority = position
+    moved = ordered[other] if 0 <= other < len(ordered) else ordered[index]
+    db.session.commit()
+    return moved
 
 
 def _location(location_id: int) -> Location:
