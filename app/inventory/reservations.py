@@ -249,14 +249,30 @@ def _check_variant_id(variant_id) -> int:
 def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
     holder, quantity = _check_holder(holder), _check_quantity(quantity)
     variant_id, minutes = _check_variant_id(variant_id), _check_minutes(minutes)
-    before, result = _retrying(lambda: _set_once(holder, variant_id, quantity, minutes, partial))
+
+    def attempt():
+        try:
+            return _set_once(holder, variant_id, quantity, minutes, partial)
+        except _ExpiredBusy:  # short, while a sweeper is giving back expired units: wait for them this time
+            db.session.rollback()
+            return _set_once(holder, variant_id, quantity, minutes, partial, release_first=True)
+
+    before, result = _retrying(attempt)
     _announce_flips(before)
     return result
 
 
-def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool):
+class _ExpiredBusy(Exception):
+    """Short of units while expired holds of the variant are locked by
+    someone releasing them (a sweeper): start again, waiting for them first."""
+
+
+def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool, *,
+              release_first: bool = False):
     tracked = _variant(variant_id, releasing=quantity == 0)
     _lock(holder, variant_id)
+    if release_first:  # before any level lock is held, so waiting for the sweeper's rows cannot deadlock
+        _release_expired(variant_id, wait=True)
     rows = _own_rows(holder, variant_id)  # locked: the sweeper skips them, a release waits
     before = available([variant_id]) if tracked else {}
     released = [row for row in rows if row.expired or not tracked]
@@ -269,7 +285,7 @@ def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial
     elif quantity > current:
         if not live:
             _check_room(holder)
-        taken = _take(variant_id, quantity - current, partial)
+        taken = _take(variant_id, quantity - current, partial, may_wait=not release_first)
         if sum(taken.values()) < quantity - current and not partial:
             most = min(MAX_HOLD, current + sum(taken.values()) + sum(free for _, free in _free(variant_id)))
             raise Shortage(variant_id, quantity, most)  # _retrying rolls everything back
@@ -358,11 +374,12 @@ def _plan(free: list[tuple[int, int]], need: int, partial: bool) -> list[tuple[i
     return plan
 
 
-def _take(variant_id: int, need: int, partial: bool) -> dict[int, int]:
+def _take(variant_id: int, need: int, partial: bool, *, may_wait: bool = False) -> dict[int, int]:
     """Reserve up to `need` units at the levels; what was taken, by location.
     A plan can meet a shopper who was quicker; then the levels are read again.
     Short of units, the variant's expired holds (anyone's) are released and
-    it tries once more."""
+    it tries once more; if some of them are being released by someone else
+    right now (and `may_wait`), _ExpiredBusy says to start over waiting for them."""
     taken: dict[int, int] = defaultdict(int)
     for freed_expired in (False, True):
         if freed_expired and not _release_expired(variant_id):
@@ -377,7 +394,14 @@ def _take(variant_id: int, need: int, partial: bool) -> dict[int, int]:
                     taken[location_id] += units
         if sum(taken.values()) == need:
             break
+    if may_wait and sum(taken.values()) < need and _expired_left(variant_id):
+        raise _ExpiredBusy
     return dict(taken)
+
+
+def _expired_left(variant_id: int) -> bool:
+    return bool(db.session.scalar(sa.select(sa.exists().where(Reservation.variant_id == variant_id,
+                                                             Reservation.expires_at <= sa.func.now()))))
 
 
 def _reserve_at(variant_id: int, location_id: int, units: int) -> bool:
@@ -389,12 +413,12 @@ def _reserve_at(variant_id: int, location_id: int, units: int) -> bool:
         bind_arguments={"bind": tenant_engine(db)}).first() is not None
 
 
-def _release_expired(variant_id: int) -> int:
+def _release_expired(variant_id: int, *, wait: bool = False) -> int:
     """Release the variant's expired holds (any holder) that nobody else is
-    releasing right now; the units freed."""
+    releasing right now (`wait`: waiting for those who are); the units freed."""
     claimed = (sa.select(Reservation.id).where(Reservation.variant_id == variant_id,
                                                Reservation.expires_at <= sa.func.now())
-               .with_for_update(skip_locked=True))
+               .with_for_update(skip_locked=not wait))
     rows = db.session.execute(sa.delete(Reservation).where(Reservation.id.in_(claimed.scalar_subquery()))
                               .returning(Reservation.variant_id, Reservation.location_id, Reservation.quantity)
                               .execution_options(synchronize_session=False)).all()
