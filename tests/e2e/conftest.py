@@ -123,7 +123,7 @@ def seeded_store(app, live_server, browser, service_env):
     from app.catalog.product_images import add_image
     from app.catalog.products import OptionSpec
     from app.extensions import db
-    from app.inventory import service as inventory
+    from app.inventory import reservations, service as inventory
     from app.pages.service import add_starter_pages, all_pages
     from app.platform.accounts import create_account
     from tenants.provisioning import create_store, placement_of
@@ -152,6 +152,7 @@ def seeded_store(app, live_server, browser, service_env):
         for variant_id in (many.variants[0].id, pictured.variants[0].id):
             inventory.adjust(variant_id, depot, "7", reason="received", actor=email)
             inventory.adjust(variant_id, shop, "3", reason="received", actor=email)
+        reservations.hold("cart:a11y0a11y0a11y0", many.variants[0].id, 2)  # the stock section lists a reservation
         manual = collections.create_collection({"title": "Winter picks"}, kind="manual")
         collections.set_products(manual, [many.id, pictured.id])
         automated = collections.create_collection({"title": "Cheap socks"}, kind="automated",
