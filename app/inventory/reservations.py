@@ -25,26 +25,26 @@ Everything runs inside a store context, like the rest of the inventory service.
 """
 from __future__ import annotations
 
-import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
-from sqlalchemy.dialects.postgresql import insert
 
 from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.extensions import db
-from app.inventory.models import InventoryLevel, Location, Reservation
+from app.inventory import allocation
+from app.inventory.models import Location, Reservation
 from app.inventory.service import InventoryError, InventoryErrorCode, available
 from app.parse import has_control_characters
 from app.store.service import get_settings
-from tenants.context import require_store
 from tenants.session import tenant_engine
+
+log = logging.getLogger(__name__)
 
 MAX_HOLD = 100  # units one holder may hold of one variant
 MAX_HELD_VARIANTS = 100  # distinct variants one holder may hold at once
@@ -52,7 +52,6 @@ MAX_HOLDER_LENGTH = 64
 DEFAULT_MINUTES = 15
 MAX_MINUTES = 1440  # a day
 SWEEP_BATCH = 500
-_ROUNDS = 20  # re-reads of the levels when other shoppers took the units we planned on
 _DEADLOCK_RETRIES = 3
 
 
@@ -77,12 +76,6 @@ class Shortage(InventoryError):
         else:
             message = f"Sorry, only {available} of this item {'is' if available == 1 else 'are'} available."
         super().__init__(InventoryErrorCode.SHORTAGE, message, "quantity", status=409)
-
-
-class Units(NamedTuple):
-    variant_id: int
-    location_id: int
-    quantity: int
 
 
 def _invalid(message: str, field: str, status: int = 400) -> InventoryError:
@@ -125,7 +118,7 @@ def refresh(holder: str, *, minutes: int | None = None) -> datetime | None:
     holder, minutes = _check_holder(holder), _check_minutes(minutes)
     expiry = db.session.scalar(
         sa.update(Reservation).where(Reservation.holder == holder, Reservation.expires_at > sa.func.now())
-        .values(expires_at=_in_minutes(minutes), updated_at=sa.func.now()).returning(Reservation.expires_at)
+        .values(expires_at=allocation.in_minutes(minutes), updated_at=sa.func.now()).returning(Reservation.expires_at)
         .execution_options(synchronize_session=False))
     db.session.commit()
     return expiry
@@ -143,7 +136,7 @@ def release(holder: str, variant_id: int | None = None) -> None:
         deleted = sa.delete(Reservation).where(Reservation.holder == holder)
         if variant_id is not None:
             deleted = deleted.where(Reservation.variant_id == variant_id)
-        _give_back(db.session.execute(deleted.returning(Reservation.variant_id, Reservation.location_id,
+        allocation.give_back(db.session.execute(deleted.returning(Reservation.variant_id, Reservation.location_id,
                                                         Reservation.quantity)
                                       .execution_options(synchronize_session=False)).all())
         db.session.commit()
@@ -190,7 +183,7 @@ def sweep_batch(batch: int = SWEEP_BATCH) -> tuple[int, int]:
             .returning(Reservation.variant_id, Reservation.location_id, Reservation.quantity)
             .execution_options(synchronize_session=False)).all()
         before = available(sorted({row.variant_id for row in rows}))  # levels unchanged so far
-        units = _give_back(rows)
+        units = allocation.give_back(rows)
         db.session.commit()
         return before, units, len(rows)
 
@@ -253,7 +246,7 @@ def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
     def attempt():
         try:
             return _set_once(holder, variant_id, quantity, minutes, partial)
-        except _ExpiredBusy:  # short, while a sweeper is giving back expired units: wait for them this time
+        except allocation.ExpiredBusy:  # short, while a sweeper is giving back expired units: wait for them this time
             db.session.rollback()
             return _set_once(holder, variant_id, quantity, minutes, partial, release_first=True)
 
@@ -262,40 +255,35 @@ def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
     return result
 
 
-class _ExpiredBusy(Exception):
-    """Short of units while expired holds of the variant are locked by
-    someone releasing them (a sweeper): start again, waiting for them first."""
-
-
 def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool, *,
               release_first: bool = False):
     tracked = _variant(variant_id, releasing=quantity == 0)
-    _lock(holder, variant_id)
+    allocation.lock(holder, variant_id)
     if release_first:  # before any level lock is held, so waiting for the sweeper's rows cannot deadlock
-        _release_expired(variant_id, wait=True)
-    rows = _own_rows(holder, variant_id)  # locked: the sweeper skips them, a release waits
+        allocation.release_expired(variant_id, wait=True)
+    rows = allocation.own_rows(holder, variant_id)  # locked: the sweeper skips them, a release waits
     before = available([variant_id]) if tracked else {}
     released = [row for row in rows if row.expired or not tracked]
     live = [row for row in rows if not row.expired] if tracked else []
-    _delete_rows(released)
-    _give_back(released)  # the holder's own expired units count as free for its new hold
+    allocation.delete_rows(released)
+    allocation.give_back(released)  # the holder's own expired units count as free for its new hold
     current = sum(row.quantity for row in live)
     if not tracked:
         pass  # nothing to hold: any stock is enough
     elif quantity > current:
         if not live:
             _check_room(holder)
-        taken = _take(variant_id, quantity - current, partial, may_wait=not release_first)
+        taken = allocation.take(variant_id, quantity - current, partial, may_wait=not release_first)
         if sum(taken.values()) < quantity - current and not partial:
-            most = min(MAX_HOLD, current + sum(taken.values()) + sum(free for _, free in _free(variant_id)))
+            most = min(MAX_HOLD, current + sum(taken.values()) + sum(free for _, free in allocation.free_units(variant_id)))
             raise Shortage(variant_id, quantity, most)  # _retrying rolls everything back
-        _add_rows(holder, variant_id, taken)
+        allocation.add_rows(holder, variant_id, taken)
     elif quantity < current:
-        _lower(live, current - quantity)
+        allocation.lower(live, current - quantity)
     if quantity:
         db.session.execute(sa.update(Reservation).where(Reservation.holder == holder,
                                                         Reservation.variant_id == variant_id)
-                           .values(expires_at=_in_minutes(minutes), updated_at=sa.func.now())
+                           .values(expires_at=allocation.in_minutes(minutes), updated_at=sa.func.now())
                            .execution_options(synchronize_session=False))
     result = _hold_now(holder, variant_id) if tracked else Hold(variant_id, quantity, None, (), tracked=False)
     db.session.commit()
@@ -314,176 +302,15 @@ def _variant(variant_id: int, *, releasing: bool) -> bool:
     return row.track_inventory
 
 
-def _lock_key(*parts) -> int:
-    raw = "\0".join(str(part) for part in (require_store().id, *parts)).encode()
-    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big", signed=True)
-
-
-def _lock(holder: str, variant_id: int | None = None) -> None:
-    """Wait for other calls of this holder on this variant (or, without a
-    variant, for the holder's other new holds), until the transaction ends."""
-    key = _lock_key("hold", holder, variant_id if variant_id is not None else "")
-    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)), bind_arguments={"bind": tenant_engine(db)})
-
-
-def _own_rows(holder: str, variant_id: int) -> list:
-    return db.session.execute(
-        sa.select(Reservation.id, Reservation.variant_id, Reservation.location_id, Reservation.quantity,
-                  Reservation.expires_at, (Reservation.expires_at <= sa.func.now()).label("expired"),
-                  Location.priority)
-        .join(Location, sa.and_(Location.store_id == Reservation.store_id, Location.id == Reservation.location_id))
-        .where(Reservation.holder == holder, Reservation.variant_id == variant_id)
-        .order_by(Location.priority, Location.id).with_for_update(of=Reservation)).all()
-
-
 def _check_room(holder: str) -> None:
     """A new variant for this holder: refused past MAX_HELD_VARIANTS (the
     holder lock makes two new variants at once count each other)."""
-    _lock(holder)
+    allocation.lock(holder)
     held = db.session.scalar(sa.select(sa.func.count(sa.distinct(Reservation.variant_id)))
                              .where(Reservation.holder == holder, Reservation.expires_at > sa.func.now()))
     if held >= MAX_HELD_VARIANTS:
         raise _invalid(f"A cart can hold at most {MAX_HELD_VARIANTS} different items. Remove one to add another.",
                        "variant", status=409)
-
-
-def _free(variant_id: int) -> list[tuple[int, int]]:
-    """(location_id, units free) at the variant's active locations, in priority order."""
-    rows = db.session.execute(
-        sa.select(InventoryLevel.location_id, InventoryLevel.on_hand - InventoryLevel.reserved)
-        .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
-                                Location.id == InventoryLevel.location_id))
-        .where(InventoryLevel.variant_id == variant_id, Location.active)
-        .order_by(Location.priority, Location.id)).all()
-    return [(location_id, free) for location_id, free in rows]
-
-
-def _plan(free: list[tuple[int, int]], need: int, partial: bool) -> list[tuple[int, int]]:
-    """Where to take `need` units from: the first location with enough, else
-    each location in turn; empty when there is not enough (and not `partial`)."""
-    for location_id, units in free:
-        if units >= need:
-            return [(location_id, need)]
-    if not partial and sum(max(units, 0) for _, units in free) < need:
-        return []
-    plan, rest = [], need
-    for location_id, units in free:
-        if units > 0 and rest:
-            plan.append((location_id, min(units, rest)))
-            rest -= plan[-1][1]
-    return plan
-
-
-def _take(variant_id: int, need: int, partial: bool, *, may_wait: bool = False) -> dict[int, int]:
-    """Reserve up to `need` units at the levels; what was taken, by location.
-    A plan can meet a shopper who was quicker; then the levels are read again.
-    Short of units, the variant's expired holds (anyone's) are released and
-    it tries once more; if some of them are being released by someone else
-    right now (and `may_wait`), _ExpiredBusy says to start over waiting for them."""
-    taken: dict[int, int] = defaultdict(int)
-    for freed_expired in (False, True):
-        if freed_expired and not _release_expired(variant_id):
-            break
-        for _ in range(_ROUNDS):
-            rest = need - sum(taken.values())
-            plan = _plan(_free(variant_id), rest, partial) if rest else []
-            if not plan:
-                break
-            for location_id, units in sorted(plan):  # one order of level locks for everyone
-                if _reserve_at(variant_id, location_id, units):
-                    taken[location_id] += units
-        if sum(taken.values()) == need:
-            break
-    if may_wait and sum(taken.values()) < need and _expired_left(variant_id):
-        raise _ExpiredBusy
-    return dict(taken)
-
-
-def _expired_left(variant_id: int) -> bool:
-    return bool(db.session.scalar(sa.select(sa.exists().where(Reservation.variant_id == variant_id,
-                                                             Reservation.expires_at <= sa.func.now()))))
-
-
-def _reserve_at(variant_id: int, location_id: int, units: int) -> bool:
-    level = InventoryLevel.__table__
-    return db.session.execute(
-        sa.update(level).where(level.c.variant_id == variant_id, level.c.location_id == location_id,
-                               level.c.on_hand - level.c.reserved >= units)
-        .values(reserved=level.c.reserved + units, updated_at=sa.func.now()).returning(level.c.id),
-        bind_arguments={"bind": tenant_engine(db)}).first() is not None
-
-
-def _release_expired(variant_id: int, *, wait: bool = False) -> int:
-    """Release the variant's expired holds (any holder) that nobody else is
-    releasing right now (`wait`: waiting for those who are); the units freed."""
-    claimed = (sa.select(Reservation.id).where(Reservation.variant_id == variant_id,
-                                               Reservation.expires_at <= sa.func.now())
-               .with_for_update(skip_locked=not wait))
-    rows = db.session.execute(sa.delete(Reservation).where(Reservation.id.in_(claimed.scalar_subquery()))
-                              .returning(Reservation.variant_id, Reservation.location_id, Reservation.quantity)
-                              .execution_options(synchronize_session=False)).all()
-    return _give_back(rows)
-
-
-def _add_rows(holder: str, variant_id: int, taken: dict[int, int]) -> None:
-    if not taken:
-        return
-    table = Reservation.__table__
-    statement = insert(table).values([
-        {"store_id": require_store().id, "holder": holder, "variant_id": variant_id, "location_id": location_id,
-         "quantity": units, "expires_at": sa.func.now(), "created_at": sa.func.now(), "updated_at": sa.func.now()}
-        for location_id, units in sorted(taken.items())])
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=["store_id", "holder", "variant_id", "location_id"],
-        set_={"quantity": table.c.quantity + statement.excluded.quantity, "updated_at": sa.func.now()}),
-        bind_arguments={"bind": tenant_engine(db)})
-
-
-def _lower(live: list, surplus: int) -> None:
-    """Give back `surplus` units of these (locked) rows, last location first."""
-    released = []
-    for row in sorted(live, key=lambda r: (r.priority, r.location_id), reverse=True):
-        if not surplus:
-            break
-        units = min(row.quantity, surplus)
-        if units == row.quantity:
-            _delete_rows([row])
-        else:
-            db.session.execute(sa.update(Reservation).where(Reservation.id == row.id)
-                               .values(quantity=Reservation.quantity - units, updated_at=sa.func.now())
-                               .execution_options(synchronize_session=False))
-        released.append(Units(row.variant_id, row.location_id, units))
-        surplus -= units
-    _give_back(released)
-
-
-def _delete_rows(rows) -> None:
-    if rows:
-        db.session.execute(sa.delete(Reservation).where(Reservation.id.in_([row.id for row in rows]))
-                           .execution_options(synchronize_session=False))
-
-
-def _give_back(rows) -> int:
-    """Take the rows' units (anything with variant_id, location_id and
-    quantity) out of the levels' `reserved`, in one lock order; the rows must
-    already be gone (deleted by this transaction, so no one else gives them
-    back). Returns the units."""
-    totals: dict[tuple[int, int], int] = defaultdict(int)
-    for row in rows:
-        totals[(row.variant_id, row.location_id)] += row.quantity
-    if not totals:
-        return 0
-    level = InventoryLevel.__table__
-    db.session.execute(
-        sa.update(level).where(level.c.variant_id == sa.bindparam("v"), level.c.location_id == sa.bindparam("l"))
-        .values(reserved=level.c.reserved - sa.bindparam("q"), updated_at=sa.func.now()),
-        [{"v": v, "l": l, "q": q} for (v, l), q in sorted(totals.items())],
-        bind_arguments={"bind": tenant_engine(db)})
-    return sum(totals.values())
-
-
-def _in_minutes(minutes: int):
-    return sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, minutes)
 
 
 def _hold_now(holder: str, variant_id: int) -> Hold:
@@ -506,16 +333,16 @@ def _transfer_once(from_holder: str, to_holder: str) -> dict[int, int]:
     if not variant_ids:
         db.session.commit()
         return {}
-    for key in sorted(_lock_key("hold", holder, variant_id) for holder in (from_holder, to_holder)
+    for key in sorted(allocation.lock_key("hold", holder, variant_id) for holder in (from_holder, to_holder)
                       for variant_id in variant_ids):
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)), bind_arguments={"bind": tenant_engine(db)})
-    _lock(to_holder)  # its count of variants
+    allocation.lock(to_holder)  # its count of variants
     before = available(variant_ids)
-    theirs = [row for variant_id in variant_ids for row in _own_rows(from_holder, variant_id)]
-    ours = [row for variant_id in variant_ids for row in _own_rows(to_holder, variant_id)]
-    _delete_rows(theirs)
+    theirs = [row for variant_id in variant_ids for row in allocation.own_rows(from_holder, variant_id)]
+    ours = [row for variant_id in variant_ids for row in allocation.own_rows(to_holder, variant_id)]
+    allocation.delete_rows(theirs)
     released = [row for row in theirs if row.expired] + [row for row in ours if row.expired]
-    _delete_rows([row for row in ours if row.expired])
+    allocation.delete_rows([row for row in ours if row.expired])
     held = set(db.session.scalars(sa.select(Reservation.variant_id).where(
         Reservation.holder == to_holder, Reservation.expires_at > sa.func.now()).distinct()))
     for variant_id in variant_ids:
@@ -535,14 +362,14 @@ def _transfer_once(from_holder: str, to_holder: str) -> dict[int, int]:
             if units:
                 kept[row.location_id] += units
             if units < row.quantity:
-                released.append(Units(row.variant_id, row.location_id, row.quantity - units))
-        _add_rows(to_holder, variant_id, kept)
+                released.append(allocation.Units(row.variant_id, row.location_id, row.quantity - units))
+        allocation.add_rows(to_holder, variant_id, kept)
         expiry = max(row.expires_at for row in [*moving, *staying])
         db.session.execute(sa.update(Reservation).where(Reservation.holder == to_holder,
                                                         Reservation.variant_id == variant_id)
                            .values(expires_at=expiry, updated_at=sa.func.now())
                            .execution_options(synchronize_session=False))
-    _give_back(released)
+    allocation.give_back(released)
     db.session.commit()
     return before
 
@@ -573,9 +400,13 @@ def _announce_flips(before: dict[int, int]) -> None:
     units at two locations, the one that commits last sees the variant sold out."""
     if not before:
         return
-    after = available(list(before))
-    flipped = [variant_id for variant_id, units in before.items() if (units > 0) != (after[variant_id] > 0)]
-    if flipped:
-        product_changed(*db.session.scalars(sa.select(Variant.product_id).where(Variant.id.in_(flipped))
-                                            .order_by(Variant.product_id).distinct()))
-    db.session.commit()
+    try:
+        after = available(list(before))
+        flipped = [variant_id for variant_id, units in before.items() if (units > 0) != (after[variant_id] > 0)]
+        if flipped:
+            product_changed(*db.session.scalars(sa.select(Variant.product_id).where(Variant.id.in_(flipped))
+                                                .order_by(Variant.product_id).distinct()))
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:  # the hold itself is committed: pages may show stale stock until their TTL
+        db.session.rollback()
+        log.exception("could not tell the caches that variants %s sold out or came back", sorted(before))
