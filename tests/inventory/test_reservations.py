@@ -11,14 +11,16 @@ from app.catalog.events import PRODUCT_CHANGED
 from app.catalog.products import OptionSpec
 from app.effects.models import Outbox
 from app.extensions import db
-from app.inventory import reservations, service as inventory
+from app.inventory import allocation, reservations, service as inventory
 from app.inventory.jobs import sweep_reservations
 from app.inventory.models import InventoryLevel, Reservation
 from app.inventory.reservations import MAX_HELD_VARIANTS, MAX_HOLD, Hold, Shortage
 from app.inventory.service import InventoryError
+from app.jobs import rq_connection
+from app.scheduler import build_scheduler
 from app.store import service as store_service
 from tenants.session import tenant_engine
-from tests.conftest import as_store
+from tests.conftest import as_store, wait_until
 
 ACTOR = "owner@example.com"
 
@@ -520,3 +522,72 @@ def test_only_selling_out_and_coming_back_tell_the_caches(app, make_store):
         reservations.release("cart:c")
     with as_store(app, store):
         assert _changed_products() == 4
+
+
+# -- who waits for whom -----------------------------------------------------------------------------------------------
+
+def test_a_sweeper_and_shoppers_letting_go_at_once_give_each_unit_back_once(app, make_store):
+    store = make_store()
+    variant_id, first, second = _setup(app, store, (100, 100))
+    with as_store(app, store):  # 80 holds of 2 units, expired, half at each location
+        for n in range(80):
+            db.session.execute(sa.insert(Reservation).values(
+                holder=f"cart:{n}", variant_id=variant_id, location_id=(first, second)[n % 2], quantity=2,
+                expires_at=sa.func.now() - sa.text("interval '1 minute'")))
+        db.session.execute(sa.update(InventoryLevel).where(InventoryLevel.variant_id == variant_id)
+                           .values(reserved=80))
+        db.session.commit()
+    start = threading.Barrier(5)
+
+    def sweeper():
+        with as_store(app, store):
+            start.wait()
+            return reservations.sweep_expired(batch=3)
+
+    def shopper(offset):
+        start.wait()
+        for n in range(offset, 80, 4):
+            with as_store(app, store):
+                if n % 8 < 4:
+                    reservations.release(f"cart:{n}")
+                else:
+                    reservations.hold(f"cart:{n}", variant_id, 0)
+
+    with ThreadPoolExecutor(5) as pool:
+        futures = [pool.submit(sweeper)] + [pool.submit(shopper, offset) for offset in range(4)]
+        for future in futures:
+            future.result(timeout=60)
+    with as_store(app, store):
+        assert _rows() == [] and _levels(variant_id) == {first: (100, 0), second: (100, 0)}
+
+
+def test_calls_of_one_holder_wait_for_each_other_and_other_holders_do_not(app, make_store):
+    store = make_store()
+    variant_id, _, _ = _setup(app, store, (10, 0))
+    with as_store(app, store):
+        key = allocation.lock_key("hold", "cart:a", variant_id)
+    with app.app_context(), tenant_engine(db, store).connect() as conn:
+        conn.execute(sa.select(sa.func.pg_advisory_lock(key)))  # as if cart:a's first click were still running
+        conn.commit()
+
+        def click(holder):
+            with as_store(app, store):
+                return reservations.hold(holder, variant_id, 2).quantity
+
+        with ThreadPoolExecutor(2) as pool:
+            waiting = pool.submit(click, "cart:a")
+            wait_until(lambda: conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                                    "AND NOT granted")).scalar() > 0, "cart:a to wait")
+            conn.commit()
+            assert pool.submit(click, "cart:b").result(timeout=30) == 2  # not held up by cart:a
+            assert not waiting.done()
+            conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+            conn.commit()
+            assert waiting.result(timeout=30) == 2
+
+
+def test_the_sweep_runs_every_30_seconds_on_the_reservations_queue(app):
+    with app.app_context():
+        jobs = build_scheduler(rq_connection()).get_jobs()
+    assert ("app.inventory.jobs.sweep_reservations", "reservations", 30) in {
+        (job.func_name, job.queue_name, job.interval) for job in jobs}
