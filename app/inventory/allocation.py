@@ -15,7 +15,9 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from app.effects import after_commit
 from app.extensions import db
+from app.inventory import gate
 from app.inventory.models import InventoryLevel, Location, Reservation
 from tenants.context import require_store
 from tenants.session import tenant_engine
@@ -188,6 +190,11 @@ def give_back(rows) -> int:
         .values(reserved=level.c.reserved - sa.bindparam("q"), updated_at=sa.func.now()),
         [{"v": v, "l": l, "q": q} for (v, l), q in sorted(totals.items())],
         bind_arguments={"bind": tenant_engine(db)})
+    per_variant: dict[int, int] = defaultdict(int)
+    for (variant_id, _), units in totals.items():
+        per_variant[variant_id] += units
+    for variant_id, units in per_variant.items():  # the flash-sale gate's counters get them back
+        after_commit(gate.give_back, require_store().id, variant_id, units, every_call=True)
     return sum(totals.values())
 
 

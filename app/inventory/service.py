@@ -14,7 +14,9 @@ from sqlalchemy.dialects.postgresql import insert
 from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.domain_errors import DomainError
+from app.effects import after_commit
 from app.extensions import db
+from app.inventory import gate
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
 from app.pagination import Page, paginate
@@ -233,6 +235,7 @@ def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -
         raise InventoryError(InventoryErrorCode.INVALID, f"{location.name} is not active.", "location")
     db.session.execute(insert(InventoryLevel).values(store_id=store_id, variant_id=variant_id,
                                                      location_id=location_id).on_conflict_do_nothing())
+    after_commit(gate.forget, store_id, variant_id)  # counted stock: the flash-sale gate reads it again
     level = db.session.scalar(sa.select(InventoryLevel).where(
         InventoryLevel.variant_id == variant_id, InventoryLevel.location_id == location_id).with_for_update())
     # Only a variant with a threshold needs the total before and after (one more query).

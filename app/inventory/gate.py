@@ -1,0 +1,112 @@
+"""The flash-sale gate: for a hot variant, a Redis counter of the units
+still to be had admits at most that many requests before they reach
+PostgreSQL; everyone else is told "sold out" at once.
+
+PostgreSQL stays the authority: an admitted request still takes its units
+with the conditional UPDATE (app.inventory.reservations), so the counter
+can only turn people away, never oversell. It is rebuilt from PostgreSQL
+whenever it is missing (flushed, Redis restarted) and at least every
+COUNTER_TTL seconds, which bounds how long a drifted counter can send
+shoppers away while units remain. Released units are put back (after
+commit). While Redis is away the gate admits everyone: PostgreSQL decides.
+
+A variant is hot when its merchant marks it (a flash sale) or, for a while,
+when reservation conflicts on it pass a threshold.
+"""
+from __future__ import annotations
+
+import redis
+import sqlalchemy as sa
+
+from app.extensions import db, get_redis, redis_breaker
+from tenants.context import require_store
+
+PREFIX = "vitrine:gate:"
+COUNTER_TTL = 30  # seconds: how long a counter is trusted before it is read again from PostgreSQL
+AUTO_HOT_CONFLICTS = 20  # refusals in a minute that make a variant hot by itself
+AUTO_HOT_SECONDS = 15 * 60
+
+# Take `q` units if the counter has them: 1 taken, 0 refused, -1 no counter (rebuild it).
+_ADMIT = """
+local left = redis.call('get', KEYS[1])
+if not left then return -1 end
+if tonumber(left) >= tonumber(ARGV[1]) then redis.call('decrby', KEYS[1], ARGV[1]) return 1 end
+return 0
+"""
+# Put units back, only into a counter that exists (a missing one is rebuilt from PostgreSQL anyway).
+_GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end return 0"
+
+
+def _key(store_id: int, variant_id: int, part: str = "units") -> str:
+    return f"{PREFIX}{int(store_id)}:{int(variant_id)}:{part}"
+
+
+def is_hot(variant_id: int) -> bool:
+    """Made hot by conflicts a moment ago (a merchant's flash-sale mark is read with the variant)."""
+    return bool(redis_breaker().call(get_redis().exists, _key(require_store().id, variant_id, "hot"), default=0))
+
+
+def admit(variant_id: int, quantity: int) -> bool:
+    """May a request for `quantity` more units of a hot variant go on to PostgreSQL?"""
+    store_id = require_store().id
+    key = _key(store_id, variant_id)
+    breaker = redis_breaker()
+    if not breaker.available():
+        return True
+    try:
+        connection = get_redis()
+        found = connection.eval(_ADMIT, 1, key, quantity)
+        if found == -1:
+            connection.set(key, _available(variant_id), ex=COUNTER_TTL, nx=True)
+            found = connection.eval(_ADMIT, 1, key, quantity)
+    except redis.RedisError:
+        breaker.failed()
+        return True
+    return found != 0
+
+
+def give_back(store_id: int, variant_id: int, quantity: int) -> None:
+    """Released units return to the counter (run after the release committed)."""
+    if quantity > 0:
+        redis_breaker().call(get_redis().eval, _GIVE_BACK, 1, _key(store_id, variant_id), quantity)
+
+
+def forget(store_id: int, variant_id: int) -> None:
+    """The counter is wrong (stock was counted, or PostgreSQL refused what it admitted): read it again."""
+    redis_breaker().call(get_redis().delete, _key(store_id, variant_id))
+
+
+def conflict(variant_id: int) -> None:
+    """A reservation was refused for want of stock: enough of them in a minute make the variant hot."""
+    store_id = require_store().id
+    key = _key(store_id, variant_id, "conflicts")
+    try:
+        pipe = get_redis().pipeline()
+        pipe.set(key, 0, ex=60, nx=True)  # a window of a minute from the first conflict
+        pipe.incr(key)
+        _, count = pipe.execute()
+        if count >= AUTO_HOT_CONFLICTS:
+            get_redis().set(_key(store_id, variant_id, "hot"), 1, ex=AUTO_HOT_SECONDS)
+    except redis.RedisError:
+        redis_breaker().failed()
+
+
+def warm(variant_ids: list[int]) -> None:
+    """Load the counters before a launch, so its first requests find them."""
+    store_id = require_store().id
+    for variant_id in variant_ids:
+        redis_breaker().call(get_redis().set, _key(store_id, variant_id), _available(variant_id), ex=COUNTER_TTL)
+
+
+def _available(variant_id: int) -> int:
+    """Units a shopper could get now: free at active locations, plus those in
+    lapsed holds (the next shortage gives them back, sweep or not)."""
+    from app.inventory.models import InventoryLevel, Location, Reservation
+
+    active = sa.select(Location.id).where(Location.active)
+    free = sa.select(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0)).where(
+        InventoryLevel.variant_id == variant_id, InventoryLevel.location_id.in_(active))
+    lapsed = sa.select(sa.func.coalesce(sa.func.sum(Reservation.quantity), 0)).where(
+        Reservation.variant_id == variant_id, Reservation.expires_at <= sa.func.now(),
+        Reservation.location_id.in_(active))
+    return max(0, int(db.session.scalar(sa.select(free.scalar_subquery() + lapsed.scalar_subquery()))))
