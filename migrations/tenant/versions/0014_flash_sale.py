@@ -2,13 +2,13 @@
 (app.inventory.gate) before they reach PostgreSQL.
 
 Revision ID: t0014
-Revises: t0012
+Revises: t0013
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "t0014"
-down_revision = "t0012"
+down_revision = "t0013"
 branch_labels = None
 depends_on = None
 
