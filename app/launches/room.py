@@ -34,7 +34,7 @@ from tenants.context import require_store
 
 JOINS_PER_ADDRESS = Limit(5, 3600)  # places one client address may take in one launch's line, per hour
 KEEP = 7 * 24 * 3600  # seconds a line's keys outlive their last use
-AVAILABILITY_SECONDS = 1  # how long a launch's availability answer is reused
+AVAILABILITY_SECONDS = 1  # a launch's availability is read from PostgreSQL at most once in this many seconds
 
 # KEYS: seq, last, times, holders. ARGV: holder, now ms, start ms, interval ms, pass ms, keep s.
 # Returns {ticket, admission ms, 1 if new}.
@@ -159,13 +159,13 @@ def sold_out(info: LaunchInfo, now: datetime) -> bool:
     """Whether no unit can be reserved any more; the first to notice closes the room."""
     if info.status == "closed":
         return True
-    key = f"vitrine:launch:{require_store().id}:{info.id}:units"
+    key = f"vitrine:launch:{require_store().id}:{info.id}:units:{int(now.timestamp())}"  # one answer per second
     redis = _redis()
     cached = redis.get(key)
     if cached is None:
         units = available_units(info.product_id)
         cached = "-" if units is None else str(units)
-        redis.set(key, cached, ex=AVAILABILITY_SECONDS)
+        redis.set(key, cached, ex=AVAILABILITY_SECONDS + 1)
     if cached == "-" or int(cached) > 0:
         return False
     close_sold_out(info.id, now)
