@@ -330,8 +330,9 @@ def launches_page(page: int, per_page: int = 25) -> Page:
 
 def product_choices(limit: int = 500) -> list[tuple[int, str]]:
     """Active products a launch can be set up for (the form's list), by title."""
-    return list(db.session.execute(sa.select(Product.id, Product.title).where(Product.status == "active")
-                                   .order_by(Product.title, Product.id).limit(limit)).tuples())
+    rows = db.session.execute(sa.select(Product.id, Product.title).where(Product.status == "active")
+                              .order_by(Product.title, Product.id).limit(limit))
+    return [(product_id, title) for product_id, title in rows]
 
 
 def product_title(product_id: int) -> str:
