@@ -8,9 +8,9 @@ the product cannot be bought at all, and once it opens only with a pass.
 minutes before a launch, which is what the launch is there to prevent.)
 
 Which launches are live is read on every add to cart, so it is cached per
-store in Redis (`_LIVE_KEY`, one GET, no query) and dropped after the
-commit of any change to a launch or a product (listeners below); with
-Redis away it is read from PostgreSQL, one indexed query.
+store in Redis (one GET, no query) and dropped after the commit of any
+change to a launch (the listener below); with Redis away it is read from
+PostgreSQL, one indexed query.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from enum import Enum
 import sqlalchemy as sa
 
 from app import parse
-from app.catalog.events import PRODUCT_CHANGED
 from app.catalog.models import Product
 from app.domain_errors import DomainError
 from app.effects import listener
@@ -37,7 +36,7 @@ from app.store.limits import count_for_insert
 from tenants.context import require_store
 
 MAX_LAUNCHES = 50  # per store, ended ones included (a store that needs more can delete none: they are its record)
-LIVE_TTL = 300  # seconds the live-launch cache is kept (a lost invalidation heals within this)
+LIVE_TTL = 60  # seconds the live-launch cache is kept (a lost invalidation, a renamed product, heal within this)
 EARLIEST_START = timedelta(minutes=10)  # a start this far in the past is a typo, not "now"
 LATEST_START = timedelta(days=366)
 
@@ -160,8 +159,9 @@ def forget_live(store_id: int | None) -> None:
         redis_breaker().call(get_redis().delete, _live_key(store_id))
 
 
-for _topic in (LAUNCH_CHANGED, PRODUCT_CHANGED):  # a product's title or handle is part of the cached entry
-    listener(_topic)(forget_live)
+# Not on PRODUCT_CHANGED: every sale emits it (stock is part of a product's document), and dropping the
+# cache for each would send the busiest minute of a launch to PostgreSQL; a renamed product shows within LIVE_TTL.
+listener(LAUNCH_CHANGED)(forget_live)
 
 
 # -- the admission check (the cart calls it on every add) ------------------------------------------------------------

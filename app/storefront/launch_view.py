@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import request
 
 from app.launches import passes
-from app.launches.passes import PASS_COOKIE
+from app.launches.passes import PASS_COOKIE, PASS_HEADER
 from app.launches.service import LaunchError, LaunchInfo, governing, utcnow, verify_pass
 
 
@@ -35,8 +35,9 @@ def product_launch(product_id: int, routes_prefix: str = "") -> LaunchView | Non
     info = governing(product_id, now)
     if info is None:
         return None
-    held = passes.read(request.cookies.get(PASS_COOKIE))
-    admitted = held is not None and _valid(info, request.cookies.get(PASS_COOKIE), now)
+    token = request_pass()
+    held = passes.read(token)
+    admitted = held is not None and _valid(info, token, now)
     return LaunchView(info.kind, info.status, routes_prefix + info.url, when(info.starts_at),
                       when(info.entry_ends_at), when(info.ends_at), admitted,
                       when(held.expires_at) if admitted else "")
@@ -48,3 +49,9 @@ def _valid(info: LaunchInfo, token, now) -> bool:
     except LaunchError:
         return False
     return True
+
+
+def request_pass() -> str | None:
+    """The pass the request carries: the storefront's cookie, or an API client's X-Launch-Pass header.
+    What the cart hands to app.launches.service.check_admission."""
+    return request.cookies.get(PASS_COOKIE) or request.headers.get(PASS_HEADER) or None
