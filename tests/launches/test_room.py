@@ -154,3 +154,28 @@ def test_an_ended_launch_governs_nothing(app, shop):
         service.end_launch(info.id, now=at(10))
         assert service.governing(shop.ids.poster, at(11)) is None
         service.check_admission(shop.ids.poster, None, now=at(11))
+
+
+def test_the_admission_check_reads_no_database_once_the_store_s_launches_are_cached(app, shop):
+    with as_store(app, shop.store):
+        info = new_launch(queue_form(shop.ids.poster, rate=60))
+        token = room.state(info, room.join(info, "v:counted", "203.0.113.5", at(0)), at(0)).pass_token
+        service.check_admission(shop.ids.sneaker, None, now=at(1))  # fills the cache if it was empty
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        engines = list(db.engines.values())
+        for engine in engines:
+            sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            for _ in range(20):
+                service.check_admission(shop.ids.sneaker, None, now=at(1))
+                service.check_admission(shop.ids.poster, token, now=at(1))
+        finally:
+            for engine in engines:
+                sa.event.remove(engine, "before_cursor_execute", count)
+        assert statements == []
+        service.end_launch(info.id)  # a change drops the cache after the commit
+        service.check_admission(shop.ids.poster, None, now=at(2))
