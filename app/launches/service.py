@@ -271,8 +271,8 @@ def create_launch(form: Mapping, actor: str, now: datetime | None = None) -> Lau
     if product is None:
         raise LaunchRefused({"product_id": "No such product in this store: pick one from the list."})
     if product.status != "active":
-        raise LaunchRefused({"product_id": f"{product.title} is not active: shoppers cannot see it. "
-                                           "Make it active first (it sells only with a pass once the launch is set up)."})
+        raise LaunchRefused({"product_id": f"{product.title} is not active: shoppers cannot see it. Make it "
+                                           "active first (it sells only with a pass once the launch is set up)."})
     if count_for_insert(Launch) >= MAX_LAUNCHES:
         raise LaunchError(LaunchErrorCode.LIMIT_REACHED, f"This store has {MAX_LAUNCHES} launches, the most it can "
                           "have.", "product_id", status=409)

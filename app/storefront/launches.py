@@ -25,7 +25,7 @@ from app.platform.auth import client_address
 from app.platform.tokens import well_formed
 from app.ratelimit import RateLimited
 from app.storefront import bp
-from app.storefront.account import NO_STORE, _private, _site
+from app.storefront.account import _private, _site
 from app.storefront.launch_view import when as _when
 from app.theming.render import render
 
@@ -161,9 +161,10 @@ def draw_pass(launch_id: int):
     info, now = _launch(launch_id), utcnow()
     token = str(request.values.get("token", ""))[:passes.MAX_TOKEN + 1]
     customer = current_customer()
-    if request.method == "GET" or customer is None:
-        return _pass_page(info, token, now, customer is not None, None if request.method == "GET" else
-                          "Log in as the customer who entered to use this pass.", 200 if request.method == "GET" else 403)
+    if request.method == "GET":
+        return _pass_page(info, token, now, customer is not None, None, 200)
+    if customer is None:
+        return _pass_page(info, token, now, False, "Log in as the customer who entered to use this pass.", 403)
     try:
         draw.claim(info, token, customer.id, now)
     except DomainError as error:
@@ -182,9 +183,8 @@ def _pass_page(info: LaunchInfo, token: str, now, logged_in: bool, error: str | 
     except LaunchError as refused:
         valid, until, error = False, "", error or refused.message
         status = status if status != 200 else 403
+    back = quote(f"{info.url}/pass?token={token}", safe="/")
     return _page("launch_pass.html", info, status, token=token if valid else "", valid=valid, until=until,
-                 logged_in=logged_in, error=error,
-                 login_url=_site().routes.account("login") + "?next=" + quote(f"{info.url}/pass?token={token}", safe="/"))
+                 logged_in=logged_in, error=error, login_url=_site().routes.account("login") + "?next=" + back)
 
 
-__all__ = ["LINE_COOKIE", "NO_STORE"]

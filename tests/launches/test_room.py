@@ -111,7 +111,7 @@ def test_an_admitted_shopper_gets_a_pass_the_cart_accepts(app, shop):
 def test_a_pass_is_for_one_launch_of_one_store(app, shop, make_store):
     with as_store(app, shop.store):
         info = new_launch(queue_form(shop.ids.poster, rate=60))
-        other = new_launch(queue_form(shop.ids.sneaker, rate=60))
+        new_launch(queue_form(shop.ids.sneaker, rate=60))
         token = room.state(info, room.join(info, "v:x", "203.0.113.1", at(0)), at(0)).pass_token
         with pytest.raises(service.LaunchError):
             service.check_admission(shop.ids.sneaker, token, now=at(1))
@@ -120,7 +120,6 @@ def test_a_pass_is_for_one_launch_of_one_store(app, shop, make_store):
         forged_store = passes.issue(elsewhere.id, info.id, "q", 1, at(600))  # signed by us, for another store
         with pytest.raises(service.LaunchError):
             service.check_admission(shop.ids.poster, forged_store, now=at(1))
-        assert other.id != info.id
 
 
 def test_the_room_closes_as_soon_as_nothing_can_be_reserved(app, shop):

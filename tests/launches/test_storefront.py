@@ -10,7 +10,7 @@ from app.extensions import db
 from app.launches import draw, passes, service
 from app.launches.models import Launch, LaunchEntry
 from tests.conftest import Client, as_store, wait_until
-from tests.launches.conftest import ACTOR, draw_form, moment, queue_form
+from tests.launches.conftest import ACTOR, draw_form, queue_form
 from tests.outages.test_outages import redis_app  # noqa: F401  (a fixture: a Redis this test may stop)
 from tests.reviews.conftest import shopper
 
@@ -145,4 +145,3 @@ def test_the_room_answers_503_while_redis_is_away(app, redis_app, shop):
     assert page.status_code == 503 and page.headers["Retry-After"]
     joined = browser.post(f"/launches/{launch_id}/join", {"csrf_token": token})
     assert joined.status_code == 503 and joined.headers["Retry-After"]
-    assert moment(_now())  # the page shows times as the dashboard takes them
