@@ -186,5 +186,3 @@ def _pass_page(info: LaunchInfo, token: str, now, logged_in: bool, error: str | 
     back = quote(f"{info.url}/pass?token={token}", safe="/")
     return _page("launch_pass.html", info, status, token=token if valid else "", valid=valid, until=until,
                  logged_in=logged_in, error=error, login_url=_site().routes.account("login") + "?next=" + back)
-
-
