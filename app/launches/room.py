@@ -98,15 +98,19 @@ def interval_ms(info: LaunchInfo) -> int:
     return -(-60_000 // info.rate_per_minute)
 
 
-def join(info: LaunchInfo, holder: str, address: str, now: datetime) -> Ticket:
-    """The holder's place in line (the one they have, or a new one at the back)."""
+def join(info: LaunchInfo, holders: list[str] | str, address: str, now: datetime) -> Ticket:
+    """The shopper's place in line: the one any of their names (`holders`: the
+    logged-in customer, then the visitor cookie) holds, or a new one at the back
+    under the first name."""
+    holders = [holders] if isinstance(holders, str) else holders
     refuse_unless_open(info, now)
     if sold_out(info, now):
         raise LaunchError(LaunchErrorCode.CLOSED, f"{info.product_title} has sold out.", status=410, url=info.url)
-    existing = ticket_of(info, [holder])
-    if existing is None or existing.admitted_at + timedelta(minutes=info.pass_minutes) <= now:
-        hit("launch-join", f"{require_store().id}:{info.id}:{address}", JOINS_PER_ADDRESS)
-    number, at, _ = _redis().eval(_JOIN, 4, *_keys(info), holder, _ms(now), _ms(info.starts_at),
+    existing = ticket_of(info, holders)
+    if existing is not None and existing.admitted_at + timedelta(minutes=info.pass_minutes) > now:
+        return existing
+    hit("launch-join", f"{require_store().id}:{info.id}:{address}", JOINS_PER_ADDRESS)
+    number, at, _ = _redis().eval(_JOIN, 4, *_keys(info), holders[0], _ms(now), _ms(info.starts_at),
                                   interval_ms(info), info.pass_minutes * 60_000, KEEP)
     return Ticket(int(number), _moment(at))
 

@@ -180,7 +180,11 @@ def check_admission(product_id: int, pass_token: str | None, now: datetime | Non
 def verify_pass(info: LaunchInfo, token: str | None, now: datetime) -> passes.Pass:
     place = "the waiting room" if info.kind == "queue" else "the draw"
     found = passes.read(token)
-    if not token:
+    if not token and now < info.starts_at:
+        opens = "The line opens" if info.kind == "queue" else "Entries open"
+        message = (f"{info.product_title} is being released through {place}. {opens} at "
+                   f"{info.starts_at:%d %b %Y, %H:%M} UTC.")
+    elif not token:
         message = f"{info.product_title} is being released through {place}: take a place there to buy it."
     elif found is None or found.store_id != require_store().id or found.launch_id != info.id:
         message = f"That pass is not for {info.product_title}. Take a place in {place} to buy it."

@@ -104,7 +104,7 @@ def join_line(launch_id: int):
         visitor = secrets.token_urlsafe(32)
         holders = [f"v:{visitor}"]
     try:
-        room.join(info, holders[0], client_address(), now)
+        room.join(info, holders, client_address(), now)
     except RateLimited as limited:
         return _refused(info, now, f"Too many places taken from your network. Try again in {limited.retry_after} "
                         "seconds.", 429, {"Retry-After": str(limited.retry_after)})

@@ -72,10 +72,14 @@ def test_before_the_start_no_one_can_join_and_one_place_per_shopper(app, shop):
         with pytest.raises(service.LaunchError) as refused:
             room.join(info, "v:early", "203.0.113.9", at(-1))
         assert refused.value.status == 409 and "opens at" in refused.value.message
+        with pytest.raises(service.LaunchError) as cart:  # nor buy it before the launch
+            service.check_admission(shop.ids.poster, None, now=at(-60))
+        assert cart.value.status == 403 and "The line opens at 01 Dec 2026, 19:00 UTC" in cart.value.message
         assert room.state(info, None, at(-1)).phase == "not_open"
-        first = room.join(info, "c:7", "203.0.113.9", at(0))
-        again = room.join(info, "c:7", "203.0.113.10", at(3))
-        assert again == first and room.stats(info, at(5)).joined == 1
+        first = room.join(info, "v:anonymous-seven", "203.0.113.9", at(0))
+        again = room.join(info, "v:anonymous-seven", "203.0.113.10", at(3))
+        logged_in = room.join(info, ["c:7", "v:anonymous-seven"], "203.0.113.10", at(4))  # then they log in
+        assert again == first == logged_in and room.stats(info, at(5)).joined == 1
 
 
 def test_one_address_cannot_take_many_places(app, shop):
