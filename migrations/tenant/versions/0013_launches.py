@@ -6,7 +6,7 @@ in a draw, its rank in the drawn order (reproducible from the launch's
 recorded seed) and its purchase pass.
 
 Revision ID: t0013
-Revises: t0011 (to be re-chained onto t0012, reservations, once that is merged)
+Revises: t0012
 """
 import sqlalchemy as sa
 from alembic import op
@@ -14,7 +14,7 @@ from alembic import op
 from tenants.ddl import create_tenant_table
 
 revision = "t0013"
-down_revision = "t0011"
+down_revision = "t0012"
 branch_labels = None
 depends_on = None
 
