@@ -31,6 +31,7 @@ from app.catalog.products import OptionSpec
 from app.config import ROOT
 from app.extensions import db
 from app.inventory import service as inventory
+from app.launches import service as launches
 from app.platform.models import Invitation
 from app.platform.tokens import digest, new_token, now
 from tenants.models import Domain, Membership
@@ -159,6 +160,9 @@ def _world(app, make_account, make_store):
         ids = SimpleNamespace(product_id=product.id, variant_id=product.variants[0].id,
                               image_id=product.images[0].id, collection_id=manual.id, location_id=location.id,
                               token=job.token, key=product.images[0].storage_key, pending_id=failed.id)
+        launch = launches.create_launch({"kind": "queue", "product_id": str(product.id), "rate_per_minute": "60",
+                                         "starts_at": launches.utcnow().strftime("%Y-%m-%dT%H:%M")}, actor=ACTOR)
+        ids.launch_id = launch.id
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)

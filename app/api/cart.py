@@ -23,6 +23,7 @@ from app.cart.errors import Shortage
 from app.cart.service import CartView
 from app.catalog.images import url as image_address
 from app.parse import MAX_ID
+from app.storefront.launch_view import request_pass
 
 
 @bp.errorhandler(Shortage)
@@ -47,7 +48,7 @@ def add_item():
                                           default=1), minimum=1)
     web.refuse_cross_site()
     owner = web.request_owner(create=True)
-    carts.add(owner, variant_id, quantity)
+    carts.add(owner, variant_id, quantity, pass_token=request_pass())
     return _answer(carts.view(owner, g.store.currency), 201)
 
 
@@ -57,7 +58,7 @@ def change_item(line: str):
     quantity = _integer(_json_body(), "quantity", minimum=0, maximum=carts.MAX_LINE_QUANTITY)
     web.refuse_cross_site()
     owner = _owner()
-    carts.set_quantity(owner, variant_id, quantity)
+    carts.set_quantity(owner, variant_id, quantity, pass_token=request_pass())
     return _answer(carts.view(owner, g.store.currency))
 
 

@@ -13,10 +13,14 @@ class CartErrorCode(str, Enum):
     BUSY = "busy"
     FULL = "cart_full"
     BAD_TOKEN = "invalid_cart_token"
+    PASS_REQUIRED = "pass_required"
 
 
 class CartError(DomainError):
-    pass
+    def __init__(self, code: CartErrorCode, message: str, field: str | None = None, status: int | None = None,
+                 url: str | None = None):
+        super().__init__(code, message, field, status)
+        self.url = url  # where the shopper can put it right (a launch's waiting room), when there is such a place
 
 
 class Shortage(CartError):

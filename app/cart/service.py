@@ -10,6 +10,8 @@ otherwise the shopper is told what sold out.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +23,8 @@ from app.cart.storage import Line, Owner
 from app.catalog.models import Product, ProductImage, Variant
 from app.extensions import db
 from app.inventory import gate, reservations
+from app.launches import service as launches
 from app.parse import whole_number
-from tenants.context import require_store
 
 MAX_LINES = 100
 MAX_LINE_QUANTITY = 100
@@ -43,7 +45,6 @@ class Item:
     price: int
     compare_at_price: int | None
     tracked: bool
-    flash_sale: bool
     image_key: str | None
     image_alt: str
 
@@ -113,31 +114,57 @@ def quantity_of(value, *, minimum: int) -> int:
     return number
 
 
-def add(owner: Owner, variant_id: int, quantity: int) -> Line:
-    """Add `quantity` units of a variant (to its line if there is one)."""
-    item = _item(variant_id)
-    with storage.changing(owner):
-        lines = storage.load(owner)
-        before = lines.get(variant_id)
-        if before is None and len(lines) >= MAX_LINES:
-            raise CartError(CartErrorCode.FULL, f"A cart holds at most {MAX_LINES} different items.", status=409)
-        wanted = (before.quantity if before else 0) + quantity
-        if wanted > MAX_LINE_QUANTITY:
-            raise CartError(CartErrorCode.INVALID, f"A cart holds at most {MAX_LINE_QUANTITY} of one item"
-                            + (f"; yours has {before.quantity} already." if before else "."), "quantity")
-        after = replace(before, quantity=wanted) if before else Line(variant_id, wanted, item.price, storage.now())
-        _change(owner, item, before, after)
+def add(owner: Owner, variant_id: int, quantity: int, *, pass_token: str | None = None) -> Line:
+    """Add `quantity` units of a variant (to its line if there is one). A hot
+    variant passes the flash-sale gate first, so a sold-out answer costs no
+    query; a product behind a launch needs the shopper's pass."""
+    with _gated(variant_id, quantity):
+        item = _item(variant_id)
+        _admitted(item, pass_token)
+        with storage.changing(owner):
+            lines = storage.load(owner)
+            before = lines.get(variant_id)
+            if before is None and len(lines) >= MAX_LINES:
+                raise CartError(CartErrorCode.FULL, f"A cart holds at most {MAX_LINES} different items.", status=409)
+            wanted = (before.quantity if before else 0) + quantity
+            if wanted > MAX_LINE_QUANTITY:
+                raise CartError(CartErrorCode.INVALID, f"A cart holds at most {MAX_LINE_QUANTITY} of one item"
+                                + (f"; yours has {before.quantity} already." if before else "."), "quantity")
+            after = replace(before, quantity=wanted) if before else Line(variant_id, wanted, item.price, storage.now())
+            _change(owner, item, before, after)
     return after
 
 
-def set_quantity(owner: Owner, variant_id: int, quantity: int) -> Line | None:
-    """Set a line's quantity; 0 removes it."""
-    with storage.changing(owner):
-        before = _line(owner, variant_id)
-        item = _item_or_drop(owner, variant_id)
-        after = replace(before, quantity=quantity) if quantity else None
-        _change(owner, item, before, after)
+def set_quantity(owner: Owner, variant_id: int, quantity: int, *, pass_token: str | None = None) -> Line | None:
+    """Set a line's quantity; 0 removes it. More units need what add() needs."""
+    had = _line(owner, variant_id).quantity
+    with _gated(variant_id, quantity - had):
+        with storage.changing(owner):
+            before = _line(owner, variant_id)
+            item = _item_or_drop(owner, variant_id)
+            if quantity > before.quantity:
+                _admitted(item, pass_token)
+            after = replace(before, quantity=quantity) if quantity else None
+            _change(owner, item, before, after)
     return after
+
+
+def _admitted(item: Item, pass_token: str | None) -> None:
+    """A product behind a launch (a waiting room, a draw) goes only to a shopper with a pass: a 403 naming where to get one."""
+    try:
+        launches.check_admission(item.product_id, pass_token)
+    except launches.LaunchError as refused:
+        raise CartError(CartErrorCode.PASS_REQUIRED, refused.message, "variant_id", status=403,
+                        url=refused.url) from None
+
+
+@contextmanager
+def _gated(variant_id: int, more: int) -> Iterator[None]:
+    try:
+        with gate.passage(variant_id, more):
+            yield
+    except gate.GateClosed:
+        raise Shortage(variant_id, 0, "Sorry, this item is sold out.") from None
 
 
 def remove(owner: Owner, variant_id: int) -> None:
@@ -232,15 +259,14 @@ def _line(owner: Owner, variant_id: int) -> Line:
 
 
 def _change(owner: Owner, item: Item, before: Line | None, after: Line | None) -> None:
-    """Write the line, then hold its stock; put the line back when the hold is refused.
-    More units of a hot variant must pass the flash-sale gate first."""
+    """Write the line, then hold its stock; put the line back when the hold is refused."""
     if after:
         storage.save_line(owner, after)
     else:
         storage.drop_line(owner, item.variant_id)
     try:
         if item.tracked:
-            _hold(owner, item, before.quantity if before else 0, after.quantity if after else 0)
+            _hold(owner, item, after.quantity if after else 0)
     except reservations.Shortage as short:
         _restore(owner, item.variant_id, before)
         raise Shortage(item.variant_id, short.available, _short_message(item, short.available, before)) from None
@@ -249,17 +275,11 @@ def _change(owner: Owner, item: Item, before: Line | None, after: Line | None) -
         raise
 
 
-def _hold(owner: Owner, item: Item, had: int, wanted: int) -> None:
-    more = wanted - had
-    gated = more > 0 and (item.flash_sale or gate.is_hot(item.variant_id))
-    if gated and not gate.admit(item.variant_id, more):
-        raise reservations.Shortage(item.variant_id, wanted, had)  # turned away before PostgreSQL
+def _hold(owner: Owner, item: Item, wanted: int) -> None:
     try:
         reservations.hold(owner.holder, item.variant_id, wanted)
     except reservations.Shortage:
-        gate.conflict(item.variant_id)
-        if gated:  # it admitted units PostgreSQL did not have: read the counter again
-            gate.forget(require_store().id, item.variant_id)
+        gate.conflict(item.variant_id)  # enough of these make the variant hot
         raise
 
 
@@ -350,7 +370,7 @@ def _items(variant_ids: list[int]) -> dict[int, Item]:
     rows = db.session.execute(
         sa.select(Variant.id, Variant.product_id, Product.title, Product.handle, Variant.option1, Variant.option2,
                   Variant.option3, Variant.sku, Variant.price, Variant.compare_at_price, Variant.track_inventory,
-                  Variant.flash_sale, Variant.image_id)
+                  Variant.image_id)
         .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
         .where(Variant.id.in_(variant_ids), Product.status == "active")).all()
     images = _images({row.product_id for row in rows}, {row.image_id for row in rows if row.image_id})
@@ -359,7 +379,7 @@ def _items(variant_ids: list[int]) -> dict[int, Item]:
         image = images.get(("variant", row.image_id)) or images.get(("product", row.product_id))
         options = [value for value in (row.option1, row.option2, row.option3) if value]
         items[row.id] = Item(row.id, row.product_id, row.title, row.handle, " / ".join(options), row.sku or "",
-                             row.price, row.compare_at_price, row.track_inventory, row.flash_sale,
+                             row.price, row.compare_at_price, row.track_inventory,
                              image.storage_key if image else None, (image.alt or row.title) if image else "")
     return items
 

@@ -15,9 +15,14 @@ when reservation conflicts on it pass a threshold.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import redis
 import sqlalchemy as sa
 
+from app.catalog.models import Variant
 from app.extensions import db, get_redis, redis_breaker
 from tenants.context import require_store
 
@@ -25,6 +30,8 @@ PREFIX = "vitrine:gate:"
 COUNTER_TTL = 30  # seconds: how long a counter is trusted before it is read again from PostgreSQL
 AUTO_HOT_CONFLICTS = 20  # refusals in a minute that make a variant hot by itself
 AUTO_HOT_SECONDS = 15 * 60
+MARKS_TTL = 5  # seconds a process trusts its list of a store's flash-sale variants
+_marks: dict[int, tuple[float, frozenset[int]]] = {}
 
 # Take `q` units if the counter has them: 1 taken, 0 refused, -1 no counter (rebuild it).
 _ADMIT = """
@@ -41,9 +48,48 @@ def _key(store_id: int, variant_id: int, part: str = "units") -> str:
     return f"{PREFIX}{int(store_id)}:{int(variant_id)}:{part}"
 
 
+class GateClosed(Exception):
+    """The counter has no units for this request: sold out, answered without PostgreSQL."""
+
+    def __init__(self, variant_id: int):
+        super().__init__(f"variant {variant_id} is sold out")
+        self.variant_id = variant_id
+
+
 def is_hot(variant_id: int) -> bool:
-    """Made hot by conflicts a moment ago (a merchant's flash-sale mark is read with the variant)."""
-    return bool(redis_breaker().call(get_redis().exists, _key(require_store().id, variant_id, "hot"), default=0))
+    """Marked for a flash sale by the merchant, or made hot by conflicts a moment ago."""
+    store_id = require_store().id
+    if variant_id in _flash_sale_variants(store_id):
+        return True
+    return bool(redis_breaker().call(get_redis().exists, _key(store_id, variant_id, "hot"), default=0))
+
+
+def _flash_sale_variants(store_id: int) -> frozenset[int]:
+    """The store's marked variants, read at most every MARKS_TTL seconds per process (no query per add)."""
+    now = time.monotonic()
+    found = _marks.get(store_id)
+    if found is None or found[0] < now:
+        ids = frozenset(db.session.scalars(sa.select(Variant.id).where(Variant.flash_sale)))
+        found = _marks[store_id] = (now + MARKS_TTL, ids)
+    return found[1]
+
+
+@contextmanager
+def passage(variant_id: int, units: int) -> Iterator[bool]:
+    """Around a request for `units` more of a variant: for a hot one, take
+    them from the counter first (GateClosed when it has none); if the request
+    then fails, the counter is read again from PostgreSQL, which knows what
+    really happened. Yields whether the gate was in the way."""
+    if units <= 0 or not is_hot(variant_id):
+        yield False
+        return
+    if not admit(variant_id, units):
+        raise GateClosed(variant_id)
+    try:
+        yield True
+    except BaseException:
+        forget(require_store().id, variant_id)
+        raise
 
 
 def admit(variant_id: int, quantity: int) -> bool:

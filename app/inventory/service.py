@@ -165,6 +165,23 @@ def available(variant_ids: list[int]) -> dict[int, int]:
     return totals
 
 
+def available_units(product_id: int) -> int | None:
+    """Units of the product a shopper could still reserve, over its
+    variants and the active locations; None when some variant does not
+    track stock (it never runs out). One query."""
+    untracked, total = db.session.execute(
+        sa.select(sa.func.bool_or(sa.not_(Variant.track_inventory)),
+                  sa.select(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0))
+                  .join(Variant, sa.and_(Variant.store_id == InventoryLevel.store_id,
+                                         Variant.id == InventoryLevel.variant_id))
+                  .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
+                                          Location.id == InventoryLevel.location_id))
+                  .where(Variant.product_id == product_id, Variant.track_inventory, Location.active)
+                  .scalar_subquery())
+        .where(Variant.product_id == product_id)).one()
+    return None if untracked else int(total)
+
+
 def sellable_products():
     """A select of the ids of products a shopper could buy now: some variant
     does not track stock, or has on_hand > reserved at an active location.

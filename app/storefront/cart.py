@@ -21,6 +21,7 @@ from app.cart.storage import Owner
 from app.extensions import RedisUnavailable, csrf
 from app.parse import record_id
 from app.storefront import bp
+from app.storefront.launch_view import request_pass
 from app.storefront.personal import personal_page, private, shop_site
 
 CHANGED = {"HX-Trigger": "cart-changed"}
@@ -40,8 +41,10 @@ def _answer(response: Response) -> Response:
     return web.keep_token(private(response))
 
 
-def _cart_page(status: int = 200, error: str | None = None, headers: dict | None = None) -> Response:
-    return personal_page("cart.html", status, headers, cart=_cart_view(), error=error, page_title="Your cart",
+def _cart_page(status: int = 200, error: str | None = None, headers: dict | None = None,
+               error_url: str | None = None) -> Response:
+    return personal_page("cart.html", status, headers, cart=_cart_view(), error=error, error_url=error_url,
+                         page_title="Your cart",
                          notices=get_flashed_messages(category_filter=["cart"]))
 
 
@@ -54,8 +57,8 @@ def cart_refused(error: CartError):
                                  cart=carts.CartView((), g.store.currency), page_title="Your cart")
         return web.forget_token(response)
     if _htmx() and request.endpoint == "storefront.add_to_cart":
-        return _answer(personal_page("cart_status.html", error.status, error=error.message))
-    return _answer(_cart_page(error.status, error.message))
+        return _answer(personal_page("cart_status.html", error.status, error=error.message, error_url=error.url))
+    return _answer(_cart_page(error.status, error.message, error_url=error.url))
 
 
 @bp.get("/cart")
@@ -81,7 +84,7 @@ def add_to_cart():
     variant_id = record_id(request.form.get("variant_id"), field="variant_id", label="The product option")
     quantity = carts.quantity_of(request.form.get("quantity") or "1", minimum=1)
     owner = web.request_owner(create=True)
-    line = carts.add(owner, variant_id, quantity)
+    line = carts.add(owner, variant_id, quantity, pass_token=request_pass())
     if not _htmx():
         return _answer(redirect(shop_site().routes.prefix + "/cart", 303))
     count = carts.item_count(owner)
@@ -95,7 +98,7 @@ def change_line(variant_id: int):
     web.refuse_cross_site()
     quantity = carts.quantity_of(request.form.get("quantity"), minimum=0)
     owner = _existing_owner()
-    carts.set_quantity(owner, variant_id, quantity)
+    carts.set_quantity(owner, variant_id, quantity, pass_token=request_pass())
     return _after_change()
 
 
