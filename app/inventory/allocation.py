@@ -90,7 +90,8 @@ def take(variant_id: int, need: int, partial: bool, *, may_wait: bool = False) -
     A plan can meet a shopper who was quicker; then the levels are read again.
     Short of units, the variant's expired holds (anyone's) are released and
     it tries once more; if some of them are being released by someone else
-    right now (and `may_wait`), ExpiredBusy says to start over waiting for them."""
+    right now, or were just freed by them (and `may_wait`), ExpiredBusy says
+    to start over waiting for them."""
     taken: dict[int, int] = defaultdict(int)
     for freed_expired in (False, True):
         if freed_expired and not release_expired(variant_id):
@@ -105,8 +106,9 @@ def take(variant_id: int, need: int, partial: bool, *, may_wait: bool = False) -
                     taken[location_id] += units
         if sum(taken.values()) == need:
             break
-    if may_wait and sum(taken.values()) < need and expired_left(variant_id):
-        raise ExpiredBusy
+    short = need - sum(taken.values())
+    if may_wait and short and (expired_left(variant_id) or plan_for(free_units(variant_id), short, partial)):
+        raise ExpiredBusy  # a sweeper had the expired units locked, or has just freed them: once more, waiting
     return dict(taken)
 
 

@@ -25,9 +25,8 @@ from app.platform.auth import client_address
 from app.platform.tokens import well_formed
 from app.ratelimit import RateLimited
 from app.storefront import bp
-from app.storefront.account import _private, _site
+from app.storefront.personal import personal_page, private, shop_site
 from app.storefront.launch_view import when as _when
-from app.theming.render import render
 
 LINE_COOKIE = "vitrine_line"  # an anonymous shopper's name in a line (random; one place per name)
 LINE_MAX_AGE = 7 * 24 * 3600
@@ -55,11 +54,9 @@ def _holders() -> list[str]:
 
 
 def _page(template: str, info: LaunchInfo, status: int = 200, **page) -> Response:
-    site = _site()
-    context = site.context(template=template, canonical=None, page_title=info.product_title, launch=_page_view(info),
-                           product_url=site.routes.product(info.product_handle), poll_seconds=POLL_SECONDS, **page)
-    body = render(site.live.theme, template, context, overrides=site.live.overrides)
-    return _private(Response(body, status=status, mimetype="text/html"))
+    return personal_page(template, status, page_title=info.product_title, launch=_page_view(info),
+                         product_url=shop_site().routes.product(info.product_handle), poll_seconds=POLL_SECONDS,
+                         **page)
 
 
 def _page_view(info: LaunchInfo) -> dict:
@@ -110,7 +107,7 @@ def join_line(launch_id: int):
                         "seconds.", 429, {"Retry-After": str(limited.retry_after)})
     except LaunchError as error:
         return _refused(info, now, error.message, error.status)
-    response = _private(redirect(info.url, 303))
+    response = private(redirect(info.url, 303))
     if visitor:
         response.set_cookie(LINE_COOKIE, visitor, max_age=LINE_MAX_AGE, httponly=True, samesite="Lax",
                             secure=request.is_secure)
@@ -137,7 +134,7 @@ def _draw_page(info: LaunchInfo, now, error: str | None = None, status: int = 20
     return _page("launch.html", info, status, error=error, draw={
         "phase": phase, "entered": entry is not None, "status": entry.status if entry else None,
         "pass_expires_at": _when(entry.pass_expires_at) if entry else "", "logged_in": customer is not None,
-        "login_url": _site().routes.account("login") + "?next=" + quote(info.url, safe="/")}, **extra)
+        "login_url": shop_site().routes.account("login") + "?next=" + quote(info.url, safe="/")}, **extra)
 
 
 @bp.post("/launches/<id:launch_id>/enter")
@@ -152,7 +149,7 @@ def enter_draw(launch_id: int):
         draw.enter(info, customer.id, now)
     except LaunchError as error:
         return _refused(info, now, error.message, error.status)
-    return _private(redirect(info.url, 303))
+    return private(redirect(info.url, 303))
 
 
 @bp.route("/launches/<id:launch_id>/pass", methods=["GET", "POST"])
@@ -170,7 +167,7 @@ def draw_pass(launch_id: int):
     except DomainError as error:
         return _pass_page(info, token, now, True, error.message, error.status)
     held = passes.read(token)
-    response = _private(redirect(_site().routes.product(info.product_handle), 303))
+    response = private(redirect(shop_site().routes.product(info.product_handle), 303))
     response.set_cookie(PASS_COOKIE, token, max_age=max(1, int((held.expires_at - now).total_seconds())),
                         httponly=True, samesite="Lax", secure=request.is_secure)
     return response
@@ -185,4 +182,4 @@ def _pass_page(info: LaunchInfo, token: str, now, logged_in: bool, error: str | 
         status = status if status != 200 else 403
     back = quote(f"{info.url}/pass?token={token}", safe="/")
     return _page("launch_pass.html", info, status, token=token if valid else "", valid=valid, until=until,
-                 logged_in=logged_in, error=error, login_url=_site().routes.account("login") + "?next=" + back)
+                 logged_in=logged_in, error=error, login_url=shop_site().routes.account("login") + "?next=" + back)
