@@ -1,0 +1,404 @@
+"""Add to cart on one hot variant under gunicorn: the flash-sale gate, the
+conditional UPDATE alone, and a naive SELECT ... FOR UPDATE baseline.
+
+    .venv/bin/python -m bench.cart_bench [--seconds 8] [--connections 48] [--units 100000]
+
+Makes a store in bench.run's own database (`vitrine_bench` on DATABASE_URL or
+the embedded PostgreSQL under var/bench/, REDIS_URL or an embedded Redis)
+with one product per way of holding stock, each of one variant with
+`--units` units at one location, serves the app with the web command
+`make run` uses (gunicorn, 2 workers of 4 threads, app.cli.web_command) and
+loads it from this process: asyncio, `--connections` keep-alive HTTP/1.1
+connections, each sending its next request when the last answer is read.
+Every request is a new shopper (no cart token) adding 1 unit.
+
+The ways, each measured while stock lasts (the units outlast the window)
+and then sold out (on_hand counted down to what is reserved):
+- gate: POST /api/v1/cart/items on a variant marked for a flash sale: a
+  Redis counter admits at most the available units, then the conditional UPDATE.
+- update: the same request on an unmarked variant: the conditional UPDATE
+  alone. (The bench app turns off "hot by conflicts", which would otherwise
+  put the gate in front of this variant after 20 refusals.)
+- naive: a route that exists only in this benchmark's app factory
+  (`bench_app()`), the same request shape and cart line as the API, but its
+  hold is SELECT ... FOR UPDATE on the level, then UPDATE, and a reservation
+  row, in one transaction.
+- bare: a page with no database (storefront_bench's), the ceiling Flask,
+  gunicorn and the app's request hooks allow on this machine.
+
+After every phase the levels are checked: reserved never above on_hand, and
+reserved equal to the sum of the reservation rows ("oversells" counts the
+failures; it must be 0). In process (the Flask test client, one request at
+a time) it also measures what one add costs and the SQL statements it runs:
+a success, a refusal without the gate, a refusal through the gate.
+
+Writes bench/results/cart.json and cart.md.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+
+from bench.run import RESULTS, VAR, _app, stop_embedded
+from bench.storefront_bench import BARE_PATH, _free_port, _one, add_bare_page
+
+NAIVE_PATH = "/_bench/naive-add"
+API_PATH = "/api/v1/cart/items"
+WAYS = ("gate", "update", "naive")
+
+
+# -- the benchmark's own app: the product, a bare page and the naive add ----------------------------------------------
+
+def bench_app():
+    """gunicorn's `bench.cart_bench:bench_app()`."""
+    from app import create_app
+
+    return add_naive_add(add_bare_page(create_app()))
+
+
+def add_naive_add(app):
+    """POST NAIVE_PATH {"variant_id"}: what POST /api/v1/cart/items does for a
+    new shopper (a guest cart with one line, the answer with its token), with
+    the textbook hold instead of ours: lock the level, look, then write."""
+    import sqlalchemy as sa
+    from flask import g, jsonify, request
+
+    from app.cart import storage, web
+    from app.extensions import csrf, db
+    from app.inventory import gate
+    from tenants.context import require_store
+    from tenants.session import tenant_engine
+
+    gate.AUTO_HOT_CONFLICTS = 10**9  # "update" must stay ungated however many refusals it gives
+    lock = sa.text("SELECT l.id, l.location_id, l.on_hand - l.reserved AS free FROM inventory_levels l "
+                   "JOIN locations o ON o.store_id = l.store_id AND o.id = l.location_id "
+                   "WHERE l.variant_id = :v AND o.active ORDER BY o.priority, o.id LIMIT 1 FOR UPDATE OF l")
+    take = sa.text("UPDATE inventory_levels SET reserved = reserved + 1, updated_at = now() WHERE id = :id")
+    row = sa.text("INSERT INTO reservations (store_id, holder, variant_id, location_id, quantity, expires_at, "
+                  "created_at, updated_at) VALUES (:s, :h, :v, :l, 1, now() + interval '15 minutes', now(), now())")
+
+    @csrf.exempt
+    @app.post(NAIVE_PATH)
+    def naive_add():
+        variant_id = int(request.get_json()["variant_id"])
+        owner = web.request_owner(create=True)
+        bind = {"bind": tenant_engine(db)}
+        level = db.session.execute(lock, {"v": variant_id}, bind_arguments=bind).first()
+        if level is None or level.free < 1:
+            db.session.rollback()
+            return web.keep_token(jsonify(error={"code": "shortage", "available": 0})), 409
+        db.session.execute(take, {"id": level.id}, bind_arguments=bind)
+        db.session.execute(row, {"s": require_store().id, "h": owner.holder, "v": variant_id,
+                                 "l": level.location_id}, bind_arguments=bind)
+        db.session.commit()
+        storage.save_line(owner, storage.Line(variant_id, 1, 0, storage.now()))
+        return web.keep_token(jsonify(cart={"token": web.current_token(), "currency": g.store.currency,
+                                            "item_count": 1})), 201
+
+    return app
+
+
+# -- the store --------------------------------------------------------------------------------------------------------
+
+def make_store(app, units: int) -> tuple[object, dict[str, int], int]:
+    """A store with one product per way (and one for the in-process figures); (store, variant ids, location)."""
+    import sqlalchemy as sa
+
+    from app.catalog import products as catalog
+    from app.catalog.models import Variant
+    from app.extensions import db
+    from app.inventory import service as inventory
+    from tenants.context import store_context
+    from tenants.provisioning import create_store, placement_of
+
+    actor = "bench@example.com"
+    with app.app_context():
+        store = placement_of(create_store(handle=f"cart{uuid.uuid4().hex[:8]}", name="Bench Drops", currency="USD"))
+        db.session.remove()
+    variants = {}
+    with app.app_context(), store_context(store):
+        location = (inventory.default_location() or inventory.create_location("Main location")).id
+        for name in (*WAYS, "in process"):
+            product = catalog.create_product({"title": f"Drop {name}", "price": "120.00", "status": "active"},
+                                             actor=actor)
+            variant_id = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == product.id))
+            inventory.set_on_hand(variant_id, location, units, reason="received", actor=actor)
+            variants[name] = variant_id
+        db.session.execute(sa.update(Variant).where(Variant.id == variants["gate"]).values(flash_sale=True))
+        db.session.commit()
+    return store, variants, location
+
+
+def sell_out(app, store, variant_id: int, location: int) -> None:
+    """What is left is counted away: on_hand comes down to what is reserved."""
+    from app.inventory import service as inventory
+    from tenants.context import store_context
+
+    with app.app_context(), store_context(store):
+        reserved = inventory.levels([variant_id])[(variant_id, location)].reserved
+        inventory.set_on_hand(variant_id, location, reserved, reason="correction", actor="bench@example.com")
+
+
+def oversells(app, store, variant_id: int) -> dict:
+    """The level and its rows: reserved above on_hand, or reserved other than the rows' sum, is a failure."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from tenants.context import store_context
+    from tenants.session import tenant_engine
+
+    with app.app_context(), store_context(store):
+        on_hand, reserved, rows = db.session.execute(sa.text(
+            "SELECT sum(on_hand), sum(reserved), (SELECT coalesce(sum(quantity), 0) FROM reservations "
+            "WHERE variant_id = :v) FROM inventory_levels WHERE variant_id = :v"), {"v": variant_id},
+            bind_arguments={"bind": tenant_engine(db)}).one()
+        db.session.commit()
+    failures = int(reserved > on_hand) + int(reserved != rows)
+    return {"on_hand": int(on_hand), "reserved": int(reserved), "rows": int(rows), "oversells": failures}
+
+
+# -- the server -------------------------------------------------------------------------------------------------------
+
+def start_server(app, workers: int):
+    import subprocess
+
+    from app.cli import web_command
+    from app.config import ROOT
+
+    port = _free_port()
+    command = web_command("127.0.0.1", port, workers, VAR, access_log=False)
+    command[-1] = "bench.cart_bench:bench_app()"
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASES"]["main"], "DATABASES": "{}",
+           "REDIS_URL": app.config["REDIS_URL"], "VAR_DIR": str(VAR), "SECRET_KEY": "bench",
+           "VITRINE_ENV": "production", "PLATFORM_HOST": "localhost"}
+    log = open(VAR / "cart-bench-gunicorn.log", "w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if asyncio.run(_one(port, "localhost", "/healthz"))[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"gunicorn did not start; see {log.name}")
+        time.sleep(0.1)  # polling for readiness, not standing in for it
+    return process, port
+
+
+# -- the load generator -----------------------------------------------------------------------------------------------
+
+async def request(reader, writer, host: str, path: str, body: bytes | None) -> int:
+    """One keep-alive request (a POST of `body` as JSON, or a GET); its status."""
+    if body is None:
+        head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    else:
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")
+    writer.write(head.encode() + (body or b""))
+    answer = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in answer[1:] if line)}
+    await reader.readexactly(int(headers.get("content-length", 0)))
+    if headers.get("connection", "").lower() == "close":
+        raise ConnectionResetError("closed by the server")
+    return int(answer[0].split()[1])
+
+
+class Load:
+    """`connections` clients sending the same request for `seconds`: statuses and latencies (ms)."""
+
+    def __init__(self, port: int, host: str, path: str, body: bytes | None, connections: int, seconds: float):
+        self.port, self.host, self.path, self.body = port, host, path, body
+        self.connections, self.seconds = connections, seconds
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.errors = 0
+
+    async def _client(self, deadline: float) -> None:
+        reader = writer = None
+        while time.perf_counter() < deadline:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            start = time.perf_counter()
+            try:
+                status = await request(reader, writer, self.host, self.path, self.body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.errors += 1
+                writer.close()
+                reader = writer = None
+                continue
+            self.latencies.append((time.perf_counter() - start) * 1000)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+        if writer is not None:
+            writer.close()
+
+    async def _run(self) -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(self._client(start + self.seconds) for _ in range(self.connections)))
+        return time.perf_counter() - start
+
+    def run(self, expected: int) -> dict:
+        """Figures; `expected` is the answer every request should get (201 or 409): others are errors."""
+        elapsed = asyncio.run(self._run())
+        ordered = sorted(self.latencies)
+        right = self.statuses.get(expected, 0)
+        return {"requests": len(ordered), "answers": {str(k): v for k, v in sorted(self.statuses.items())},
+                "errors": self.errors + len(ordered) - right, "seconds": round(elapsed, 2),
+                "requests_per_s": round(len(ordered) / elapsed, 1), f"{expected}_per_s": round(right / elapsed, 1),
+                "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
+                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2) if ordered else None}
+
+
+# -- in process: one add at a time ------------------------------------------------------------------------------------
+
+def in_process(app, host: str, variant_id: int, runs: int = 60) -> dict:
+    """Median ms and SQL statements of one add (a new shopper each time) through the Flask test client."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    client = app.test_client(use_cookies=False)
+    body = {"variant_id": variant_id, "quantity": 1}
+    statements = []
+    with app.app_context():
+        engines = {db.engine, *db.engines.values()}
+    count = lambda *args: statements.append(1)  # noqa: E731
+    client.post(API_PATH, json=body, headers={"Host": host})  # warm-up
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", count)
+    samples, statuses = [], set()
+    try:
+        for _ in range(runs):
+            start = time.perf_counter()
+            statuses.add(client.post(API_PATH, json=body, headers={"Host": host}).status_code)
+            samples.append((time.perf_counter() - start) * 1000)
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", count)
+    return {"median_ms": round(statistics.median(samples), 2), "sql_per_request": round(len(statements) / runs, 1),
+            "statuses": sorted(statuses)}
+
+
+def in_process_figures(app, store, variants: dict[str, int], location: int) -> dict:
+    """A success, a refusal without the gate and one through it (the "in process" variant, then sold out)."""
+    import sqlalchemy as sa
+
+    from app.catalog.models import Variant
+    from app.extensions import db
+    from app.inventory import gate
+    from tenants.context import store_context
+
+    gate.AUTO_HOT_CONFLICTS = 10**9
+    host = f"{store.handle}.localhost"
+    variant_id = variants["in process"]
+    figures = {"success": in_process(app, host, variant_id)}
+    sell_out(app, store, variant_id, location)
+    figures["refused, no gate"] = in_process(app, host, variant_id)
+    with app.app_context(), store_context(store):
+        db.session.execute(sa.update(Variant).where(Variant.id == variant_id).values(flash_sale=True))
+        db.session.commit()
+    gate._marks.clear()  # this process's list of marked variants, read again at once
+    figures["refused, through the gate"] = in_process(app, host, variant_id)
+    return figures
+
+
+# -- the run ----------------------------------------------------------------------------------------------------------
+
+def measure(port: int, host: str, path: str, body: bytes | None, expected: int, connections: int,
+            seconds: float) -> dict:
+    Load(port, host, path, body, connections, 1.0).run(expected)  # warm-up: connections, caches, the gate's counter
+    return Load(port, host, path, body, connections, seconds).run(expected)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=48)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--units", type=int, default=100_000)
+    parser.add_argument("--in-process", action="store_true", help="only the in-process figures")
+    args = parser.parse_args()
+
+    app = add_naive_add(add_bare_page(_app()))
+    load_before = os.getloadavg()
+    store, variants, location = make_store(app, args.units)
+    alone = in_process_figures(app, store, variants, location)
+    for name, figures in alone.items():
+        print(f"in process, {name:<28} {figures}")
+    if args.in_process:
+        stop_embedded()
+        return
+    process, port = start_server(app, args.workers)
+    host = f"{store.handle}.localhost:{port}"
+    results = {}
+    try:
+        results["bare page"] = measure(port, "localhost", BARE_PATH, None, 200, args.connections, args.seconds)
+        print(f"{'bare page':<28} {results['bare page']}")
+        for way in WAYS:
+            path = NAIVE_PATH if way == "naive" else API_PATH
+            body = json.dumps({"variant_id": variants[way], "quantity": 1}).encode()
+            for phase, expected in (("in stock", 201), ("sold out", 409)):
+                if phase == "sold out":
+                    sell_out(app, store, variants[way], location)
+                figures = measure(port, host, path, body, expected, args.connections, args.seconds)
+                figures.update(oversells(app, store, variants[way]))
+                results[f"{way}, {phase}"] = figures
+                print(f"{way + ', ' + phase:<28} {figures}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    bare = results["bare page"]["requests_per_s"]
+    for figures in results.values():
+        figures["ratio_to_bare"] = round(figures["requests_per_s"] / bare, 3) if bare else None
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
+        "setup": {"units": args.units, "gunicorn": f"{args.workers} workers x 4 threads (app.cli.web_command)",
+                  "load": f"{args.connections} keep-alive connections, {args.seconds:g} s per phase after a 1 s "
+                          "warm-up, asyncio in the same machine; every request a new shopper adding 1 unit"},
+        "in_process": alone,
+        "results": results,
+        "oversells": sum(figures.get("oversells", 0) for figures in results.values()),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "cart.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "cart.md").write_text(markdown(report))
+    print(f"oversells: {report['oversells']}; written to {RESULTS / 'cart.json'} and cart.md")
+    stop_embedded()
+
+
+def markdown(report: dict) -> str:
+    setup, machine = report["setup"], report["machine"]
+    lines = [f"# Add to cart on one hot variant ({report['when']})", "",
+             f"{machine['cpus']} CPUs (1-minute load average before/after: {machine['load_average_before_after']}),"
+             f" Python {machine['python']}; gunicorn {setup['gunicorn']}; {setup['load']}; {setup['units']:,} "
+             "units while stock lasts, then on_hand counted down to what is reserved.", "",
+             "gate: POST /api/v1/cart/items through the flash-sale gate; update: the same without the gate "
+             "(the conditional UPDATE alone); naive: SELECT ... FOR UPDATE on the level, then UPDATE and a "
+             "reservation row, behind the same cart edges. Oversells: reserved above on_hand, or reserved other "
+             "than the rows' sum, checked after every phase.", "",
+             "| way | phase | requests/s | answered as expected/s | p50 ms | p99 ms | vs bare | errors | oversells |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, f in report["results"].items():
+        way, _, phase = name.partition(", ")
+        good = next((v for k, v in f.items() if k.endswith("_per_s") and k != "requests_per_s"), f["requests_per_s"])
+        lines.append(f"| {way} | {phase or '–'} | {f['requests_per_s']:.0f} | {good:.0f} | {f['p50_ms']:.1f} | "
+                     f"{f['p99_ms']:.1f} | {f['ratio_to_bare']:.2f} | {f['errors']} | {f.get('oversells', '–')} |")
+    lines += ["", "In process (the Flask test client, one add at a time, median of 60, a new shopper each time):", "",
+              "| add | ms | SQL statements |", "| --- | ---: | ---: |"]
+    for name, f in report["in_process"].items():
+        lines.append(f"| {name} | {f['median_ms']} | {f['sql_per_request']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
