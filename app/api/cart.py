@@ -48,8 +48,7 @@ def add_item():
                                           default=1), minimum=1)
     web.refuse_cross_site()
     owner = web.request_owner(create=True)
-    carts.add(owner, variant_id, quantity, pass_token=request_pass())
-    return _answer(carts.view(owner, g.store.currency), 201)
+    return _answer(carts.add_and_view(owner, variant_id, quantity, g.store.currency, pass_token=request_pass()), 201)
 
 
 @bp.patch("/cart/items/<line>")

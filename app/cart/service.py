@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -118,8 +119,32 @@ def add(owner: Owner, variant_id: int, quantity: int, *, pass_token: str | None 
     """Add `quantity` units of a variant (to its line if there is one). A hot
     variant passes the flash-sale gate first, so a sold-out answer costs no
     query; a product behind a launch needs the shopper's pass."""
+    return _add(owner, variant_id, quantity, pass_token, images=False).line
+
+
+def add_and_view(owner: Owner, variant_id: int, quantity: int, currency: str, *,
+                 pass_token: str | None = None) -> CartView:
+    """add(), answered with the cart. When the line is the cart's only one
+    (a new shopper's first add) the answer is made of what the add just read
+    and wrote: the item, the line and its fresh hold, with nothing to repair
+    or refresh. Otherwise the cart is read as view() reads it."""
+    added = _add(owner, variant_id, quantity, pass_token, images=True)
+    if not added.others:
+        held_until = added.hold.expires_at if added.hold else None
+        return CartView((LineView(added.item, added.line.quantity, added.line.price, held_until),), currency)
+    return view(owner, currency)
+
+
+class _Added(NamedTuple):
+    item: Item
+    line: Line
+    hold: reservations.Hold | None  # None: the variant does not track stock
+    others: bool  # the cart has other lines
+
+
+def _add(owner: Owner, variant_id: int, quantity: int, pass_token: str | None, *, images: bool) -> _Added:
     with _gated(variant_id, quantity):
-        item = _item(variant_id)
+        item = _item(variant_id, images=images)
         _admitted(item, pass_token)
         with storage.changing(owner):
             lines = storage.load(owner)
@@ -131,8 +156,8 @@ def add(owner: Owner, variant_id: int, quantity: int, *, pass_token: str | None 
                 raise CartError(CartErrorCode.INVALID, f"A cart holds at most {MAX_LINE_QUANTITY} of one item"
                                 + (f"; yours has {before.quantity} already." if before else "."), "quantity")
             after = replace(before, quantity=wanted) if before else Line(variant_id, wanted, item.price, storage.now())
-            _change(owner, item, before, after)
-    return after
+            hold = _change(owner, item, before, after)
+    return _Added(item, after, hold, bool(lines.keys() - {variant_id}))
 
 
 def set_quantity(owner: Owner, variant_id: int, quantity: int, *, pass_token: str | None = None) -> Line | None:
@@ -258,15 +283,15 @@ def _line(owner: Owner, variant_id: int) -> Line:
     return line
 
 
-def _change(owner: Owner, item: Item, before: Line | None, after: Line | None) -> None:
-    """Write the line, then hold its stock; put the line back when the hold is refused."""
+def _change(owner: Owner, item: Item, before: Line | None, after: Line | None) -> reservations.Hold | None:
+    """Write the line, then hold its stock; put the line back when the hold
+    is refused. The hold (None for a variant that does not track stock)."""
     if after:
         storage.save_line(owner, after)
     else:
         storage.drop_line(owner, item.variant_id)
     try:
-        if item.tracked:
-            _hold(owner, item, after.quantity if after else 0)
+        return _hold(owner, item, after.quantity if after else 0) if item.tracked else None
     except reservations.Shortage as short:
         _restore(owner, item.variant_id, before)
         raise Shortage(item.variant_id, short.available, _short_message(item, short.available, before)) from None
@@ -275,9 +300,9 @@ def _change(owner: Owner, item: Item, before: Line | None, after: Line | None) -
         raise
 
 
-def _hold(owner: Owner, item: Item, wanted: int) -> None:
+def _hold(owner: Owner, item: Item, wanted: int) -> reservations.Hold:
     try:
-        reservations.hold(owner.holder, item.variant_id, wanted)
+        return reservations.hold(owner.holder, item.variant_id, wanted)
     except reservations.Shortage:
         gate.conflict(item.variant_id)  # enough of these make the variant hot
         raise
@@ -346,8 +371,8 @@ def _refreshed(owner: Owner, holds: dict) -> dict:
     return holds
 
 
-def _item(variant_id: int) -> Item:
-    item = _items([variant_id]).get(variant_id)
+def _item(variant_id: int, *, images: bool = True) -> Item:
+    item = _items([variant_id], images=images).get(variant_id)
     if item is None:
         raise CartError(CartErrorCode.NOT_FOUND, "That product is not for sale here.", "variant_id", status=404)
     return item
@@ -363,38 +388,32 @@ def _item_or_drop(owner: Owner, variant_id: int) -> Item:
         raise
 
 
-def _items(variant_ids: list[int]) -> dict[int, Item]:
-    """The sellable variants among these ids, with their product and image: two queries."""
+def _items(variant_ids: list[int], *, images: bool = True) -> dict[int, Item]:
+    """The sellable variants among these ids, with their product and (if
+    `images`) picture: the variant's own, else the product's first. One query."""
     if not variant_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(Variant.id, Variant.product_id, Product.title, Product.handle, Variant.option1, Variant.option2,
-                  Variant.option3, Variant.sku, Variant.price, Variant.compare_at_price, Variant.track_inventory,
-                  Variant.image_id)
-        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
-        .where(Variant.id.in_(variant_ids), Product.status == "active")).all()
-    images = _images({row.product_id for row in rows}, {row.image_id for row in rows if row.image_id})
+    columns = [Variant.id, Variant.product_id, Product.title, Product.handle, Variant.option1, Variant.option2,
+               Variant.option3, Variant.sku, Variant.price, Variant.compare_at_price, Variant.track_inventory]
+    query = (sa.select(*columns)
+             .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+             .where(Variant.id.in_(variant_ids), Product.status == "active"))
+    if images:
+        picture = _picture()
+        query = query.add_columns(picture.c.storage_key, picture.c.alt).outerjoin(picture, sa.true())
     items = {}
-    for row in rows:
-        image = images.get(("variant", row.image_id)) or images.get(("product", row.product_id))
+    for row in db.session.execute(query):
+        key, alt = (row.storage_key, row.alt) if images else (None, None)
         options = [value for value in (row.option1, row.option2, row.option3) if value]
         items[row.id] = Item(row.id, row.product_id, row.title, row.handle, " / ".join(options), row.sku or "",
                              row.price, row.compare_at_price, row.track_inventory,
-                             image.storage_key if image else None, (image.alt or row.title) if image else "")
+                             key, (alt or row.title) if key else "")
     return items
 
 
-def _images(product_ids: set[int], image_ids: set[int]) -> dict[tuple[str, int], ProductImage]:
-    """Each product's first image and the variants' own images."""
-    if not product_ids:
-        return {}
-    rank = sa.func.row_number().over(partition_by=ProductImage.product_id,
-                                     order_by=(ProductImage.position, ProductImage.id)).label("rank")
-    ranked = sa.select(ProductImage.id, rank).where(ProductImage.product_id.in_(product_ids)).subquery()
-    first = sa.select(ProductImage).join(ranked, ranked.c.id == ProductImage.id).where(ranked.c.rank == 1)
-    found: dict[tuple[str, int], ProductImage] = {("product", image.product_id): image
-                                                  for image in db.session.scalars(first)}
-    if image_ids:
-        for image in db.session.scalars(sa.select(ProductImage).where(ProductImage.id.in_(image_ids))):
-            found[("variant", image.id)] = image
-    return found
+def _picture():
+    """A variant's picture, for a LATERAL join: its own image if it has one, else its product's first."""
+    own = sa.case((ProductImage.id == Variant.image_id, 0), else_=1)
+    return (sa.select(ProductImage.storage_key, ProductImage.alt)
+            .where(sa.or_(ProductImage.id == Variant.image_id, ProductImage.product_id == Variant.product_id))
+            .order_by(own, ProductImage.position, ProductImage.id).limit(1).lateral("picture"))

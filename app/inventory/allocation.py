@@ -15,6 +15,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from app.catalog.models import Product, Variant
 from app.effects import after_commit
 from app.extensions import db
 from app.inventory import gate
@@ -46,6 +47,69 @@ def lock(holder: str, variant_id: int | None = None) -> None:
     variant, for the holder's other new holds), until the transaction ends."""
     key = lock_key("hold", holder, variant_id if variant_id is not None else "")
     db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)), bind_arguments={"bind": tenant_engine(db)})
+
+
+def locked_variant(holder: str, variant_id: int):
+    """The variant's (track_inventory, product status), or None when there is
+    no such variant, with this holder's locks taken in the same round trip:
+    first its lock on the variant, then its lock on its count of variants
+    (the order lock() callers keep)."""
+    return db.session.execute(
+        sa.select(Variant.track_inventory, Product.status,
+                  sa.func.pg_advisory_xact_lock(lock_key("hold", holder, variant_id)),
+                  sa.func.pg_advisory_xact_lock(lock_key("hold", holder, "")))
+        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+        .where(Variant.id == variant_id)).first()
+
+
+class Outlook(NamedTuple):
+    """What one read (after the holder's locks) says about a holder's next hold of a variant."""
+
+    mine: int  # the holder's rows of this variant, expired or not
+    held_variants: int  # distinct variants the holder holds now (unexpired)
+    free: int  # units free at the variant's active locations
+    expired: bool  # the variant has lapsed holds (anyone's) still keeping units
+
+
+def outlook(holder: str, variant_id: int) -> Outlook:
+    level, active = InventoryLevel.__table__, sa.select(Location.id).where(Location.active)
+    ours = Reservation.holder == holder
+    row = db.session.execute(sa.select(
+        sa.select(sa.func.count()).where(ours, Reservation.variant_id == variant_id).scalar_subquery(),
+        sa.select(sa.func.count(sa.distinct(Reservation.variant_id)))
+        .where(ours, Reservation.expires_at > sa.func.now()).scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.sum(level.c.on_hand - level.c.reserved), 0))
+        .where(level.c.variant_id == variant_id, level.c.location_id.in_(active)).scalar_subquery(),
+        sa.exists().where(Reservation.variant_id == variant_id, Reservation.expires_at <= sa.func.now()))).one()
+    return Outlook(*row)
+
+
+def take_whole(variant_id: int, units: int) -> tuple[int, int] | None:
+    """All `units` from the first active location (in priority order) that
+    has them, in one conditional UPDATE: (location_id, units left free there
+    after it), or None when no location had them by the time its row was
+    locked (someone quicker took them, or they are split across locations)."""
+    level = InventoryLevel.__table__
+    first = (sa.select(level.c.id)
+             .join(Location, sa.and_(Location.store_id == level.c.store_id, Location.id == level.c.location_id))
+             .where(level.c.variant_id == variant_id, Location.active, level.c.on_hand - level.c.reserved >= units)
+             .order_by(Location.priority, Location.id).limit(1).scalar_subquery())
+    row = db.session.execute(
+        sa.update(level).where(level.c.id == first, level.c.on_hand - level.c.reserved >= units)
+        .values(reserved=level.c.reserved + units, updated_at=sa.func.now())
+        .returning(level.c.location_id, level.c.on_hand - level.c.reserved),
+        bind_arguments={"bind": tenant_engine(db)}).first()
+    return (row[0], row[1]) if row else None
+
+
+def add_row(holder: str, variant_id: int, location_id: int, units: int, minutes: int):
+    """The holder's first row of the variant (its locks say there is none); its expiry."""
+    table = Reservation.__table__
+    return db.session.execute(
+        sa.insert(table).values(store_id=require_store().id, holder=holder, variant_id=variant_id,
+                                location_id=location_id, quantity=units, expires_at=in_minutes(minutes),
+                                created_at=sa.func.now(), updated_at=sa.func.now())
+        .returning(table.c.expires_at), bind_arguments={"bind": tenant_engine(db)}).scalar_one()
 
 
 def own_rows(holder: str, variant_id: int) -> list:

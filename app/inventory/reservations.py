@@ -257,8 +257,11 @@ def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
 
 def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool, *,
               release_first: bool = False):
-    tracked = _variant(variant_id, releasing=quantity == 0)
-    allocation.lock(holder, variant_id)
+    tracked = _variant(holder, variant_id, releasing=quantity == 0)  # and the holder's locks
+    if tracked and quantity and not release_first:
+        first = _first_hold(holder, variant_id, quantity, minutes, partial)
+        if first is not None:
+            return first
     if release_first:  # before any level lock is held, so waiting for the sweeper's rows cannot deadlock
         allocation.release_expired(variant_id, wait=True)
     rows = allocation.own_rows(holder, variant_id)  # locked: the sweeper skips them, a release waits
@@ -290,13 +293,36 @@ def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial
     return before, result
 
 
-def _variant(variant_id: int, *, releasing: bool) -> bool:
+def _first_hold(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool):
+    """The common case in three statements: a holder taking units of a
+    variant it has no rows of, all from one location. (flip check, Hold), or
+    Shortage when the units are not there and no lapsed hold could free
+    them, or None: the general path decides (the transaction has changed nothing)."""
+    seen = allocation.outlook(holder, variant_id)
+    if seen.mine:
+        return None  # raise, lower or renew the holder's own rows
+    if seen.held_variants >= MAX_HELD_VARIANTS:
+        raise _full()
+    if seen.free < quantity:
+        if partial or seen.expired:
+            return None  # take what there is / give lapsed holds back first
+        raise Shortage(variant_id, quantity, min(MAX_HOLD, seen.free))  # no write yet: nothing to undo
+    taken = allocation.take_whole(variant_id, quantity)
+    if taken is None:
+        return None  # a quicker shopper, or units split across locations: plan with the general path
+    location_id, left_there = taken
+    expires_at = allocation.add_row(holder, variant_id, location_id, quantity, minutes)
+    db.session.commit()
+    # The variant had units (we took some); it can only have sold out if this level has none left now.
+    maybe_flipped = {variant_id: quantity} if left_there == 0 else {}
+    return maybe_flipped, Hold(variant_id, quantity, expires_at, ((location_id, quantity),))
+
+
+def _variant(holder: str, variant_id: int, *, releasing: bool) -> bool:
     """Whether the variant tracks stock; 404 for an unknown variant, or one
-    of a product not for sale (unless the hold is being let go)."""
-    row = db.session.execute(
-        sa.select(Variant.track_inventory, Product.status)
-        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
-        .where(Variant.id == variant_id)).first()
+    of a product not for sale (unless the hold is being let go). Takes the
+    holder's locks (allocation.locked_variant)."""
+    row = allocation.locked_variant(holder, variant_id)
     if row is None or (row.status != "active" and not releasing):
         raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such item in this store.", "variant", status=404)
     return row.track_inventory
@@ -304,13 +330,17 @@ def _variant(variant_id: int, *, releasing: bool) -> bool:
 
 def _check_room(holder: str) -> None:
     """A new variant for this holder: refused past MAX_HELD_VARIANTS (the
-    holder lock makes two new variants at once count each other)."""
-    allocation.lock(holder)
+    holder lock, taken with the variant's, makes two new variants at once
+    count each other)."""
     held = db.session.scalar(sa.select(sa.func.count(sa.distinct(Reservation.variant_id)))
                              .where(Reservation.holder == holder, Reservation.expires_at > sa.func.now()))
     if held >= MAX_HELD_VARIANTS:
-        raise _invalid(f"A cart can hold at most {MAX_HELD_VARIANTS} different items. Remove one to add another.",
-                       "variant", status=409)
+        raise _full()
+
+
+def _full() -> InventoryError:
+    return _invalid(f"A cart can hold at most {MAX_HELD_VARIANTS} different items. Remove one to add another.",
+                    "variant", status=409)
 
 
 def _hold_now(holder: str, variant_id: int) -> Hold:
