@@ -524,6 +524,25 @@ def test_only_selling_out_and_coming_back_tell_the_caches(app, make_store):
         assert _changed_products() == 4
 
 
+def test_emptying_one_location_is_no_flip_while_another_has_stock(app, make_store):
+    """A first hold reads the variant's total only when the level it took from has none left."""
+    store = make_store()
+    variant_id, first, second = _setup(app, store, (2, 1))
+    with as_store(app, store):
+        db.session.execute(sa.delete(Outbox))
+        db.session.commit()
+    with as_store(app, store):
+        taken = reservations.hold("cart:a", variant_id, 2)
+    with as_store(app, store):
+        assert taken == reservations.holds("cart:a")[variant_id]  # what it answered is what it wrote
+        assert taken.locations == ((first, 2),) and _levels(variant_id) == {first: (2, 2), second: (1, 0)}
+        assert _changed_products() == 0  # the back room still has one
+        reservations.hold("cart:b", variant_id, 1)
+    with as_store(app, store):
+        assert _levels(variant_id)[second] == (1, 1) and _changed_products() == 1  # sold out
+        _reserved_matches_rows()
+
+
 # -- who waits for whom -----------------------------------------------------------------------------------------------
 
 def test_a_sweeper_and_shoppers_letting_go_at_once_give_each_unit_back_once(app, make_store):
