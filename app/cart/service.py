@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import NamedTuple
 from datetime import UTC, datetime, timedelta
 
@@ -393,16 +394,8 @@ def _items(variant_ids: list[int], *, images: bool = True) -> dict[int, Item]:
     `images`) picture: the variant's own, else the product's first. One query."""
     if not variant_ids:
         return {}
-    columns = [Variant.id, Variant.product_id, Product.title, Product.handle, Variant.option1, Variant.option2,
-               Variant.option3, Variant.sku, Variant.price, Variant.compare_at_price, Variant.track_inventory]
-    query = (sa.select(*columns)
-             .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
-             .where(Variant.id.in_(variant_ids), Product.status == "active"))
-    if images:
-        picture = _picture()
-        query = query.add_columns(picture.c.storage_key, picture.c.alt).outerjoin(picture, sa.true())
     items = {}
-    for row in db.session.execute(query):
+    for row in db.session.execute(_items_query(images), {"ids": variant_ids}):
         key, alt = (row.storage_key, row.alt) if images else (None, None)
         options = [value for value in (row.option1, row.option2, row.option3) if value]
         items[row.id] = Item(row.id, row.product_id, row.title, row.handle, " / ".join(options), row.sku or "",
@@ -411,9 +404,18 @@ def _items(variant_ids: list[int], *, images: bool = True) -> dict[int, Item]:
     return items
 
 
-def _picture():
-    """A variant's picture, for a LATERAL join: its own image if it has one, else its product's first."""
-    own = sa.case((ProductImage.id == Variant.image_id, 0), else_=1)
-    return (sa.select(ProductImage.storage_key, ProductImage.alt)
-            .where(sa.or_(ProductImage.id == Variant.image_id, ProductImage.product_id == Variant.product_id))
-            .order_by(own, ProductImage.position, ProductImage.id).limit(1).lateral("picture"))
+@cache
+def _items_query(images: bool):
+    """Built once (every add runs it, and building it costs more than running it)."""
+    query = (sa.select(Variant.id, Variant.product_id, Product.title, Product.handle, Variant.option1,
+                       Variant.option2, Variant.option3, Variant.sku, Variant.price, Variant.compare_at_price,
+                       Variant.track_inventory)
+             .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+             .where(Variant.id.in_(sa.bindparam("ids", expanding=True)), Product.status == "active"))
+    if not images:
+        return query
+    own_first = sa.case((ProductImage.id == Variant.image_id, 0), else_=1)
+    picture = (sa.select(ProductImage.storage_key, ProductImage.alt)  # its own image, else its product's first
+               .where(sa.or_(ProductImage.id == Variant.image_id, ProductImage.product_id == Variant.product_id))
+               .order_by(own_first, ProductImage.position, ProductImage.id).limit(1).lateral("picture"))
+    return query.add_columns(picture.c.storage_key, picture.c.alt).outerjoin(picture, sa.true())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -49,17 +50,59 @@ def lock(holder: str, variant_id: int | None = None) -> None:
     db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)), bind_arguments={"bind": tenant_engine(db)})
 
 
+# -- a holder's first hold of a variant: statements built once ------------------------------------------------
+# (Built per call, their construction and cache keys cost more than PostgreSQL's work; they run on every add to cart.)
+
+@cache
+def _first_hold_statements() -> dict:
+    level, active = InventoryLevel.__table__, sa.select(Location.id).where(Location.active)
+    # Parameters are named b_*: an INSERT's or UPDATE's may not be named after its table's columns.
+    variant, units = sa.bindparam("b_variant_id", type_=sa.BigInteger), sa.bindparam("b_units", type_=sa.Integer)
+    ours = Reservation.holder == sa.bindparam("b_holder", type_=sa.String)
+    first_with_enough = (
+        sa.select(level.c.id)
+        .join(Location, sa.and_(Location.store_id == level.c.store_id, Location.id == level.c.location_id))
+        .where(level.c.variant_id == variant, Location.active, level.c.on_hand - level.c.reserved >= units)
+        .order_by(Location.priority, Location.id).limit(1).scalar_subquery())
+    rows = Reservation.__table__
+    return {
+        "locked_variant": sa.select(
+            Variant.track_inventory, Product.status,
+            sa.func.pg_advisory_xact_lock(sa.bindparam("variant_key", type_=sa.BigInteger)),
+            sa.func.pg_advisory_xact_lock(sa.bindparam("holder_key", type_=sa.BigInteger)))
+        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+        .where(Variant.id == variant),
+        "outlook": sa.select(
+            sa.select(sa.func.count()).where(ours, Reservation.variant_id == variant).scalar_subquery(),
+            sa.select(sa.func.count(sa.distinct(Reservation.variant_id)))
+            .where(ours, Reservation.expires_at > sa.func.now()).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(level.c.on_hand - level.c.reserved), 0))
+            .where(level.c.variant_id == variant, level.c.location_id.in_(active)).scalar_subquery(),
+            sa.exists().where(Reservation.variant_id == variant, Reservation.expires_at <= sa.func.now())),
+        "take_whole": sa.update(level)
+        .where(level.c.id == first_with_enough, level.c.on_hand - level.c.reserved >= units)
+        .values(reserved=level.c.reserved + units, updated_at=sa.func.now())
+        .returning(level.c.location_id, level.c.on_hand - level.c.reserved),
+        "add_row": sa.insert(rows).values(
+            store_id=sa.bindparam("b_store_id"), holder=sa.bindparam("b_holder"), variant_id=variant,
+            location_id=sa.bindparam("b_location_id"), quantity=units,
+            expires_at=in_minutes(sa.bindparam("b_minutes", type_=sa.Integer)),
+            created_at=sa.func.now(), updated_at=sa.func.now()).returning(rows.c.expires_at),
+    }
+
+
+def _statement(name: str):
+    return _first_hold_statements()[name]
+
+
 def locked_variant(holder: str, variant_id: int):
     """The variant's (track_inventory, product status), or None when there is
     no such variant, with this holder's locks taken in the same round trip:
     first its lock on the variant, then its lock on its count of variants
     (the order lock() callers keep)."""
-    return db.session.execute(
-        sa.select(Variant.track_inventory, Product.status,
-                  sa.func.pg_advisory_xact_lock(lock_key("hold", holder, variant_id)),
-                  sa.func.pg_advisory_xact_lock(lock_key("hold", holder, "")))
-        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
-        .where(Variant.id == variant_id)).first()
+    return db.session.execute(_statement("locked_variant"), {
+        "b_variant_id": variant_id, "variant_key": lock_key("hold", holder, variant_id),
+        "holder_key": lock_key("hold", holder, "")}).first()
 
 
 class Outlook(NamedTuple):
@@ -72,16 +115,7 @@ class Outlook(NamedTuple):
 
 
 def outlook(holder: str, variant_id: int) -> Outlook:
-    level, active = InventoryLevel.__table__, sa.select(Location.id).where(Location.active)
-    ours = Reservation.holder == holder
-    row = db.session.execute(sa.select(
-        sa.select(sa.func.count()).where(ours, Reservation.variant_id == variant_id).scalar_subquery(),
-        sa.select(sa.func.count(sa.distinct(Reservation.variant_id)))
-        .where(ours, Reservation.expires_at > sa.func.now()).scalar_subquery(),
-        sa.select(sa.func.coalesce(sa.func.sum(level.c.on_hand - level.c.reserved), 0))
-        .where(level.c.variant_id == variant_id, level.c.location_id.in_(active)).scalar_subquery(),
-        sa.exists().where(Reservation.variant_id == variant_id, Reservation.expires_at <= sa.func.now()))).one()
-    return Outlook(*row)
+    return Outlook(*db.session.execute(_statement("outlook"), {"b_holder": holder, "b_variant_id": variant_id}).one())
 
 
 def take_whole(variant_id: int, units: int) -> tuple[int, int] | None:
@@ -89,27 +123,17 @@ def take_whole(variant_id: int, units: int) -> tuple[int, int] | None:
     has them, in one conditional UPDATE: (location_id, units left free there
     after it), or None when no location had them by the time its row was
     locked (someone quicker took them, or they are split across locations)."""
-    level = InventoryLevel.__table__
-    first = (sa.select(level.c.id)
-             .join(Location, sa.and_(Location.store_id == level.c.store_id, Location.id == level.c.location_id))
-             .where(level.c.variant_id == variant_id, Location.active, level.c.on_hand - level.c.reserved >= units)
-             .order_by(Location.priority, Location.id).limit(1).scalar_subquery())
-    row = db.session.execute(
-        sa.update(level).where(level.c.id == first, level.c.on_hand - level.c.reserved >= units)
-        .values(reserved=level.c.reserved + units, updated_at=sa.func.now())
-        .returning(level.c.location_id, level.c.on_hand - level.c.reserved),
-        bind_arguments={"bind": tenant_engine(db)}).first()
+    row = db.session.execute(_statement("take_whole"), {"b_variant_id": variant_id, "b_units": units},
+                             bind_arguments={"bind": tenant_engine(db)}).first()
     return (row[0], row[1]) if row else None
 
 
 def add_row(holder: str, variant_id: int, location_id: int, units: int, minutes: int):
     """The holder's first row of the variant (its locks say there is none); its expiry."""
-    table = Reservation.__table__
-    return db.session.execute(
-        sa.insert(table).values(store_id=require_store().id, holder=holder, variant_id=variant_id,
-                                location_id=location_id, quantity=units, expires_at=in_minutes(minutes),
-                                created_at=sa.func.now(), updated_at=sa.func.now())
-        .returning(table.c.expires_at), bind_arguments={"bind": tenant_engine(db)}).scalar_one()
+    return db.session.execute(_statement("add_row"), {
+        "b_store_id": require_store().id, "b_holder": holder, "b_variant_id": variant_id,
+        "b_location_id": location_id, "b_units": units, "b_minutes": minutes},
+        bind_arguments={"bind": tenant_engine(db)}).scalar_one()
 
 
 def own_rows(holder: str, variant_id: int) -> list:
