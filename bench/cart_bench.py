@@ -74,7 +74,7 @@ def add_naive_add(app):
     from app.extensions import csrf, db
     from app.inventory import gate
     from tenants.context import require_store
-    from tenants.session import tenant_engine
+    from tenants.session import _guard_write, tenant_engine
 
     gate.AUTO_HOT_CONFLICTS = 10**9  # "update" must stay ungated however many refusals it gives
     lock = sa.text("SELECT l.id, l.location_id, l.on_hand - l.reserved AS free FROM inventory_levels l "
@@ -90,6 +90,7 @@ def add_naive_add(app):
         variant_id = int(request.get_json()["variant_id"])
         owner = web.request_owner(create=True)
         bind = {"bind": tenant_engine(db)}
+        _guard_write(db.session)  # what every tenant write transaction does first (its raw SQL would skip it)
         level = db.session.execute(lock, {"v": variant_id}, bind_arguments=bind).first()
         if level is None or level.free < 1:
             db.session.rollback()

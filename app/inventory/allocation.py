@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
@@ -65,6 +66,10 @@ def _first_hold_statements() -> dict:
         .where(level.c.variant_id == variant, Location.active, level.c.on_hand - level.c.reserved >= units)
         .order_by(Location.priority, Location.id).limit(1).scalar_subquery())
     rows = Reservation.__table__
+    taken = (sa.update(level).where(level.c.id == first_with_enough, level.c.on_hand - level.c.reserved >= units)
+             .values(reserved=level.c.reserved + units, updated_at=sa.func.now())
+             .returning(level.c.location_id, (level.c.on_hand - level.c.reserved).label("left_there"))
+             .cte("taken"))
     return {
         "locked_variant": sa.select(
             Variant.track_inventory, Product.status,
@@ -79,15 +84,16 @@ def _first_hold_statements() -> dict:
             sa.select(sa.func.coalesce(sa.func.sum(level.c.on_hand - level.c.reserved), 0))
             .where(level.c.variant_id == variant, level.c.location_id.in_(active)).scalar_subquery(),
             sa.exists().where(Reservation.variant_id == variant, Reservation.expires_at <= sa.func.now())),
-        "take_whole": sa.update(level)
-        .where(level.c.id == first_with_enough, level.c.on_hand - level.c.reserved >= units)
-        .values(reserved=level.c.reserved + units, updated_at=sa.func.now())
-        .returning(level.c.location_id, level.c.on_hand - level.c.reserved),
-        "add_row": sa.insert(rows).values(
-            store_id=sa.bindparam("b_store_id"), holder=sa.bindparam("b_holder"), variant_id=variant,
-            location_id=sa.bindparam("b_location_id"), quantity=units,
-            expires_at=in_minutes(sa.bindparam("b_minutes", type_=sa.Integer)),
-            created_at=sa.func.now(), updated_at=sa.func.now()).returning(rows.c.expires_at),
+        # The conditional UPDATE and the row in one statement: the level's row lock is then held only
+        # from this statement to the commit, not across another round trip (on one hot variant, every
+        # other shopper waits on that lock).
+        "take_whole": sa.insert(rows).from_select(
+            ["store_id", "holder", "variant_id", "location_id", "quantity", "expires_at", "created_at",
+             "updated_at"],
+            sa.select(sa.bindparam("b_store_id", type_=sa.BigInteger), sa.bindparam("b_holder", type_=sa.String),
+                      variant, taken.c.location_id, units, in_minutes(sa.bindparam("b_minutes", type_=sa.Integer)),
+                      sa.func.now(), sa.func.now()))
+        .returning(rows.c.location_id, rows.c.expires_at, sa.select(taken.c.left_there).scalar_subquery()),
     }
 
 
@@ -118,22 +124,22 @@ def outlook(holder: str, variant_id: int) -> Outlook:
     return Outlook(*db.session.execute(_statement("outlook"), {"b_holder": holder, "b_variant_id": variant_id}).one())
 
 
-def take_whole(variant_id: int, units: int) -> tuple[int, int] | None:
-    """All `units` from the first active location (in priority order) that
-    has them, in one conditional UPDATE: (location_id, units left free there
-    after it), or None when no location had them by the time its row was
-    locked (someone quicker took them, or they are split across locations)."""
-    row = db.session.execute(_statement("take_whole"), {"b_variant_id": variant_id, "b_units": units},
-                             bind_arguments={"bind": tenant_engine(db)}).first()
-    return (row[0], row[1]) if row else None
+class Taken(NamedTuple):
+    location_id: int
+    expires_at: datetime
+    left_there: int  # units still free at that location
 
 
-def add_row(holder: str, variant_id: int, location_id: int, units: int, minutes: int):
-    """The holder's first row of the variant (its locks say there is none); its expiry."""
-    return db.session.execute(_statement("add_row"), {
-        "b_store_id": require_store().id, "b_holder": holder, "b_variant_id": variant_id,
-        "b_location_id": location_id, "b_units": units, "b_minutes": minutes},
-        bind_arguments={"bind": tenant_engine(db)}).scalar_one()
+def take_whole(holder: str, variant_id: int, units: int, minutes: int) -> Taken | None:
+    """The holder's first hold of the variant (its locks say it has no row
+    of it): all `units` from the first active location, in priority order,
+    that has them, with their row. None when no location had them by the
+    time its level was locked (someone quicker took them, or they are split
+    across locations): then nothing was written."""
+    row = db.session.execute(_statement("take_whole"), {
+        "b_store_id": require_store().id, "b_holder": holder, "b_variant_id": variant_id, "b_units": units,
+        "b_minutes": minutes}, bind_arguments={"bind": tenant_engine(db)}).first()
+    return Taken(*row) if row else None
 
 
 def own_rows(holder: str, variant_id: int) -> list:

@@ -307,15 +307,13 @@ def _first_hold(holder: str, variant_id: int, quantity: int, minutes: int, parti
         if partial or seen.expired:
             return None  # take what there is / give lapsed holds back first
         raise Shortage(variant_id, quantity, min(MAX_HOLD, seen.free))  # no write yet: nothing to undo
-    taken = allocation.take_whole(variant_id, quantity)
+    taken = allocation.take_whole(holder, variant_id, quantity, minutes)
     if taken is None:
         return None  # a quicker shopper, or units split across locations: plan with the general path
-    location_id, left_there = taken
-    expires_at = allocation.add_row(holder, variant_id, location_id, quantity, minutes)
     db.session.commit()
     # The variant had units (we took some); it can only have sold out if this level has none left now.
-    maybe_flipped = {variant_id: quantity} if left_there == 0 else {}
-    return maybe_flipped, Hold(variant_id, quantity, expires_at, ((location_id, quantity),))
+    maybe_flipped = {variant_id: quantity} if taken.left_there == 0 else {}
+    return maybe_flipped, Hold(variant_id, quantity, taken.expires_at, ((taken.location_id, quantity),))
 
 
 def _variant(holder: str, variant_id: int, *, releasing: bool) -> bool:
