@@ -90,7 +90,7 @@ def add_naive_add(app):
         variant_id = int(request.get_json()["variant_id"])
         owner = web.request_owner(create=True)
         bind = {"bind": tenant_engine(db)}
-        _guard_write(db.session)  # what every tenant write transaction does first (its raw SQL would skip it)
+        _guard_write(db.session())  # what every tenant write transaction does first (its raw SQL would skip it)
         level = db.session.execute(lock, {"v": variant_id}, bind_arguments=bind).first()
         if level is None or level.free < 1:
             db.session.rollback()
@@ -260,7 +260,7 @@ class Load:
 
 # -- in process: one add at a time ------------------------------------------------------------------------------------
 
-def in_process(app, host: str, variant_id: int, runs: int = 60) -> dict:
+def in_process(app, host: str, variant_id: int, runs: int = 60, path: str = API_PATH) -> dict:
     """Median ms and SQL statements of one add (a new shopper each time) through the Flask test client."""
     import sqlalchemy as sa
 
@@ -272,14 +272,14 @@ def in_process(app, host: str, variant_id: int, runs: int = 60) -> dict:
     with app.app_context():
         engines = {db.engine, *db.engines.values()}
     count = lambda *args: statements.append(1)  # noqa: E731
-    client.post(API_PATH, json=body, headers={"Host": host})  # warm-up
+    client.post(path, json=body, headers={"Host": host})  # warm-up
     for engine in engines:
         sa.event.listen(engine, "before_cursor_execute", count)
     samples, statuses = [], set()
     try:
         for _ in range(runs):
             start = time.perf_counter()
-            statuses.add(client.post(API_PATH, json=body, headers={"Host": host}).status_code)
+            statuses.add(client.post(path, json=body, headers={"Host": host}).status_code)
             samples.append((time.perf_counter() - start) * 1000)
     finally:
         for engine in engines:
@@ -289,7 +289,8 @@ def in_process(app, host: str, variant_id: int, runs: int = 60) -> dict:
 
 
 def in_process_figures(app, store, variants: dict[str, int], location: int) -> dict:
-    """A success, a refusal without the gate and one through it (the "in process" variant, then sold out)."""
+    """A success, a refusal without the gate and one through it (the "in process" variant, then sold
+    out), and the naive add's success and refusal."""
     import sqlalchemy as sa
 
     from app.catalog.models import Variant
@@ -300,9 +301,11 @@ def in_process_figures(app, store, variants: dict[str, int], location: int) -> d
     gate.AUTO_HOT_CONFLICTS = 10**9
     host = f"{store.handle}.localhost"
     variant_id = variants["in process"]
-    figures = {"success": in_process(app, host, variant_id)}
+    figures = {"success": in_process(app, host, variant_id),
+               "naive, success": in_process(app, host, variant_id, path=NAIVE_PATH)}
     sell_out(app, store, variant_id, location)
     figures["refused, no gate"] = in_process(app, host, variant_id)
+    figures["naive, refused"] = in_process(app, host, variant_id, path=NAIVE_PATH)
     with app.app_context(), store_context(store):
         db.session.execute(sa.update(Variant).where(Variant.id == variant_id).values(flash_sale=True))
         db.session.commit()

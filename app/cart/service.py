@@ -147,8 +147,7 @@ def _add(owner: Owner, variant_id: int, quantity: int, pass_token: str | None, *
     with _gated(variant_id, quantity):
         item = _item(variant_id, images=images)
         _admitted(item, pass_token)
-        with storage.changing(owner):
-            lines = storage.load(owner)
+        with storage.changing(owner) as lines:
             before = lines.get(variant_id)
             if before is None and len(lines) >= MAX_LINES:
                 raise CartError(CartErrorCode.FULL, f"A cart holds at most {MAX_LINES} different items.", status=409)

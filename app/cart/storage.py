@@ -22,6 +22,11 @@ PREFIX = "vitrine:cart:"
 GUEST_TTL = 48 * 3600
 CUSTOMER_TTL = 30 * 24 * 3600
 LOCK_MS = 10_000  # longer than any one change takes; a crashed holder's lock lapses by itself
+# Take the change lock and read the cart, in one round trip; nil while someone else holds the lock.
+_LOCK_AND_LOAD = """
+if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('hgetall', KEYS[2]) end
+return false
+"""
 # Delete the lock only if it is still ours (it may have lapsed and been taken since).
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
@@ -93,8 +98,12 @@ def _calling(fn, *args):
 
 
 def load(owner: Owner) -> dict[int, Line]:
-    raw = _calling(_redis().hgetall, owner.key)
-    lines = (Line.parse(variant_id, value) for variant_id, value in raw.items())
+    return _lines(_calling(_redis().hgetall, owner.key).items())
+
+
+def _lines(fields) -> dict[int, Line]:
+    """The cart's lines from its hash's (field, value) pairs, oldest first."""
+    lines = (Line.parse(variant_id, value) for variant_id, value in fields)
     return {line.variant_id: line for line in sorted(filter(None, lines), key=lambda line: line.added_at)}
 
 
@@ -128,15 +137,18 @@ def now() -> int:
 
 
 @contextmanager
-def changing(owner: Owner) -> Iterator[None]:
-    """Hold the cart's change lock, or refuse with 409 when another change is in flight."""
+def changing(owner: Owner) -> Iterator[dict[int, Line]]:
+    """Hold the cart's change lock, or refuse with 409 when another change
+    is in flight. Yields the cart's lines as they are under the lock (read
+    in the same round trip)."""
     token = secrets.token_hex(8)
     lock = owner.key + ":lock"
-    if not _calling(lambda: _redis().set(lock, token, px=LOCK_MS, nx=True)):
+    fields = _calling(lambda: _redis().eval(_LOCK_AND_LOAD, 2, lock, owner.key, token, LOCK_MS))
+    if fields is None:
         raise CartError(CartErrorCode.BUSY, "Your cart is being updated by another request. Try again in a moment.",
                         status=409)
     try:
-        yield
+        yield _lines(zip(fields[::2], fields[1::2]))
     finally:
         try:
             _redis().eval(_UNLOCK, 1, lock, token)

@@ -20,6 +20,9 @@ is all that two shoppers wait on, and no interleaving can oversell.
   (an advisory lock); different holders never do, beyond the level's row.
 - Cached storefront pages show stock: a change that turns a variant sold out
   or back emits product.changed; other holds emit nothing.
+- A holder's first hold of a variant (every add to cart) takes a short cut:
+  no planning read, the UPDATE and the row in one statement, and the
+  variant's total read again only when the level it took from is left empty.
 
 Everything runs inside a store context, like the rest of the inventory service.
 """
@@ -241,7 +244,9 @@ def _check_variant_id(variant_id) -> int:
 
 def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
     holder, quantity = _check_holder(holder), _check_quantity(quantity)
-    variant_id, minutes = _check_variant_id(variant_id), _check_minutes(minutes)
+    variant_id = _check_variant_id(variant_id)
+    if minutes is not None:  # else the store's setting, read only once a hold is written (a refusal needs none)
+        minutes = _check_minutes(minutes)
 
     def attempt():
         try:
@@ -255,13 +260,14 @@ def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
     return result
 
 
-def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool, *,
+def _set_once(holder: str, variant_id: int, quantity: int, minutes: int | None, partial: bool, *,
               release_first: bool = False):
     tracked = _variant(holder, variant_id, releasing=quantity == 0)  # and the holder's locks
     if tracked and quantity and not release_first:
         first = _first_hold(holder, variant_id, quantity, minutes, partial)
         if first is not None:
             return first
+    minutes = _check_minutes(minutes)
     if release_first:  # before any level lock is held, so waiting for the sweeper's rows cannot deadlock
         allocation.release_expired(variant_id, wait=True)
     rows = allocation.own_rows(holder, variant_id)  # locked: the sweeper skips them, a release waits
@@ -293,11 +299,13 @@ def _set_once(holder: str, variant_id: int, quantity: int, minutes: int, partial
     return before, result
 
 
-def _first_hold(holder: str, variant_id: int, quantity: int, minutes: int, partial: bool):
-    """The common case in three statements: a holder taking units of a
-    variant it has no rows of, all from one location. (flip check, Hold), or
-    Shortage when the units are not there and no lapsed hold could free
-    them, or None: the general path decides (the transaction has changed nothing)."""
+def _first_hold(holder: str, variant_id: int, quantity: int, minutes: int | None, partial: bool):
+    """The common case (an add to cart): a holder taking units of a variant
+    it has no rows of, all from one location, in two statements after the
+    holder's locks: one read, then the conditional UPDATE and the row
+    together. Returns (flip check, Hold); raises Shortage when the units are
+    not there and no lapsed hold could free them, without having written
+    anything; or None: the general path decides (nothing was changed)."""
     seen = allocation.outlook(holder, variant_id)
     if seen.mine:
         return None  # raise, lower or renew the holder's own rows
@@ -307,7 +315,7 @@ def _first_hold(holder: str, variant_id: int, quantity: int, minutes: int, parti
         if partial or seen.expired:
             return None  # take what there is / give lapsed holds back first
         raise Shortage(variant_id, quantity, min(MAX_HOLD, seen.free))  # no write yet: nothing to undo
-    taken = allocation.take_whole(holder, variant_id, quantity, minutes)
+    taken = allocation.take_whole(holder, variant_id, quantity, _check_minutes(minutes))
     if taken is None:
         return None  # a quicker shopper, or units split across locations: plan with the general path
     db.session.commit()
