@@ -181,7 +181,7 @@ def start_server(app, workers: int):
            "VITRINE_ENV": "production", "PLATFORM_HOST": "localhost"}
     log = open(VAR / "cart-bench-gunicorn.log", "w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         try:
             if asyncio.run(_one(port, "localhost", "/healthz"))[0] == 200:
@@ -189,7 +189,8 @@ def start_server(app, workers: int):
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            process.terminate()  # the arbiter takes its workers with it (a kill would leave them behind)
+            process.wait(timeout=60)
             raise RuntimeError(f"gunicorn did not start; see {log.name}")
         time.sleep(0.1)  # polling for readiness, not standing in for it
     return process, port
@@ -327,7 +328,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--connections", type=int, default=48)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ways", default=",".join(WAYS), help="which of gate,update,naive to measure")
     parser.add_argument("--units", type=int, default=100_000)
+    parser.add_argument("--out", default="cart", help="results file name, under bench/results/")
     parser.add_argument("--in-process", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
 
@@ -346,7 +349,7 @@ def main() -> None:
     try:
         results["bare page"] = measure(port, "localhost", BARE_PATH, None, 200, args.connections, args.seconds)
         print(f"{'bare page':<28} {results['bare page']}")
-        for way in WAYS:
+        for way in args.ways.split(","):
             path = NAIVE_PATH if way == "naive" else API_PATH
             body = json.dumps({"variant_id": variants[way], "quantity": 1}).encode()
             for phase, expected in (("in stock", 201), ("sold out", 409)):
@@ -366,7 +369,8 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
-        "setup": {"units": args.units, "gunicorn": f"{args.workers} workers x 4 threads (app.cli.web_command)",
+        "setup": {"units": args.units,
+                  "gunicorn": f"{args.workers} workers x 4 threads (app.cli.web_command)",
                   "load": f"{args.connections} keep-alive connections, {args.seconds:g} s per phase after a 1 s "
                           "warm-up, asyncio in the same machine; every request a new shopper adding 1 unit"},
         "in_process": alone,
@@ -374,9 +378,9 @@ def main() -> None:
         "oversells": sum(figures.get("oversells", 0) for figures in results.values()),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cart.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "cart.md").write_text(markdown(report))
-    print(f"oversells: {report['oversells']}; written to {RESULTS / 'cart.json'} and cart.md")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{args.out}.md").write_text(markdown(report))
+    print(f"oversells: {report['oversells']}; written to {RESULTS / args.out}.json and .md")
     stop_embedded()
 
 
