@@ -366,6 +366,7 @@ def main() -> None:
     for figures in results.values():
         figures["ratio_to_bare"] = round(figures["requests_per_s"] / bare, 3) if bare else None
     report = {
+        "aims": aims(results),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
@@ -382,6 +383,20 @@ def main() -> None:
     (RESULTS / f"{args.out}.md").write_text(markdown(report))
     print(f"oversells: {report['oversells']}; written to {RESULTS / args.out}.json and .md")
     stop_embedded()
+
+
+def aims(results: dict) -> dict:
+    """The issue's aims against this run (None where a way was not measured)."""
+    def rate(name: str, status: str):
+        return results.get(name, {}).get(f"{status}_per_s")
+
+    gate_in, gate_out, naive_out = rate("gate, in stock", "201"), rate("gate, sold out", "409"), \
+        rate("naive, sold out", "409")
+    ratio = round(gate_out / naive_out, 2) if gate_out and naive_out else None
+    return {"reservations_per_s_through_the_gate (aim >= 600)": gate_in,
+            "reservations_per_s_conditional_update (aim >= 600)": rate("update, in stock", "201"),
+            "sold_out_answers_per_s_through_the_gate (aim >= 1500)": gate_out,
+            "gate_vs_naive_once_sold_out (aim >= 3)": ratio}
 
 
 def markdown(report: dict) -> str:
@@ -401,6 +416,7 @@ def markdown(report: dict) -> str:
         good = next((v for k, v in f.items() if k.endswith("_per_s") and k != "requests_per_s"), f["requests_per_s"])
         lines.append(f"| {way} | {phase or '–'} | {f['requests_per_s']:.0f} | {good:.0f} | {f['p50_ms']:.1f} | "
                      f"{f['p99_ms']:.1f} | {f['ratio_to_bare']:.2f} | {f['errors']} | {f.get('oversells', '–')} |")
+    lines += ["", "Aims: " + "; ".join(f"{name}: {value}" for name, value in report["aims"].items()) + "."]
     lines += ["", "In process (the Flask test client, one add at a time, median of 60, a new shopper each time):", "",
               "| add | ms | SQL statements |", "| --- | ---: | ---: |"]
     for name, f in report["in_process"].items():
