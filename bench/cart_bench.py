@@ -20,9 +20,10 @@ and then sold out (on_hand counted down to what is reserved):
   alone. (The bench app turns off "hot by conflicts", which would otherwise
   put the gate in front of this variant after 20 refusals.)
 - naive: a route that exists only in this benchmark's app factory
-  (`bench_app()`), the same request shape and cart line as the API, but its
-  hold is SELECT ... FOR UPDATE on the level, then UPDATE, and a reservation
-  row, in one transaction.
+  (`bench_app()`): the same JSON request, a new guest cart with its line
+  and token, but none of the API's checks (product for sale, launch pass,
+  gate, the cart's change lock); its hold is SELECT ... FOR UPDATE on the
+  level, then UPDATE, and a reservation row, in one transaction.
 - bare: a page with no database (storefront_bench's), the ceiling Flask,
   gunicorn and the app's request hooks allow on this machine.
 
@@ -407,8 +408,8 @@ def markdown(report: dict) -> str:
              "units while stock lasts, then on_hand counted down to what is reserved.", "",
              "gate: POST /api/v1/cart/items through the flash-sale gate; update: the same without the gate "
              "(the conditional UPDATE alone); naive: SELECT ... FOR UPDATE on the level, then UPDATE and a "
-             "reservation row, behind the same cart edges. Oversells: reserved above on_hand, or reserved other "
-             "than the rows' sum, checked after every phase.", "",
+             "reservation row, with a guest cart line and token but none of the API's checks. Oversells: "
+             "reserved above on_hand, or reserved other than the rows' sum, checked after every phase.", "",
              "| way | phase | requests/s | answered as expected/s | p50 ms | p99 ms | vs bare | errors | oversells |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, f in report["results"].items():

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
 from app.catalog.events import product_changed
-from app.catalog.models import Product, Variant
+from app.catalog.models import Variant
 from app.extensions import db
 from app.inventory import allocation
 from app.inventory.models import Location, Reservation
