@@ -289,7 +289,7 @@ def wishlist_page():
 
 
 def _wishlist(site: Site, customer, status: int = 200, errors: dict | None = None) -> Response:
-    products = catalog.cards(catalog.products_by_ids(wishlist.product_ids(customer.id)), site.routes)
+    products = catalog.cards_by_ids(wishlist.product_ids(customer.id), site.routes)
     return _page("account/wishlist.html", status, products=products, errors=errors or {}, page_title="Your wishlist")
 
 
