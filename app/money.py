@@ -97,6 +97,7 @@ def is_locale(code: str) -> bool:
     return code in LOCALES
 
 
+@lru_cache(maxsize=512)
 def precision(currency: str) -> int:
     """How many minor-unit digits the currency has (CLDR): USD 2, JPY 0, KWD 3."""
     return get_currency_precision(currency)

@@ -1,15 +1,24 @@
 """Catalog reads for the storefront: active products only, loaded with their
 variants, options and images in a fixed number of queries, and turned into
-the views templates see (app.storefront.shapes). Grids read plain columns
-(`cards_by_ids`: four queries for any number of products, with no ORM
-objects to build), the product page its product with its rating."""
+the views templates see (app.storefront.shapes).
+
+The shop's pages read plain columns, not ORM objects: one statement brings
+a product with its rating and, gathered by PostgreSQL into JSON arrays,
+its variants, options and images (`product_page`), or a grid's products
+with their variants' prices and first two images (`cards_by_ids`); the
+stock is one more (app.inventory). However many products, variants and
+images, a page's queries are the same few."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by, array_agg
 from sqlalchemy.orm import selectinload
 
 from app.catalog.collections import products_query
-from app.catalog.models import Collection, Product, ProductImage, Variant
+from app.catalog.models import Collection, Product, ProductImage, ProductOption, Variant
 from app.extensions import db
 from app.inventory.service import available
 from app.reviews.service import rating_columns, rating_of
@@ -32,16 +41,94 @@ def product_by_handle(handle: str) -> Product | None:
                                                               Product.status == "active")))
 
 
-def product_page(handle: str) -> tuple[Product, Rating | None] | None:
-    """An active product (with its variants, options and images) and its rating, or None."""
+class VariantRow(NamedTuple):
+    id: int
+    option1: str | None
+    option2: str | None
+    option3: str | None
+    price: int
+    compare_at_price: int | None
+    track_inventory: bool
+    image_id: int | None
+    sku: str | None
+
+    option_values = property(Variant.option_values.fget)
+    title = property(Variant.title.fget)
+
+
+class OptionRow(NamedTuple):
+    name: str
+    position: int
+    values: list[str]
+
+
+class ImageRow(NamedTuple):
+    id: int
+    storage_key: str
+    alt: str | None
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """An active product as the product page reads it: what shapes.product_view takes of a Product."""
+
+    id: int
+    handle: str
+    title: str
+    vendor: str
+    product_type: str
+    description_html: str
+    tags: list[str]
+    seo_title: str
+    seo_description: str
+    variants: list[VariantRow]
+    options: list[OptionRow]
+    images: list[ImageRow]
+
+
+def _gathered(columns: tuple, where, order: tuple, first: int | None = None):
+    """A column of the rows of `columns` that match `where` (correlated with
+    the enclosing select), in `order`, as lists (all, or the `first` few)."""
+    rows = array_agg(aggregate_order_by(sa.func.json_build_array(*columns, type_=JSON), *order))
+    return sa.select(rows[1:first] if first else rows).where(where).scalar_subquery()
+
+
+_VARIANT_COLUMNS = (Variant.id, Variant.option1, Variant.option2, Variant.option3, Variant.price,
+                    Variant.compare_at_price, Variant.track_inventory, Variant.image_id, Variant.sku)
+_IMAGE_COLUMNS = (ProductImage.id, ProductImage.storage_key, ProductImage.alt, ProductImage.width,
+                  ProductImage.height)
+
+
+def _variants_of(product_id, columns=_VARIANT_COLUMNS):
+    return _gathered(columns, Variant.product_id == product_id, (Variant.position, Variant.id))
+
+
+def _images_of(product_id, first: int | None = None):
+    return _gathered(_IMAGE_COLUMNS, ProductImage.product_id == product_id, (ProductImage.position, ProductImage.id),
+                     first)
+
+
+def product_page(handle: str) -> tuple[ProductRow, Rating | None] | None:
+    """An active product (with its variants, options and images) and its rating, or None: one statement."""
     if not isinstance(handle, str) or len(handle) > 255:
         return None
-    found = db.session.execute(_loaded(sa.select(Product, *rating_columns(Product.id))
-                                       .where(Product.handle == handle, Product.status == "active"))).first()
-    if found is None:
+    options = _gathered((ProductOption.name, ProductOption.position, ProductOption.values),
+                        ProductOption.product_id == Product.id, (ProductOption.position, ProductOption.id))
+    row = db.session.execute(
+        sa.select(Product.id, Product.handle, Product.title, Product.vendor, Product.product_type,
+                  Product.description_html, Product.tags, Product.seo_title, Product.seo_description,
+                  _variants_of(Product.id).label("variants"), options.label("options"),
+                  _images_of(Product.id).label("images"), *rating_columns(Product.id))
+        .where(Product.handle == handle, Product.status == "active")).first()
+    if row is None:
         return None
-    product, average, count = found
-    return product, _rating(rating_of(average, count))
+    product = ProductRow(
+        row.id, row.handle, row.title, row.vendor, row.product_type, row.description_html, row.tags or [],
+        row.seo_title, row.seo_description, [VariantRow(*v) for v in row.variants or ()],
+        [OptionRow(*o) for o in row.options or ()], [ImageRow(*i) for i in row.images or ()])
+    return product, _rating(rating_of(row.rating_average, row.rating_count))
 
 
 def _rating(found) -> Rating | None:
@@ -58,47 +145,30 @@ def cards(products: list[Product], routes: Routes) -> list[ProductCard]:
 
 
 def cards_by_ids(ids: list[int], routes: Routes) -> list[ProductCard]:
-    """Cards of the active products of these ids, in this order: four queries
-    of plain columns (the products with their ratings, their variants' prices,
-    their first two images, the stock), however many products, variants and images."""
+    """Cards of the active products of these ids, in this order: two queries
+    (the products with their ratings, variants' prices and first two images;
+    the stock), however many products, variants and images."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    rows = db.session.execute(sa.select(Product.id, Product.handle, Product.title, Product.vendor,
-                                        Product.product_type, *rating_columns(Product.id))
-                              .where(Product.id.in_(ids), Product.status == "active")).all()
-    if not rows:
-        return []
-    found = [row.id for row in rows]
-    variants = db.session.execute(sa.select(Variant.product_id, Variant.id, Variant.price, Variant.compare_at_price,
-                                            Variant.track_inventory)
-                                  .where(Variant.product_id.in_(found))
-                                  .order_by(Variant.product_id, Variant.position, Variant.id)).all()
-    stock = available([v.id for v in variants if v.track_inventory])
-    prices: dict[int, list[tuple[int, int | None]]] = {}
-    in_stock: set[int] = set()
-    for variant in variants:
-        prices.setdefault(variant.product_id, []).append((variant.price, variant.compare_at_price))
-        if not variant.track_inventory or stock.get(variant.id, 0) > 0:
-            in_stock.add(variant.product_id)
-    images = _first_images(found)
+    rows = db.session.execute(
+        sa.select(Product.id, Product.handle, Product.title, Product.vendor, Product.product_type,
+                  _variants_of(Product.id, (Variant.id, Variant.price, Variant.compare_at_price,
+                                            Variant.track_inventory)).label("variants"),
+                  _images_of(Product.id, first=2).label("images"), *rating_columns(Product.id))
+        .where(Product.id.in_(ids), Product.status == "active")).all()
+    stock = available([variant_id for row in rows for variant_id, _, _, tracked in row.variants or () if tracked])
     by_id = {row.id: row for row in rows}
-    return [card_of(row.id, row.handle, routes.product(row.handle), row.title, row.vendor, row.product_type,
-                    prices.get(row.id, []), row.id in in_stock, images.get(row.id, []),
-                    _rating(rating_of(row.rating_average, row.rating_count)))
-            for row in (by_id[i] for i in ids if i in by_id)]
-
-
-def _first_images(product_ids: list[int], per_product: int = 2) -> dict[int, list[Image]]:
-    place = sa.func.row_number().over(partition_by=ProductImage.product_id,
-                                      order_by=(ProductImage.position, ProductImage.id)).label("place")
-    ranked = sa.select(ProductImage.product_id, ProductImage.storage_key, ProductImage.alt, ProductImage.width,
-                       ProductImage.height, place).where(ProductImage.product_id.in_(product_ids)).subquery()
-    images: dict[int, list[Image]] = {}
-    for row in db.session.execute(sa.select(ranked).where(ranked.c.place <= per_product)
-                                  .order_by(ranked.c.product_id, ranked.c.place)):
-        images.setdefault(row.product_id, []).append(Image(row.storage_key, row.alt or "", row.width, row.height))
-    return images
+    cards = []
+    for row in (by_id[i] for i in ids if i in by_id):
+        variants = row.variants or ()
+        cards.append(card_of(
+            row.id, row.handle, routes.product(row.handle), row.title, row.vendor, row.product_type,
+            [(price, was) for _, price, was, _ in variants],
+            any(not tracked or stock.get(variant_id, 0) > 0 for variant_id, _, _, tracked in variants),
+            [Image(key, alt or "", width, height) for _, key, alt, width, height in row.images or ()],
+            _rating(rating_of(row.rating_average, row.rating_count))))
+    return cards
 
 
 def ratings_of(products: list[Product]) -> dict[int, Rating]:
