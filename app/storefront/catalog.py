@@ -11,10 +11,11 @@ images, a page's queries are the same few."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by, array_agg
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by, array_agg
 from sqlalchemy.orm import selectinload
 
 from app.catalog.collections import products_query
@@ -110,18 +111,23 @@ def _images_of(product_id, first: int | None = None):
                      first)
 
 
+@cache
+def _product_page_query() -> sa.Select:
+    """Built once: a handle's product, with its variants, options, images and rating."""
+    options = _gathered((ProductOption.name, ProductOption.position, ProductOption.values),
+                        ProductOption.product_id == Product.id, (ProductOption.position, ProductOption.id))
+    return (sa.select(Product.id, Product.handle, Product.title, Product.vendor, Product.product_type,
+                      Product.description_html, Product.tags, Product.seo_title, Product.seo_description,
+                      _variants_of(Product.id).label("variants"), options.label("options"),
+                      _images_of(Product.id).label("images"), *rating_columns(Product.id))
+            .where(Product.handle == sa.bindparam("handle", type_=sa.String), Product.status == "active"))
+
+
 def product_page(handle: str) -> tuple[ProductRow, Rating | None] | None:
     """An active product (with its variants, options and images) and its rating, or None: one statement."""
     if not isinstance(handle, str) or len(handle) > 255:
         return None
-    options = _gathered((ProductOption.name, ProductOption.position, ProductOption.values),
-                        ProductOption.product_id == Product.id, (ProductOption.position, ProductOption.id))
-    row = db.session.execute(
-        sa.select(Product.id, Product.handle, Product.title, Product.vendor, Product.product_type,
-                  Product.description_html, Product.tags, Product.seo_title, Product.seo_description,
-                  _variants_of(Product.id).label("variants"), options.label("options"),
-                  _images_of(Product.id).label("images"), *rating_columns(Product.id))
-        .where(Product.handle == handle, Product.status == "active")).first()
+    row = db.session.execute(_product_page_query(), {"handle": handle}).first()
     if row is None:
         return None
     product = ProductRow(
@@ -144,6 +150,18 @@ def cards(products: list[Product], routes: Routes) -> list[ProductCard]:
     return [card(p, stock, routes.product(p.handle), ratings.get(p.id)) for p in products]
 
 
+@cache
+def _cards_query() -> sa.Select:
+    """Built once: products of an array of ids (one parameter, so one prepared
+    statement whatever their number), with what their cards show."""
+    return (sa.select(Product.id, Product.handle, Product.title, Product.vendor, Product.product_type,
+                      _variants_of(Product.id, (Variant.id, Variant.price, Variant.compare_at_price,
+                                                Variant.track_inventory)).label("variants"),
+                      _images_of(Product.id, first=2).label("images"), *rating_columns(Product.id))
+            .where(Product.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger))),
+                   Product.status == "active"))
+
+
 def cards_by_ids(ids: list[int], routes: Routes) -> list[ProductCard]:
     """Cards of the active products of these ids, in this order: two queries
     (the products with their ratings, variants' prices and first two images;
@@ -151,12 +169,7 @@ def cards_by_ids(ids: list[int], routes: Routes) -> list[ProductCard]:
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    rows = db.session.execute(
-        sa.select(Product.id, Product.handle, Product.title, Product.vendor, Product.product_type,
-                  _variants_of(Product.id, (Variant.id, Variant.price, Variant.compare_at_price,
-                                            Variant.track_inventory)).label("variants"),
-                  _images_of(Product.id, first=2).label("images"), *rating_columns(Product.id))
-        .where(Product.id.in_(ids), Product.status == "active")).all()
+    rows = db.session.execute(_cards_query(), {"ids": ids}).all()
     stock = available([variant_id for row in rows for variant_id, _, _, tracked in row.variants or () if tracked])
     by_id = {row.id: row for row in rows}
     cards = []
