@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from flask import Response, g, request, session
+from flask import Response, current_app, g, request, session
 
 from app.catalog.events import COLLECTION_CHANGED, PRODUCT_CHANGED
 from app.effects import listener
@@ -123,16 +123,16 @@ def remember(name: tuple | str, build: Callable[[], object]):
     generation = g.get("page_generation")
     if generation is None:
         return build()
-    key = (g.store.id, name)
+    key = (id(current_app._get_current_object()), g.store.id, name)  # (an app of another directory: other stores)
     now = time.monotonic()
     with _remembered_lock:
         kept = _remembered.get(key)
-        if kept is not None and kept[0] == generation and kept[1] > now:
+        if kept is not None and kept[0] == generation and now - kept[1] < REMEMBER_SECONDS:
             _remembered.move_to_end(key)
             return kept[2]
     value = build()  # read after the generation was: a write it misses bumps the generation after this read
     with _remembered_lock:
-        _remembered[key] = (generation, now + REMEMBER_SECONDS, value)
+        _remembered[key] = (generation, now, value)
         _remembered.move_to_end(key)
         while len(_remembered) > REMEMBERED:
             _remembered.popitem(last=False)
