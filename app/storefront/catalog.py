@@ -166,22 +166,20 @@ def cards_by_ids(ids: list[int], routes: Routes) -> list[ProductCard]:
     """Cards of the active products of these ids, in this order: two queries
     (the products with their ratings, variants' prices and first two images;
     the stock), however many products, variants and images."""
-    ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    rows = db.session.execute(_cards_query(), {"ids": ids}).all()
+    rows = db.session.execute(_cards_query(), {"ids": list(dict.fromkeys(ids))}).all()
     stock = available([variant_id for row in rows for variant_id, _, _, tracked in row.variants or () if tracked])
-    by_id = {row.id: row for row in rows}
-    cards = []
-    for row in (by_id[i] for i in ids if i in by_id):
+    cards = {}
+    for row in rows:
         variants = row.variants or ()
-        cards.append(card_of(
+        cards[row.id] = card_of(
             row.id, row.handle, routes.product(row.handle), row.title, row.vendor, row.product_type,
             [(price, was) for _, price, was, _ in variants],
             any(not tracked or stock.get(variant_id, 0) > 0 for variant_id, _, _, tracked in variants),
             [Image(key, alt or "", width, height) for _, key, alt, width, height in row.images or ()],
-            _rating(rating_of(row.rating_average, row.rating_count))))
-    return cards
+            _rating(rating_of(row.rating_average, row.rating_count)))
+    return [cards[i] for i in ids if i in cards]
 
 
 def ratings_of(products: list[Product]) -> dict[int, Rating]:
