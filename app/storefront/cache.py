@@ -16,11 +16,11 @@ pages are rendered from PostgreSQL; the breaker keeps that cheap.
 
 What every page of a store reads alike (its live theme and template
 overrides, the header's collections, the footer's pages) is also kept in
-this process while a page is rendered (`remember`), under the generation
-the page cache read before rendering: the same bump that redoes the pages
-drops it, and it is kept REMEMBER_SECONDS at most besides. Without a
-generation (Redis away, a personal page, a route outside the page cache)
-it is read from PostgreSQL each time.
+this process (`remember`), under the store's generation as read before
+rendering (by `page`, or on first use by a route outside the page cache
+or a personal page): the same bump that redoes the pages drops it, and it
+is kept REMEMBER_SECONDS at most besides. Without a generation (Redis
+away) it is read from PostgreSQL each time.
 """
 from __future__ import annotations
 
@@ -112,6 +112,15 @@ for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANG
     listener(_topic)(invalidate)
 
 
+def _generation() -> str | None:
+    """The store's generation as this request first read it (None: Redis is away)."""
+    if "page_generation" not in g:
+        away = object()
+        found = redis_breaker().call(get_redis().get, _generation_key(g.store.id), default=away)
+        g.page_generation = None if found is away else (found or "0")
+    return g.page_generation
+
+
 _remembered: OrderedDict[tuple, tuple[str, float, object]] = OrderedDict()
 _remembered_lock = threading.Lock()
 
@@ -120,7 +129,7 @@ def remember(name: tuple | str, build: Callable[[], object]):
     """`build()`'s value for the current store, kept in this process under
     the generation `page` read before this render (see the module's doc).
     Values are shared by every request of the process: they must not be changed."""
-    generation = g.get("page_generation")
+    generation = _generation()
     if generation is None:
         return build()
     key = (id(current_app._get_current_object()), g.store.id, name)  # (an app of another directory: other stores)

@@ -134,3 +134,33 @@ def test_what_every_page_shows_is_kept_in_process_until_a_write_bumps_the_genera
     assert "Kept footer" in page()
     monkeypatch.setattr(cache, "REMEMBER_SECONDS", 0)  # ... until its TTL has passed
     assert "Edited by hand" in page()
+
+
+def test_a_route_outside_the_page_cache_reads_the_live_theme_once_per_generation(app, make_store):
+    """/recently-viewed (never cached: it is the shopper's own) reads the store's generation itself."""
+    from app.extensions import db
+
+    store, handle, _, browser = open_shop(app, make_store, "Viewed Vase")
+
+    def theme_reads(path: str) -> int:
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engines = list(db.engines.values())
+        for engine in engines:
+            sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert browser.get(path).status_code == 200
+        finally:
+            for engine in engines:
+                sa.event.remove(engine, "before_cursor_execute", count)
+        return sum("store_themes" in statement for statement in statements)
+
+    assert theme_reads(f"/recently-viewed?current={handle}") == 1
+    assert theme_reads(f"/recently-viewed?current={handle}") == 0
+    with as_store(app, store):
+        theming.publish(get_theme("ledger"), actor=ACTOR)
+    assert theme_reads(f"/recently-viewed?current={handle}") == 1
