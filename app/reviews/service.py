@@ -221,15 +221,16 @@ def published_reviews(product_id: int, page: int = 1, sort: str = "newest", per_
     """A page of a product's published reviews, newest or most helpful first.
     `total`: how many it has, when the caller read it already (its rating's
     count): they are not counted again, and none (or a page past the end) reads none."""
+    start = offset(page, per_page)
+    if total is not None and start >= total:
+        return Page([], max(total, 0), page, per_page)
     order = [Review.created_at.desc(), Review.id.desc()]
     if sort == "helpful":
         order.insert(0, Review.helpful_count.desc())
     query = sa.select(Review).where(Review.product_id == product_id, Review.status == "published").order_by(*order)
     if total is None:
         return paginate(query, page=page, per_page=per_page)
-    start = offset(page, per_page)
-    items = list(db.session.scalars(query.limit(per_page).offset(start))) if start < total else []
-    return Page(items, max(total, 0), page, per_page)
+    return Page(list(db.session.scalars(query.limit(per_page).offset(start))), total, page, per_page)
 
 
 def voted(review_ids: list[int], voter_id: int) -> set[int]:
