@@ -156,3 +156,23 @@ def _available(variant_id: int) -> int:
         Reservation.variant_id == variant_id, Reservation.expires_at <= sa.func.now(),
         Reservation.location_id.in_(active))
     return max(0, int(db.session.scalar(sa.select(free.scalar_subquery() + lapsed.scalar_subquery()))))
+
+
+def mark(variant_id: int, on: bool, actor: str) -> None:
+    """The merchant marks a variant for a flash sale (or not). Every web
+    process sees it within MARKS_TTL seconds; the counter starts afresh."""
+    from app.effects import after_commit
+    from app.inventory.service import InventoryError, InventoryErrorCode
+    from app.store.service import record
+
+    store_id = require_store().id
+    title = db.session.scalar(sa.select(Variant.sku).where(Variant.id == variant_id))
+    found = db.session.execute(sa.update(Variant).where(Variant.id == variant_id).values(flash_sale=on)
+                               .returning(Variant.id)).first()
+    if found is None:
+        db.session.rollback()
+        raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such variant in this store.", status=404)
+    record(actor, "inventory.flash_sale", f"Flash sale {'on' if on else 'off'} for variant {title or variant_id}")
+    _marks.pop(store_id, None)
+    after_commit(forget, store_id, variant_id)
+    db.session.commit()
