@@ -89,6 +89,11 @@ def test_change_quantity_and_remove_release_the_stock(app, shop):
     add(client, tee, 2)
     assert change(client, tee, 0).status_code == 303  # 0 removes too
     assert levels(app, shop, tee) == (5, 0)
+    add(client, tee, 2)
+    add(client, shop.variants["Stoneware Mug"], 1)
+    emptied = client.flask.post("/cart/clear", headers={"Host": shop.host, "HX-Request": "true"})
+    assert emptied.status_code == 200 and "Your cart is empty" in emptied.get_data(as_text=True)
+    assert levels(app, shop, tee) == (5, 0) and levels(app, shop, shop.variants["Stoneware Mug"]) == (3, 0)
 
 
 @pytest.mark.parametrize("quantity", ["0", "-1", "1.5", "abc", "101", "²", "9" * 40, "1\x00"])
