@@ -50,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(media_bp)
     app.register_blueprint(theming_bp)
     app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)  # read-only GETs, no cookies
+    csrf.exempt(api_bp)  # GETs, and cart writes that take JSON only (app.api.cart)
     register_error_handlers(app)
 
     from app.cli import register_cli

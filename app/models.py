@@ -9,6 +9,7 @@ from app.customers import models as customer_models  # noqa: F401
 from app.effects import models as effect_models  # noqa: F401
 from app.extensions import db
 from app.inventory import models as inventory_models  # noqa: F401
+from app.launches import models as launch_models  # noqa: F401
 from app.pages import models as page_models  # noqa: F401
 from app.platform import models as platform_models  # noqa: F401
 from app.reviews import models as review_models  # noqa: F401

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import Enum
+from urllib.parse import urlsplit
 
 from flask import abort, request
 from werkzeug.routing import BaseConverter, ValidationError
@@ -159,3 +160,15 @@ def _json_strings(value, depth: int = 0):
     elif isinstance(value, list):
         for item in value:
             yield from _json_strings(item, depth + 1)
+
+
+def same_site_path(target) -> str | None:
+    """A path on this site to go back to (a login's `next`), or None: never an open redirect."""
+    if not isinstance(target, str) or not target or len(target) > 2000:
+        return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None  # browsers read "/\\evil.example" as "//evil.example"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -17,10 +17,15 @@ from rq.cron import CronScheduler
 
 from app.catalog.jobs import sweep_imports
 from app.effects.dispatch import sweep
+from app.inventory.jobs import sweep_reservations
 from app.jobs import rq_connection
+from app.launches.jobs import tick as launches_tick
 from tenants.domain_jobs import recheck_domains
 
 SWEEP_INTERVAL = 60  # seconds
+# Expired holds are given back within a minute: a run every 30 s, on the reservations queue so a
+# backlog of other work never delays it (and shoppers who need the units release them themselves).
+RESERVATION_SWEEP_INTERVAL = 30
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -31,6 +36,10 @@ def build_scheduler(connection: Redis) -> CronScheduler:
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)
     scheduler.register(recheck_domains, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # picks the domains that are due
+    scheduler.register(sweep_reservations, queue_name="reservations", interval=RESERVATION_SWEEP_INTERVAL,
+                       ttl=RESERVATION_SWEEP_INTERVAL, job_timeout=5 * 60, result_ttl=RESERVATION_SWEEP_INTERVAL * 10)
+    scheduler.register(launches_tick, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
+                       job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # ends, pre-warms, rolls passes
     return scheduler
 
 
@@ -61,7 +70,8 @@ def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
 
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (the outbox, import and domain sweeps every 60 s) until stopped."""
+    """Enqueue periodic jobs (the outbox, import, domain and launch sweeps every 60 s, expired holds every 30 s)
+    until stopped."""
     signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: signals.append(number))

@@ -31,6 +31,7 @@ from app.catalog.products import OptionSpec
 from app.config import ROOT
 from app.extensions import db
 from app.inventory import service as inventory
+from app.launches import service as launches
 from app.platform.models import Invitation
 from app.platform.tokens import digest, new_token, now
 from tenants.models import Domain, Membership
@@ -159,6 +160,9 @@ def _world(app, make_account, make_store):
         ids = SimpleNamespace(product_id=product.id, variant_id=product.variants[0].id,
                               image_id=product.images[0].id, collection_id=manual.id, location_id=location.id,
                               token=job.token, key=product.images[0].storage_key, pending_id=failed.id)
+        launch = launches.create_launch({"kind": "queue", "product_id": str(product.id), "rate_per_minute": "60",
+                                         "starts_at": launches.utcnow().strftime("%Y-%m-%dT%H:%M")}, actor=ACTOR)
+        ids.launch_id = launch.id
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)
@@ -360,11 +364,18 @@ def test_every_post_route_refuses_hostile_fields_cleanly(app, make_account, make
     walk.done()
 
 
+# Cart writes carry no CSRF token: their forms sit on pages cached for every shopper alike. The cart
+# cookie is SameSite=Lax and a cross-site Origin is refused (tests/cart); the API takes JSON only.
+WITHOUT_CSRF = ("storefront.add_to_cart", "storefront.change_line", "storefront.remove_line", "api.")
+
+
 def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(app, make_account, make_store):
     world = _world(app, make_account, make_store)
     forms = _forms_on(world.browser, _pages(app, world))
     walk = Walk(app, world, world.browser)
     for rule in _rules(app, {"POST"}):
+        if rule.endpoint.startswith(WITHOUT_CSRF):
+            continue
         for host in _host(rule.endpoint, world):
             path = _url(rule, world)
             fields = {k: v for k, v in (forms[path].fields if path in forms else {}).items() if k != "csrf_token"}
@@ -394,3 +405,39 @@ def test_staff_are_refused_every_owner_or_admin_only_write(app, make_account, ma
         response = staff.post(path, fields, csrf_from=f"/dashboard/{world.handle}/")
         assert response.status_code == 403, f"staff POST {path}: {response.status_code}"
         walk.check(response, f"staff POST {path}")
+
+
+# Every kind of wrong a JSON body can be: each value in each field, wrong types, depth, size, not JSON at all.
+HOSTILE_JSON = [None, True, -1, 0, 2**63, 10**40, 1.5, float("1e308"), "1", "\x00", "²", "x" * 20_000, [], {},
+                [1] * HUGE, {"a": {"b": {"c": {"d": 1}}}}]
+
+
+def test_every_api_write_refuses_hostile_json_cleanly(app, make_account, make_store):
+    import json
+
+    world = _world(app, make_account, make_store)
+    walk = Walk(app, world, world.browser)
+    host = world.store_host
+    for rule in _rules(app, {"POST", "PATCH", "DELETE"}):
+        if not rule.endpoint.startswith("api."):
+            continue
+        for method in sorted(rule.methods & {"POST", "PATCH", "DELETE"}):
+            for url in [_url(rule, world), *_hostile_urls(rule, world)]:
+                bodies = [{name: value} for name in ("variant_id", "quantity") for value in HOSTILE_JSON]
+                bodies += [{"variant_id": world.ids.variant_id, "quantity": value} for value in HOSTILE_JSON]
+                bodies += [dict.fromkeys(PARAMETERS, "\x00"), [world.ids.variant_id] * HUGE, "text", 12]
+                for body in bodies:
+                    what = f"{method} {url[:120]} with {json.dumps(body)[:60]}"
+                    response = walk.send(lambda: world.browser.flask.open(
+                        url, method=method, data=json.dumps(body), content_type="application/json",
+                        headers={"Host": host}), what)
+                    if response is not None:
+                        walk.check(response, what)
+                for raw, kind in ((b"{not json", "application/json"), (b"\xff\xfe", "application/json"),
+                                  (b"variant_id=1", "application/x-www-form-urlencoded")):
+                    what = f"{method} {url[:120]} with {raw!r} as {kind}"
+                    response = walk.send(lambda: world.browser.flask.open(
+                        url, method=method, data=raw, content_type=kind, headers={"Host": host}), what)
+                    if response is not None:
+                        walk.check(response, what)
+    walk.done()

@@ -11,6 +11,7 @@ class StoreSettingsForm(FlaskForm):
     locale = SelectField("Amount format", choices=LOCALE_CHOICES, validate_choice=False)
     contact_email = EmailField("Contact email")
     coming_soon_message = TextAreaField("Coming-soon message")
+    reservation_minutes = StringField("Cart hold (minutes)")
 
 
 class DomainForm(FlaskForm):

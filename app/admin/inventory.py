@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.domain_errors import DomainError
+from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import REASONS
 from app.parse import checkbox, page_number, record_id
@@ -31,6 +32,20 @@ def locations():
             return redirect(url_for("admin.locations"))
     return render_template("admin/locations.html", locations=inventory.locations(), error=error,
                            form=request.form if error else {}), error.status if error else 200
+
+
+@bp.post("/<handle>/locations/<id:location_id>/move")
+def move_location(location_id: int):
+    """Move a location up or down the order stock is taken from (carts take
+    from the first location that has enough)."""
+    try:
+        location = inventory.move_location(location_id, request.form.get("direction", ""))
+    except DomainError as failure:
+        db.session.rollback()
+        return render_template("admin/locations.html", locations=inventory.locations(), error=failure,
+                               form={}), failure.status
+    flash(f"Moved {location.name} {'up' if request.form.get('direction') == 'up' else 'down'}.")
+    return redirect(url_for("admin.locations"))
 
 
 @bp.route("/<handle>/inventory", methods=["GET", "POST"])

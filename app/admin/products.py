@@ -3,6 +3,7 @@ actions), creating a product, and editing its details."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -18,7 +19,7 @@ from app.catalog.models import STATUSES, WEIGHT_UNITS
 from app.catalog.products import OptionSpec
 from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
 from app.domain_errors import DomainError
-from app.inventory import service as inventory
+from app.inventory import reservations, service as inventory
 from app.inventory.models import REASONS
 
 MAX_OPTION_VALUES_CHARS = 50_000  # 2,048 values of about 24 characters
@@ -186,11 +187,43 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
         "shared_skus": catalog.sku_sharers(shown.variants),
         "weight_units": WEIGHT_UNITS,
         "history": inventory.product_history(product.id), "active": active or section,
+        "reservations": reservation_rows([v.id for v in shown.variants]),
         "pending_images": pending_images.of_product(product.id),
     }
     template = f"admin/products/_{section}.html" if section else "admin/products/edit.html"
     code = status or (error.status if error else 200)
     return render_template(template, **context), code
+
+
+@dataclass(frozen=True)
+class ReservationRow:
+    holder: str  # shortened: a cart's token is the shopper's key to it
+    variant_id: int
+    location_id: int
+    quantity: int
+    expires_in: str
+
+
+def reservation_rows(variant_ids: list[int]) -> list[ReservationRow]:
+    """The active reservations of these variants, as the stock section lists them."""
+    now = datetime.now(timezone.utc)
+    return [ReservationRow(short_holder(row.holder), row.variant_id, row.location_id, row.quantity,
+                           _expires_in((row.expires_at - now).total_seconds()))
+            for row in reservations.active_reservations(variant_ids)]
+
+
+def short_holder(holder: str) -> str:
+    kind, _, key = holder.rpartition(":")
+    return f"{kind}:{key[:6]}…" if kind else f"{key[:6]}…"
+
+
+def _expires_in(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 @bp.app_template_global()

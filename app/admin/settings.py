@@ -5,6 +5,8 @@ from app.admin import bp
 from app.admin.forms import StoreSettingsForm
 from app.extensions import require_redis
 from app.forms import render_invalid
+from app.inventory.reservations import DEFAULT_MINUTES, MAX_MINUTES
+from app.parse import BadInput, whole_number
 from app.money import LOCALES
 from app.platform.accounts import normalize_email
 from app.store import service as store_service
@@ -54,5 +56,11 @@ def _store_settings(form: StoreSettingsForm) -> dict:
     if len(message) > store_service.MAX_SETTING_LENGTH:
         raise DirectoryError(Code.INVALID, f"Keep the message under {store_service.MAX_SETTING_LENGTH} characters.",
                              "coming_soon_message")
+    try:
+        minutes = whole_number(form.reservation_minutes.data, field="reservation_minutes", label="The cart hold",
+                               minimum=1, maximum=MAX_MINUTES, default=DEFAULT_MINUTES)  # blank: the usual
+    except BadInput:
+        raise DirectoryError(Code.INVALID, "Enter how many minutes a cart holds its items: a whole number from 1 "
+                             f"to {MAX_MINUTES:,}.", "reservation_minutes") from None
     return {"contact_email": email, "coming_soon_message": message or store_service.DEFAULT_SETTINGS[
-        "coming_soon_message"]}
+        "coming_soon_message"], "reservation_minutes": minutes}

@@ -1,8 +1,9 @@
-"""JSON API v1: read-only catalog endpoints on a store's own host.
+"""JSON API v1 on a store's own host: the catalog (read-only) and the cart.
 
     GET /api/v1/products            active products, filtered and paginated
     GET /api/v1/products/<handle>   one active product
     GET /api/v1/search              the shopper's search: results, facets (app.api.search)
+    /api/v1/cart…                   the shopper's cart, read and written (app.api.cart)
 
 The request's store context (tenants.extension) scopes every query to the
 store, row-level security included; the platform host gets a JSON 404.
@@ -74,3 +75,6 @@ def _public(response, headers: dict | None = None):
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers.update(headers or {})
     return response
+
+
+from app.api import cart  # noqa: E402,F401  (registers the cart's routes)

@@ -100,6 +100,8 @@ class Variant(TenantModel):
     taxable: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     cost: Mapped[int | None] = mapped_column(sa.BigInteger)  # minor units of the store's currency
     track_inventory: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Add-to-carts pass the flash-sale gate first (app.inventory.gate).
+    flash_sale: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     low_stock_threshold: Mapped[int | None] = mapped_column(sa.Integer)
     image_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)

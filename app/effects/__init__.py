@@ -113,13 +113,14 @@ def kick(store_id: int | None, queue: str, *, force: bool = False) -> None:
         log.warning("could not queue the %s outbox of store %s; the sweep will", queue, store_id)
 
 
-def after_commit(fn: Callable, *args) -> None:
+def after_commit(fn: Callable, *args, every_call: bool = False) -> None:
     """Call fn(*args) once the current transaction commits (once, however
-    often it is asked for); never if it rolls back."""
+    often it is asked for, unless `every_call`: amounts to add up); never if
+    it rolls back."""
     session = db.session()
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     hooks = session.info.setdefault("after_commit", [])
-    if not any(each[1:] == (fn, args) for each in hooks):
+    if every_call or not any(each[1:] == (fn, args) for each in hooks):
         hooks.append((transaction, fn, args))
 
 

@@ -14,7 +14,9 @@ from sqlalchemy.dialects.postgresql import insert
 from app.catalog.events import product_changed
 from app.catalog.models import Product, Variant
 from app.domain_errors import DomainError
+from app.effects import after_commit
 from app.extensions import db
+from app.inventory import gate
 from app.inventory.events import stock_low
 from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
 from app.pagination import Page, paginate
@@ -39,6 +41,7 @@ class InventoryErrorCode(str, Enum):
     TAKEN = "taken"
     BELOW_RESERVED = "below_reserved"
     LIMIT_REACHED = "limit_reached"
+    SHORTAGE = "shortage"
 
 
 class InventoryError(DomainError):
@@ -46,7 +49,8 @@ class InventoryError(DomainError):
 
 
 def locations(*, active_only: bool = False) -> list[Location]:
-    query = sa.select(Location).order_by(Location.created_at, Location.id)
+    """The store's locations in priority order (where stock is taken from first)."""
+    query = sa.select(Location).order_by(Location.priority, Location.id)
     if active_only:
         query = query.where(Location.active)
     return list(db.session.scalars(query))
@@ -91,9 +95,9 @@ def ensure_default_location(*, commit: bool = True) -> Location | None:
 
 def default_location() -> Location | None:
     """Where stock goes unless the merchant says otherwise: the first active
-    location (as the CSV import reads it)."""
+    location in priority order (as the CSV import reads it)."""
     return db.session.scalar(sa.select(Location).where(Location.active)
-                             .order_by(Location.created_at, Location.id).limit(1))
+                             .order_by(Location.priority, Location.id).limit(1))
 
 
 def update_location(location_id: int, *, name: str, address: str, active: bool) -> Location:
@@ -108,6 +112,28 @@ def update_location(location_id: int, *, name: str, address: str, active: bool) 
     location.name, location.address, location.active = name, address, active
     db.session.commit()
     return location
+
+
+def move_location(location_id: int, direction: str) -> Location:
+    """Swap a location with its neighbour in the priority order ("up" comes
+    first sooner). The store's locations are locked and numbered 1..n again,
+    so two moves at once cannot leave a tie or a gap. Commits."""
+    if direction not in ("up", "down"):
+        raise InventoryError(InventoryErrorCode.INVALID, "Choose Move up or Move down.", "direction")
+    ordered = list(db.session.scalars(sa.select(Location).order_by(Location.priority, Location.id)
+                                      .with_for_update()))
+    index = next((i for i, location in enumerate(ordered) if location.id == location_id), None)
+    if index is None:
+        raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such location in this store.", status=404)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, location in enumerate(ordered, start=1):
+        if location.priority != position:
+            location.priority = position
+    moved = ordered[other] if 0 <= other < len(ordered) else ordered[index]
+    db.session.commit()
+    return moved
 
 
 def _location(location_id: int) -> Location:
@@ -137,6 +163,23 @@ def available(variant_ids: list[int]) -> dict[int, int]:
     totals = dict.fromkeys(variant_ids, 0)
     totals.update({variant_id: int(total) for variant_id, total in rows})
     return totals
+
+
+def available_units(product_id: int) -> int | None:
+    """Units of the product a shopper could still reserve, over its
+    variants and the active locations; None when some variant does not
+    track stock (it never runs out). One query."""
+    untracked, total = db.session.execute(
+        sa.select(sa.func.bool_or(sa.not_(Variant.track_inventory)),
+                  sa.select(sa.func.coalesce(sa.func.sum(InventoryLevel.on_hand - InventoryLevel.reserved), 0))
+                  .join(Variant, sa.and_(Variant.store_id == InventoryLevel.store_id,
+                                         Variant.id == InventoryLevel.variant_id))
+                  .join(Location, sa.and_(Location.store_id == InventoryLevel.store_id,
+                                          Location.id == InventoryLevel.location_id))
+                  .where(Variant.product_id == product_id, Variant.track_inventory, Location.active)
+                  .scalar_subquery())
+        .where(Variant.product_id == product_id)).one()
+    return None if untracked else int(total)
 
 
 def sellable_products():
@@ -209,6 +252,7 @@ def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -
         raise InventoryError(InventoryErrorCode.INVALID, f"{location.name} is not active.", "location")
     db.session.execute(insert(InventoryLevel).values(store_id=store_id, variant_id=variant_id,
                                                      location_id=location_id).on_conflict_do_nothing())
+    after_commit(gate.forget, store_id, variant_id)  # counted stock: the flash-sale gate reads it again
     level = db.session.scalar(sa.select(InventoryLevel).where(
         InventoryLevel.variant_id == variant_id, InventoryLevel.location_id == location_id).with_for_update())
     # Only a variant with a threshold needs the total before and after (one more query).

@@ -17,6 +17,7 @@ from tenants.context import require_store
 DEFAULT_SETTINGS = {
     "coming_soon_message": "We are putting the finishing touches on our shop. Check back soon!",
     "contact_email": "",
+    "reservation_minutes": 15,  # how long a cart holds its items' stock (1..1440; app.inventory.reservations)
 }
 MAX_SETTING_LENGTH = 2000
 SETTINGS_CHANGED = "store.settings_changed"  # listeners only (caches of what shows the settings)

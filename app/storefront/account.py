@@ -10,7 +10,7 @@ field and in a summary, what was typed kept (passwords excepted).
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flask import Response, abort, g, redirect, request
 
@@ -18,15 +18,14 @@ from app.customers import addresses as address_book, service, wishlist
 from app.customers.errors import CustomerError, FormErrors
 from app.customers.sessions import current_customer, log_in, log_out
 from app.domain_errors import DomainError
+from app.parse import same_site_path
 from app.platform import throttle
 from app.platform.auth import client_address
 from app.ratelimit import RateLimited
-from app.storefront import bp, catalog
+from app.storefront import bp, cart, catalog
+from app.storefront.personal import personal_page, private, shop_site
 from app.storefront.site import Site
-from app.storefront.views import live_site
-from app.theming.render import render
 
-NO_STORE = "private, no-store"
 LOGIN_FAILED = "That email and password do not match an account."
 RESET_SENT = ("If an account exists for that email, we have sent it a link to choose a new password. "
               "It works for an hour.")
@@ -34,30 +33,10 @@ RESET_SENT = ("If an account exists for that email, we have sent it a link to ch
 
 # -- rendering --------------------------------------------------------------------------------------------------------
 
-def _site() -> Site:
-    site = live_site()
-    if site is None:
-        abort(404)  # no theme published: the shop is "coming soon"
-    return site
-
-
-def _page(template: str, status: int = 200, headers: dict | None = None, **page) -> Response:
-    site = _site()
-    body = render(site.live.theme, template, site.context(template=template, canonical=None, **page),
-                  overrides=site.live.overrides)
-    return _private(Response(body, status=status, mimetype="text/html", headers=headers or {}))
-
-
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = NO_STORE
-    response.vary.add("Cookie")
-    return response
-
-
 def _refused(template: str, error: DomainError, form: dict, **page) -> Response:
     """The form again, with what was typed and every error; the status says why (422, 409, 401, 429…)."""
     errors = error.errors if isinstance(error, FormErrors) else {error.field or "form": error.message}
-    return _page(template, error.status, form=form, errors=errors, **page)
+    return personal_page(template, error.status, form=form, errors=errors, **page)
 
 
 def _form(*names: str) -> dict:
@@ -66,29 +45,17 @@ def _form(*names: str) -> dict:
 
 
 def _redirect(path: str) -> Response:
-    return _private(redirect(path, 303))
-
-
-def safe_next(target) -> str | None:
-    """A same-site path to return to, or None: never an open redirect."""
-    if not isinstance(target, str) or not target or len(target) > 2000:
-        return None
-    if "\\" in target or any(ord(ch) < 32 for ch in target):
-        return None  # browsers read "/\\evil.example" as "//evil.example"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    return private(redirect(path, 303))
 
 
 def _next() -> str:
-    return safe_next(request.values.get("next")) or ""
+    return same_site_path(request.values.get("next")) or ""
 
 
 def login_required(view):
     @wraps(view)
     def guarded(*args, **kwargs):
-        site = _site()
+        site = shop_site()
         if current_customer() is None:
             back = request.full_path.rstrip("?") if request.method == "GET" else request.path
             return _redirect(site.routes.account("login") + "?next=" + quote(back, safe="/"))
@@ -98,7 +65,7 @@ def login_required(view):
 
 
 def _rate_limited(template: str, limited: RateLimited, form: dict, **page) -> Response:
-    response = _page(template, 429, {"Retry-After": str(limited.retry_after)}, form=form,
+    response = personal_page(template, 429, {"Retry-After": str(limited.retry_after)}, form=form,
                      errors={"form": f"Too many attempts. Try again in {limited.retry_after} seconds."}, **page)
     return response
 
@@ -107,10 +74,10 @@ def _rate_limited(template: str, limited: RateLimited, form: dict, **page) -> Re
 
 @bp.route("/account/register", methods=["GET", "POST"])
 def register():
-    _site()
+    shop_site()
     form = _form("email", "name")
     if request.method == "GET":
-        return _page("account/register.html", form=form, errors={}, next=_next(), page_title="Create an account")
+        return personal_page("account/register.html", form=form, errors={}, next=_next(), page_title="Create an account")
     try:
         customer = service.register(email=request.form.get("email"), name=request.form.get("name"),
                                     password=request.form.get("password"), address=client_address())
@@ -119,18 +86,18 @@ def register():
     except DomainError as error:
         return _refused("account/register.html", error, form, next=_next(), page_title="Create an account")
     log_in(customer)
-    return _redirect(_next() or _site().routes.account())
+    return cart.merged_on_login(customer.id, _redirect(_next() or shop_site().routes.account()))
 
 
 @bp.route("/account/login", methods=["GET", "POST"])
 def login():
-    site = _site()
+    site = shop_site()
     form = _form("email")
     page = {"next": _next(), "page_title": "Log in"}
     if request.method == "GET":
         if current_customer() is not None:
             return _redirect(_next() or site.routes.account())
-        return _page("account/login.html", form=form, errors={}, **page)
+        return personal_page("account/login.html", form=form, errors={}, **page)
     email, address = str(request.form.get("email", "")).strip().lower()[:254], client_address()
     try:
         throttle.login_attempt(service.login_key(email), address)  # counted before the password is checked
@@ -138,15 +105,15 @@ def login():
         return _rate_limited("account/login.html", limited, form, **page)
     customer = service.authenticate(email, request.form.get("password"))
     if customer is None:
-        return _page("account/login.html", 401, form=form, errors={"form": LOGIN_FAILED}, **page)
+        return personal_page("account/login.html", 401, form=form, errors={"form": LOGIN_FAILED}, **page)
     throttle.login_succeeded(service.login_key(email), address)
     log_in(customer)
-    return _redirect(_next() or site.routes.account())
+    return cart.merged_on_login(customer.id, _redirect(_next() or site.routes.account()))
 
 
 @bp.post("/account/logout")
 def logout():
-    site = _site()
+    site = shop_site()
     log_out()
     return _redirect(site.routes.home())
 
@@ -155,10 +122,10 @@ def logout():
 
 @bp.route("/account/reset", methods=["GET", "POST"])
 def reset_request():
-    _site()
+    shop_site()
     form = _form("email")
     if request.method == "GET":
-        return _page("account/reset_request.html", form=form, errors={}, sent=False, page_title="Reset your password")
+        return personal_page("account/reset_request.html", form=form, errors={}, sent=False, page_title="Reset your password")
     try:
         service.request_reset(email=request.form.get("email"), address=client_address(),
                               base_url=request.host_url.rstrip("/"))
@@ -167,26 +134,26 @@ def reset_request():
                              page_title="Reset your password")
     except DomainError as error:
         return _refused("account/reset_request.html", error, form, sent=False, page_title="Reset your password")
-    return _page("account/reset_request.html", form={}, errors={}, sent=True, message=RESET_SENT,
+    return personal_page("account/reset_request.html", form={}, errors={}, sent=True, message=RESET_SENT,
                  page_title="Reset your password")
 
 
 @bp.route("/account/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    _site()
+    shop_site()
     page = {"token": token, "page_title": "Choose a new password"}
     try:
         if request.method == "GET":
             service.customer_for_token(token)
-            return _page("account/reset_password.html", errors={}, expired=False, **page)
+            return personal_page("account/reset_password.html", errors={}, expired=False, **page)
         customer = service.reset_password(token, request.form.get("password"))
     except FormErrors as error:
         return _refused("account/reset_password.html", error, {}, expired=False, **page)
     except DomainError as error:  # expired or used
-        return _page("account/reset_password.html", error.status, errors={"form": error.message}, expired=True,
+        return personal_page("account/reset_password.html", error.status, errors={"form": error.message}, expired=True,
                      **page)
     log_in(customer)
-    return _redirect(_site().routes.account())
+    return cart.merged_on_login(customer.id, _redirect(shop_site().routes.account()))
 
 
 # -- account pages ----------------------------------------------------------------------------------------------------
@@ -207,14 +174,14 @@ def account_home_on_a_shop():
 @login_required
 def overview():
     customer = current_customer()
-    return _page("account/overview.html", account=_account_view(customer),
+    return personal_page("account/overview.html", account=_account_view(customer),
                  default_address=_address_view(address_book.default_address(customer)), page_title="Your account")
 
 
 @bp.get("/account/orders")
 @login_required
 def orders():
-    return _page("account/orders.html", orders=[], page_title="Your orders")
+    return personal_page("account/orders.html", orders=[], page_title="Your orders")
 
 
 @bp.route("/account/addresses", methods=["GET", "POST"])
@@ -227,25 +194,25 @@ def addresses():
             values = address_book.clean_address(request.form)
             address_book.add_address(customer, values, make_default=request.form.get("default") == "on")
         except DomainError as error:
-            return _refused("account/addresses.html", error, form, **_address_page(customer))
-        return _redirect(_site().routes.account("addresses"))
+            return _refused("account/addresses.html", error, form, **_addresspersonal_page(customer))
+        return _redirect(shop_site().routes.account("addresses"))
     form.setdefault("country", "")
     form["country"] = form["country"] or _store_country()
-    return _page("account/addresses.html", form=form, errors={}, **_address_page(customer))
+    return personal_page("account/addresses.html", form=form, errors={}, **_addresspersonal_page(customer))
 
 
 @bp.post("/account/addresses/<id:address_id>/delete")
 @login_required
 def delete_address(address_id: int):
     _own_or_404(address_book.delete_address, address_id)
-    return _redirect(_site().routes.account("addresses"))
+    return _redirect(shop_site().routes.account("addresses"))
 
 
 @bp.post("/account/addresses/<id:address_id>/default")
 @login_required
 def default_address(address_id: int):
     _own_or_404(address_book.set_default, address_id)
-    return _redirect(_site().routes.account("addresses"))
+    return _redirect(shop_site().routes.account("addresses"))
 
 
 def _own_or_404(change, address_id: int) -> None:
@@ -258,7 +225,7 @@ def _own_or_404(change, address_id: int) -> None:
         raise
 
 
-def _address_page(customer) -> dict:
+def _addresspersonal_page(customer) -> dict:
     return {"addresses": [_address_view(a) for a in address_book.addresses(customer)],
             "countries": address_book.countries(), "page_title": "Your addresses"}
 
@@ -284,13 +251,13 @@ def _store_country() -> str:
 
 @bp.get("/account/wishlist")
 @login_required
-def wishlist_page():
-    return _wishlist(_site(), current_customer())
+def wishlistpersonal_page():
+    return _wishlist(shop_site(), current_customer())
 
 
 def _wishlist(site: Site, customer, status: int = 200, errors: dict | None = None) -> Response:
     products = catalog.cards_by_ids(wishlist.product_ids(customer.id), site.routes)
-    return _page("account/wishlist.html", status, products=products, errors=errors or {}, page_title="Your wishlist")
+    return personal_page("account/wishlist.html", status, products=products, errors=errors or {}, page_title="Your wishlist")
 
 
 @bp.post("/wishlist/<handle>")
@@ -305,7 +272,7 @@ def wishlist_remove(handle: str):
 
 def _change_wishlist(handle: str, change) -> Response:
     """Save or unsave a product of this store: htmx gets the button back, a plain form goes back where it was."""
-    site = _site()
+    site = shop_site()
     product = catalog.product_by_handle(handle)
     if product is None:
         abort(404)
@@ -313,7 +280,7 @@ def _change_wishlist(handle: str, change) -> Response:
     customer = current_customer()
     if customer is None:  # a page from before the log-out: log in first, then come back
         login = site.routes.account("login") + "?next=" + quote(product_url, safe="/")
-        return _private(Response(status=200, headers={"HX-Redirect": login})) if _htmx() else _redirect(login)
+        return private(Response(status=200, headers={"HX-Redirect": login})) if _htmx() else _redirect(login)
     try:
         change(customer, product.id)
     except DomainError as error:  # the wishlist is full: say so on the wishlist page
@@ -321,9 +288,7 @@ def _change_wishlist(handle: str, change) -> Response:
     if not _htmx():
         return _redirect(_next() or product_url)
     card = catalog.cards([product], site.routes)[0]
-    body = render(site.live.theme, "snippets/wishlist_button.html", site.context(product=card),
-                  overrides=site.live.overrides)
-    return _private(Response(body, mimetype="text/html"))
+    return personal_page("snippets/wishlist_button.html", product=card)
 
 
 def _htmx() -> bool:

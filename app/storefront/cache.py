@@ -34,6 +34,8 @@ from flask import Response, current_app, g, request, session
 
 from app.catalog.events import COLLECTION_CHANGED, PRODUCT_CHANGED
 from app.effects import listener
+from app.launches.events import LAUNCH_CHANGED
+from app.launches.passes import PASS_COOKIE
 from app.extensions import get_redis, redis_breaker
 from app.pages.service import PAGE_CHANGED
 from app.reviews.service import REVIEW_CHANGED
@@ -59,8 +61,9 @@ def _page_key(store_id: int) -> str:
 
 
 def is_personal() -> bool:
-    """A page for this visitor alone: a logged-in customer, or a message flashed to them."""
-    return bool(session.get("customer") or session.get("_flashes"))
+    """A page for this visitor alone: a logged-in customer, a message flashed
+    to them, or a launch pass (the product page shows its holder the buy area)."""
+    return bool(session.get("customer") or session.get("_flashes") or request.cookies.get(PASS_COOKIE))
 
 
 def page(render: Callable[[], str], mimetype: str = "text/html") -> Response:
@@ -108,7 +111,8 @@ def invalidate(store_id: int | None) -> None:
         redis_breaker().call(get_redis().incr, _generation_key(store_id))
 
 
-for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANGED, THEME_CHANGED, REVIEW_CHANGED):
+for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANGED, THEME_CHANGED, REVIEW_CHANGED,
+               LAUNCH_CHANGED):
     listener(_topic)(invalidate)
 
 

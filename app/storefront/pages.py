@@ -8,6 +8,7 @@ from werkzeug.exceptions import NotFound
 
 from app.pages.service import published_page
 from app.storefront import catalog, reviews, seo
+from app.storefront.launch_view import product_launch
 from app.storefront.shapes import collection_view, product_view
 from app.storefront.site import Site, absolute_url
 from app.theming.render import render
@@ -75,7 +76,8 @@ def product(site: Site, handle: str, variant_id: int | None = None, chosen: tupl
                    meta_description=seo.description_text(view, 300), canonical=site.routes.product(found.handle),
                    og_image=seo.og_image(view.images, absolute_url),
                    json_ld=seo.product_json_ld(view, currency=g.store.currency, absolute=absolute_url),
-                   reviews=reviews.reviews_block(site, view, review_form))
+                   reviews=reviews.reviews_block(site, view, review_form),
+                   launch=None if site.preview else product_launch(found.id, site.routes.prefix))
 
 
 def _variant_with(product, chosen: tuple[str, ...]) -> int | None:

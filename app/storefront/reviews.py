@@ -20,7 +20,8 @@ from app.parse import MAX_PAGE
 from app.reviews import recommendations as recommending
 from app.reviews import service
 from app.reviews.models import Review
-from app.storefront import bp, catalog, pages, views
+from app.storefront import bp, catalog, pages
+from app.storefront import personal
 from app.storefront.shapes import ProductCard, ProductView
 from app.storefront.site import Site
 
@@ -155,13 +156,6 @@ def recommendations_block(site: Site, product_id: int) -> RecommendationsBlock:
 
 # -- the shopper's writes -----------------------------------------------------------------------------------------
 
-def _live_site() -> Site:
-    site = views.live_site()
-    if site is None:
-        abort(404)
-    return site
-
-
 def _customer() -> int:
     customer_id = current_customer_id()
     if customer_id is None:
@@ -171,7 +165,7 @@ def _customer() -> int:
 
 @bp.post("/products/<handle>/reviews")
 def submit_review(handle: str):
-    site = _live_site()
+    site = personal.shop_site()
     product = catalog.product_by_handle(handle)
     if product is None:
         abort(404)
@@ -197,7 +191,7 @@ def _photo_upload() -> bytes | None:
 @bp.post("/reviews/<id:review_id>/helpful")
 def helpful(review_id: int):
     """Count a vote, then show the product page again (htmx picks the review's button out of it)."""
-    site = _live_site()
+    site = personal.shop_site()
     customer_id = _customer()
     review = service.published_review(review_id)
     product = next(iter(catalog.products_by_ids([review.product_id])), None) if review is not None else None

@@ -42,6 +42,9 @@ class Routes:
     def page(self, handle: str) -> str:
         return self.prefix + f"/pages/{handle}"
 
+    def cart(self) -> str:
+        return self.prefix + "/cart"
+
     def account(self, part: str = "") -> str:
         return self.prefix + "/account" + (f"/{part}" if part else "")
 
@@ -75,7 +78,6 @@ class Site:
             "routes": self.routes,
             "preview": self.preview,
             "customer": None if self.preview else customer_view(),
-            "cart": {"item_count": 0, "enabled": False},  # the cart issue turns it on
             "csrf_token": generate_csrf,
             "nav": Navigation(self.routes),
             "theme_name": self.live.theme.name,

@@ -123,7 +123,7 @@ def seeded_store(app, live_server, browser, service_env):
     from app.catalog.product_images import add_image
     from app.catalog.products import OptionSpec
     from app.extensions import db
-    from app.inventory import service as inventory
+    from app.inventory import reservations, service as inventory
     from app.pages.service import add_starter_pages, all_pages
     from app.platform.accounts import create_account
     from tenants.provisioning import create_store, placement_of
@@ -152,6 +152,7 @@ def seeded_store(app, live_server, browser, service_env):
         for variant_id in (many.variants[0].id, pictured.variants[0].id):
             inventory.adjust(variant_id, depot, "7", reason="received", actor=email)
             inventory.adjust(variant_id, shop, "3", reason="received", actor=email)
+        reservations.hold("cart:a11y0a11y0a11y0", many.variants[0].id, 2)  # the stock section lists a reservation
         manual = collections.create_collection({"title": "Winter picks"}, kind="manual")
         collections.set_products(manual, [many.id, pictured.id])
         automated = collections.create_collection({"title": "Cheap socks"}, kind="automated",
@@ -166,8 +167,23 @@ def seeded_store(app, live_server, browser, service_env):
                 reviews.moderate(review.id, action, email)
         job = imports.start_import("products.csv", b"Handle,Title\nok-one,Fine\n,No handle here\n", email)
         add_starter_pages()
+        from datetime import timedelta
+
+        from app.launches import draw, service as launches
+        from tests.reviews.conftest import add_customers
+
+        add_customers()
+        opened = launches.utcnow() - timedelta(minutes=5)
+        drop = launches.create_launch({"kind": "draw", "product_id": str(many.id), "winners": "1",
+                                       "starts_at": opened.strftime("%Y-%m-%dT%H:%M"),
+                                       "entry_ends_at": (opened + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")},
+                                      actor=email)
+        for customer_id in (1, 2, 3):
+            draw.enter(launches.live_launch(drop.id), customer_id, launches.utcnow())
+        draw.run_draw(drop.id, now=opened + timedelta(hours=1))
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
-                              job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"))
+                              job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"),
+                              drop=drop.id)
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
 
     context = browser.new_context()
@@ -220,6 +236,8 @@ def seeded_store(app, live_server, browser, service_env):
         "manual collection": f"{dash}/collections/{ids.manual}",
         "automated collection": f"{dash}/collections/{ids.automated}",
         "reviews": f"{dash}/reviews",
+        "launches": f"{dash}/launches",
+        "launch": f"{dash}/launches/{ids.drop}",
         "inventory": f"{dash}/inventory",
         "locations": f"{dash}/locations",
         "imports": f"{dash}/products/imports",

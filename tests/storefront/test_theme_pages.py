@@ -198,6 +198,7 @@ def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_im
         handles = (small.handle, big.handle)
     browser = Client(app.test_client(), host=store_host(app, store))
     assert browser.get("/pages/none").status_code == 404  # the host is resolved and kept: not counted below
+    assert browser.get(f"/products/{handles[0]}?warm=1").status_code == 200  # so are the store's launches (none)
     counts = []
     for handle in handles:
         statements = []
