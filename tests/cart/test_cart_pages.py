@@ -13,7 +13,7 @@ from app.catalog import products as catalog
 from app.catalog.models import Variant
 from app.extensions import db
 from tests.cart.helpers import tenant_sql, ACTOR, add, browser, cart_lines, change, held, levels, make_shop
-from tests.conftest import as_store
+from tests.conftest import as_store, sql_statements
 from tests.outages.test_outages import redis_app  # noqa: F401  (a fixture: a Redis this test may stop)
 from tests.customers.helpers import SECRET, log_in, register
 
@@ -240,9 +240,6 @@ def test_while_redis_is_away_the_cart_answers_503_and_shoppers_still_browse(app,
 
 
 def test_the_merchant_marks_a_flash_sale_and_the_gate_answers_sold_out_without_a_query(app, merchant):
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     from app.catalog.models import Variant as VariantRow
     from tests.conftest import Client
 
@@ -257,17 +254,9 @@ def test_the_merchant_marks_a_flash_sale_and_the_gate_answers_sold_out_without_a
     assert 'aria-pressed="true">Flash sale' in browser.get(editor).get_data(as_text=True)
     shopper = Client(app.test_client(), host=shop.host)
     assert add(shopper, variant_id, 2).status_code == 303
-    statements = []
-
-    def count(connection, cursor, statement, *rest):
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as statements:
         refused = shopper.flask.post("/api/v1/cart/items", json={"variant_id": variant_id, "quantity": 1},
                                      headers={"Host": shop.host})  # sold out: the gate answers
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
     assert refused.status_code == 409 and "sold out" in refused.json["error"]["message"]
     assert not [s for s in statements if "variants" in s or "inventory_levels" in s or "reservations" in s]
     assert levels(app, shop, variant_id) == (2, 2)

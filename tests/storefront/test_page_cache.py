@@ -8,7 +8,7 @@ from app.catalog import products as catalog
 from app.inventory import service as inventory
 from app.theming import service as theming
 from app.theming.registry import get_theme
-from tests.conftest import Client, as_store
+from tests.conftest import Client, as_store, sql_statements
 from tests.outages.test_outages import redis_app  # noqa: F401  (a fixture: a Redis this test may stop)
 from tests.storefront.test_theme_pages import ACTOR, store_host
 
@@ -138,25 +138,12 @@ def test_what_every_page_shows_is_kept_in_process_until_a_write_bumps_the_genera
 
 def test_a_route_outside_the_page_cache_reads_the_live_theme_once_per_generation(app, make_store):
     """/recently-viewed (never cached: it is the shopper's own) reads the store's generation itself."""
-    from app.extensions import db
 
     store, handle, _, browser = open_shop(app, make_store, "Viewed Vase")
 
     def theme_reads(path: str) -> int:
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        with app.app_context():
-            engines = list(db.engines.values())
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             assert browser.get(path).status_code == 200
-        finally:
-            for engine in engines:
-                sa.event.remove(engine, "before_cursor_execute", count)
         return sum("store_themes" in statement for statement in statements)
 
     assert theme_reads(f"/recently-viewed?current={handle}") == 1

@@ -15,7 +15,7 @@ from app.theming import service as theming
 from app.theming.models import TemplateOverride
 from app.theming.registry import get_theme, themes
 from app.theming.render import override_environment
-from tests.conftest import Client, as_store, store_host
+from tests.conftest import Client, as_store, sql_statements, store_host
 
 ACTOR = "owner@example.com"
 
@@ -179,10 +179,8 @@ def test_recently_viewed_products_follow_the_shopper_and_ignore_junk_cookies(app
 
 def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_images(app, make_store):
     """No query per variant or per image: a product of 60 variants and 6 images costs what one of 1 does."""
-    import sqlalchemy as sa
 
     from app.catalog.product_images import add_image
-    from app.extensions import db
     from tests.catalog.helpers import png_bytes
 
     store = make_store()
@@ -201,20 +199,8 @@ def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_im
     assert browser.get(f"/products/{handles[0]}?warm=1").status_code == 200  # so are the store's launches (none)
     counts = []
     for handle in handles:
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        with app.app_context():
-            engines = list(db.engines.values())
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             assert browser.get(f"/products/{handle}?fresh=1").status_code == 200
-        finally:
-            for engine in engines:
-                sa.event.remove(engine, "before_cursor_execute", count)
         counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
     assert counts[0] == counts[1], counts
 
