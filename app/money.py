@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.core import get_global
@@ -97,6 +97,7 @@ def is_locale(code: str) -> bool:
     return code in LOCALES
 
 
+@lru_cache(maxsize=512)
 def precision(currency: str) -> int:
     """How many minor-unit digits the currency has (CLDR): USD 2, JPY 0, KWD 3."""
     return get_currency_precision(currency)
@@ -143,12 +144,19 @@ def format_money(minor: int | None, currency: str, locale: str) -> str:
     as a quoted literal and drops it."""
     if minor is None:
         return ""
-    pattern = Locale.parse(locale).currency_formats["standard"]
-    negative = int(minor < 0)
-    symbol = get_currency_symbol(currency, locale)
-    prefix, suffix = (_unquote(part).replace("¤", symbol) for part in (pattern.prefix[negative],
-                                                                        pattern.suffix[negative]))
+    prefix, suffix = _affixes(currency, locale)[int(minor < 0)]
     return prefix + format_input(abs(minor), currency, locale) + suffix
+
+
+@lru_cache(maxsize=1024)  # (a store's currency, its locale): a storefront page formats dozens of prices
+def _affixes(currency: str, locale: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The (prefix, suffix) of positive and of negative amounts: the locale's
+    CLDR currency pattern's, with the currency's symbol in it."""
+    pattern = Locale.parse(locale).currency_formats["standard"]
+    symbol = get_currency_symbol(currency, locale)
+    prefix, suffix = ([_unquote(part).replace("¤", symbol) for part in parts] for parts in (pattern.prefix,
+                                                                                          pattern.suffix))
+    return (prefix[0], suffix[0]), (prefix[1], suffix[1])
 
 
 def _unquote(text: str) -> str:

@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.storefront_bench [--theme atelier] [--seconds 10] [--connections 32]
 
 Makes a store with a published theme and 200 active products (three sizes
-each, stock, one picture each, a collection of 48, the starter pages) in
+each, stock, one picture each, a collection of 48, the starter pages) and
+its search index (built here as a worker would; any index left under
+var/bench by an earlier run's store of the same id is replaced) in
 bench.run's own database (`vitrine_bench` on DATABASE_URL or the embedded
 PostgreSQL under var/bench/, REDIS_URL or an embedded Redis), then serves
 the app with the web command `make run` uses (gunicorn, 2 workers of 4
@@ -82,6 +84,7 @@ def make_store(app, theme_name: str):
     from app.extensions import db
     from app.inventory import service as inventory
     from app.pages.service import add_starter_pages
+    from app.search.service import rebuild
     from app.theming import service as theming
     from app.theming.registry import get_theme
     from tenants.context import store_context
@@ -109,6 +112,7 @@ def make_store(app, theme_name: str):
         collections.set_products(everything, ids[:COLLECTION_SIZE])
         add_starter_pages()
         theming.publish(get_theme(theme_name), actor=actor)
+        rebuild()  # the collection page lists and counts facets from the index, as in production
         return store.handle, handles, everything.handle
 
 

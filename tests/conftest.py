@@ -269,6 +269,23 @@ def mark_domain_verified(app, hostname: str) -> None:
         state().resolver.invalidate()
 
 
+@contextmanager
+def sql_statements():
+    """The SQL statements any engine runs while inside the block: a list filled as they go."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+
+
 def wait_until(condition, what: str, seconds: float = 60, every: float = 0.05) -> None:
     """Poll `condition` until it holds (a state reached, not a guessed delay);
     fail naming `what` after `seconds`."""

@@ -15,7 +15,7 @@ from app.catalog import imports, pending_images, product_images, products as cat
 from app.catalog.errors import invalid
 from app.catalog.product_images import MAX_IMAGES
 from app.domain_errors import DomainError
-from app.inventory import service as inventory
+from app.inventory import gate, service as inventory
 
 
 def _answer(product, section: str, *, page: int, error=None, message: str = "", swap: str | None = None):
@@ -152,3 +152,16 @@ def product_stock(product_id: int):
     except DomainError as error:
         return _answer(_product(product_id), "stock", page=page, error=error)
     return _answer(_product(product_id), "stock", page=page, message="Stock updated.")
+
+
+@bp.post("/<handle>/products/<id:product_id>/variants/<id:variant_id>/flash-sale")
+def variant_flash_sale(product_id: int, variant_id: int):
+    """Mark a variant for a flash sale: its add-to-carts pass the Redis gate first (or unmark it)."""
+    page = parse.page_number(request.form)
+    product = _product(product_id)
+    if variant_id not in {v.id for v in product.variants}:
+        return _answer(product, "stock", page=page, error=invalid("Choose one of this product's variants.", "variant"))
+    on = parse.checkbox(request.form, "flash_sale")
+    gate.mark(variant_id, on, actor=current_user.email)
+    return _answer(_product(product_id), "stock", page=page,
+                   message="Flash sale on: add-to-carts pass the gate." if on else "Flash sale off.")

@@ -4,6 +4,7 @@
     POST   /api/v1/cart/items           {"variant_id", "quantity"}: add; 201
     PATCH  /api/v1/cart/items/<line>    {"quantity"}: set (0 removes)
     DELETE /api/v1/cart/items/<line>    remove
+    DELETE /api/v1/cart                 empty the cart (its holds are released)
 
 The cart is named by the X-Cart-Token header (or the storefront's cookie);
 every answer sends the current token back in X-Cart-Token and in the body.
@@ -67,6 +68,14 @@ def remove_item(line: str):
     web.refuse_cross_site()
     owner = _owner()
     carts.remove(owner, variant_id)
+    return _answer(carts.view(owner, g.store.currency))
+
+
+@bp.delete("/cart")
+def empty_cart():
+    web.refuse_cross_site()
+    owner = _owner()
+    carts.empty(owner)
     return _answer(carts.view(owner, g.store.currency))
 
 

@@ -30,6 +30,7 @@ PREFIX = "vitrine:gate:"
 COUNTER_TTL = 30  # seconds: how long a counter is trusted before it is read again from PostgreSQL
 AUTO_HOT_CONFLICTS = 20  # refusals in a minute that make a variant hot by itself
 AUTO_HOT_SECONDS = 15 * 60
+WARM_SECONDS = 300  # a counter loaded before a launch lasts past its start, then is read again as usual
 MARKS_TTL = 5  # seconds a process trusts its list of a store's flash-sale variants
 _marks: dict[int, tuple[float, frozenset[int]]] = {}
 
@@ -137,11 +138,15 @@ def conflict(variant_id: int) -> None:
         redis_breaker().failed()
 
 
-def warm(variant_ids: list[int]) -> None:
-    """Load the counters before a launch, so its first requests find them."""
+def warm(variant_ids: list[int], seconds: int = WARM_SECONDS) -> None:
+    """Before a launch: make its variants hot for `seconds` and load their
+    counters, so the first requests find them and none reaches PostgreSQL
+    once it is sold out."""
     store_id = require_store().id
     for variant_id in variant_ids:
-        redis_breaker().call(get_redis().set, _key(store_id, variant_id), _available(variant_id), ex=COUNTER_TTL)
+        breaker = redis_breaker()
+        breaker.call(get_redis().set, _key(store_id, variant_id), _available(variant_id), ex=seconds)
+        breaker.call(get_redis().set, _key(store_id, variant_id, "hot"), 1, ex=seconds)
 
 
 def _available(variant_id: int) -> int:
@@ -156,3 +161,23 @@ def _available(variant_id: int) -> int:
         Reservation.variant_id == variant_id, Reservation.expires_at <= sa.func.now(),
         Reservation.location_id.in_(active))
     return max(0, int(db.session.scalar(sa.select(free.scalar_subquery() + lapsed.scalar_subquery()))))
+
+
+def mark(variant_id: int, on: bool, actor: str) -> None:
+    """The merchant marks a variant for a flash sale (or not). Every web
+    process sees it within MARKS_TTL seconds; the counter starts afresh."""
+    from app.effects import after_commit
+    from app.inventory.service import InventoryError, InventoryErrorCode
+    from app.store.service import record
+
+    store_id = require_store().id
+    title = db.session.scalar(sa.select(Variant.sku).where(Variant.id == variant_id))
+    found = db.session.execute(sa.update(Variant).where(Variant.id == variant_id).values(flash_sale=on)
+                               .returning(Variant.id)).first()
+    if found is None:
+        db.session.rollback()
+        raise InventoryError(InventoryErrorCode.NOT_FOUND, "No such variant in this store.", status=404)
+    record(actor, "inventory.flash_sale", f"Flash sale {'on' if on else 'off'} for variant {title or variant_id}")
+    _marks.pop(store_id, None)
+    after_commit(forget, store_id, variant_id)
+    db.session.commit()

@@ -21,7 +21,8 @@ from app.launches import draw
 from app.launches.events import launch_changed
 from app.launches.models import Launch
 from app.launches.service import utcnow
-from app.catalog.models import Product
+from app.catalog.models import Product, Variant
+from app.inventory import gate
 from tenants.context import require_store
 from tenants.extension import state
 from tenants.models import Domain
@@ -73,10 +74,21 @@ def prewarm_due(now: datetime) -> int:
                        .values(prewarmed_at=now))
     db.session.commit()
     hosts = store_hosts()
-    for _, handle in rows:
+    for launch_id, handle in rows:
         for host in hosts:
             warm(host, f"/products/{handle}")
+    _warm_gates([launch_id for launch_id, _ in rows])
     return len(rows)
+
+
+def _warm_gates(launch_ids: list[int]) -> None:
+    """The launched variants pass the flash-sale gate from their start, with their counters loaded."""
+    variant_ids = list(db.session.scalars(
+        sa.select(Variant.id).join(Launch, sa.and_(Launch.store_id == Variant.store_id,
+                                                   Launch.product_id == Variant.product_id))
+        .where(Launch.id.in_(launch_ids), Variant.track_inventory)))
+    gate.warm(variant_ids)
+    db.session.commit()
 
 
 def store_hosts() -> list[str]:

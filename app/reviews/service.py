@@ -25,7 +25,7 @@ from app.catalog.models import Product
 from app.domain_errors import DomainError
 from app.effects import emit
 from app.extensions import db
-from app.pagination import Page, paginate
+from app.pagination import Page, offset, paginate
 from app.parse import BadInput, text, whole_number
 from app.reviews.models import MAX_AUTHOR, MAX_BODY, MAX_TITLE, STATUSES, Review, ReviewVote
 from tenants.context import require_store
@@ -200,13 +200,37 @@ def summaries(product_ids: list[int]) -> dict[int, Rating]:
     return {product_id: Rating(float(average), count) for product_id, average, count in rows}
 
 
-def published_reviews(product_id: int, page: int = 1, sort: str = "newest", per_page: int = PER_PAGE) -> Page[Review]:
-    """A page of a product's published reviews, newest or most helpful first."""
+def rating_columns(product_id) -> tuple:
+    """A product's published reviews' average (one decimal; NULL without any)
+    and count, as two columns a query of products selects alongside
+    (correlated on `product_id`, a column of it): its rating comes with the
+    product, in the same query. `rating_of` turns them into a Rating."""
+    published = sa.and_(Review.product_id == product_id, Review.status == "published")
+    return (sa.select(sa.func.round(sa.func.avg(Review.rating), 1)).where(published)
+            .scalar_subquery().label("rating_average"),
+            sa.select(sa.func.count()).select_from(Review).where(published).scalar_subquery().label("rating_count"))
+
+
+def rating_of(average, count: int | None) -> Rating | None:
+    """The Rating of `rating_columns`' values (None: no published review)."""
+    return Rating(float(average), count) if count else None
+
+
+def published_reviews(product_id: int, page: int = 1, sort: str = "newest", per_page: int = PER_PAGE, *,
+                      total: int | None = None) -> Page[Review]:
+    """A page of a product's published reviews, newest or most helpful first.
+    `total`: how many it has, when the caller read it already (its rating's
+    count): they are not counted again, and none (or a page past the end) reads none."""
+    start = offset(page, per_page)
+    if total is not None and start >= total:
+        return Page([], max(total, 0), page, per_page)
     order = [Review.created_at.desc(), Review.id.desc()]
     if sort == "helpful":
         order.insert(0, Review.helpful_count.desc())
     query = sa.select(Review).where(Review.product_id == product_id, Review.status == "published").order_by(*order)
-    return paginate(query, page=page, per_page=per_page)
+    if total is None:
+        return paginate(query, page=page, per_page=per_page)
+    return Page(list(db.session.scalars(query.limit(per_page).offset(start))), total, page, per_page)
 
 
 def voted(review_ids: list[int], voter_id: int) -> set[int]:

@@ -256,7 +256,7 @@ def wishlistpersonal_page():
 
 
 def _wishlist(site: Site, customer, status: int = 200, errors: dict | None = None) -> Response:
-    products = catalog.cards(catalog.products_by_ids(wishlist.product_ids(customer.id)), site.routes)
+    products = catalog.cards_by_ids(wishlist.product_ids(customer.id), site.routes)
     return personal_page("account/wishlist.html", status, products=products, errors=errors or {}, page_title="Your wishlist")
 
 

@@ -13,13 +13,24 @@ page stale.
 Only anonymous visits are cached: a logged-in customer or a flashed message
 makes the page personal (rendered each time, `private`). With Redis away
 pages are rendered from PostgreSQL; the breaker keeps that cheap.
+
+What every page of a store reads alike (its live theme and template
+overrides, the header's collections, the footer's pages) is also kept in
+this process (`remember`), under the store's generation as read before
+rendering (by `page`, or on first use by a route outside the page cache
+or a personal page): the same bump that redoes the pages drops it, and it
+is kept REMEMBER_SECONDS at most besides. Without a generation (Redis
+away) it is read from PostgreSQL each time.
 """
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 
-from flask import Response, g, request, session
+from flask import Response, current_app, g, request, session
 
 from app.catalog.events import COLLECTION_CHANGED, PRODUCT_CHANGED
 from app.effects import listener
@@ -32,6 +43,8 @@ from app.store.service import SETTINGS_CHANGED
 from app.theming.service import THEME_CHANGED
 
 TTL = 600
+REMEMBER_SECONDS = 30  # a process-kept value is read again after this, whatever the generation says
+REMEMBERED = 2048  # values kept in this process (a few per store)
 REVALIDATE = "public, max-age=0, must-revalidate"
 PERSONAL = "private, no-cache"
 _SEPARATOR = "\n"
@@ -64,6 +77,7 @@ def page(render: Callable[[], str], mimetype: str = "text/html") -> Response:
     key = _page_key(store_id)
     found = breaker.call(get_redis().mget, _generation_key(store_id), key)
     generation = (found[0] or "0") if found else None
+    g.page_generation = generation
     if found and found[1]:
         kept_generation, etag, body = found[1].split(_SEPARATOR, 2)
         if kept_generation == generation:
@@ -100,3 +114,39 @@ def invalidate(store_id: int | None) -> None:
 for _topic in (PRODUCT_CHANGED, COLLECTION_CHANGED, SETTINGS_CHANGED, PAGE_CHANGED, THEME_CHANGED, REVIEW_CHANGED,
                LAUNCH_CHANGED):
     listener(_topic)(invalidate)
+
+
+def _generation() -> str | None:
+    """The store's generation as this request first read it (None: Redis is away)."""
+    if "page_generation" not in g:
+        away = object()
+        found = redis_breaker().call(get_redis().get, _generation_key(g.store.id), default=away)
+        g.page_generation = None if found is away else (found or "0")
+    return g.page_generation
+
+
+_remembered: OrderedDict[tuple, tuple[str, float, object]] = OrderedDict()
+_remembered_lock = threading.Lock()
+
+
+def remember(name: tuple | str, build: Callable[[], object]):
+    """`build()`'s value for the current store, kept in this process under
+    the generation `page` read before this render (see the module's doc).
+    Values are shared by every request of the process: they must not be changed."""
+    generation = _generation()
+    if generation is None:
+        return build()
+    key = (id(current_app._get_current_object()), g.store.id, name)  # (an app of another directory: other stores)
+    now = time.monotonic()
+    with _remembered_lock:
+        kept = _remembered.get(key)
+        if kept is not None and kept[0] == generation and now - kept[1] < REMEMBER_SECONDS:
+            _remembered.move_to_end(key)
+            return kept[2]
+    value = build()  # read after the generation was: a write it misses bumps the generation after this read
+    with _remembered_lock:
+        _remembered[key] = (generation, now, value)
+        _remembered.move_to_end(key)
+        while len(_remembered) > REMEMBERED:
+            _remembered.popitem(last=False)
+    return value

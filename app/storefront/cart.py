@@ -111,6 +111,15 @@ def remove_line(variant_id: int):
     return _after_change()
 
 
+@csrf.exempt
+@bp.post("/cart/clear")
+def empty_cart():
+    shop_site()
+    web.refuse_cross_site()
+    carts.empty(_existing_owner())
+    return _after_change()
+
+
 def _existing_owner() -> Owner:
     owner = web.request_owner(create=False)
     if owner is None:

@@ -101,7 +101,7 @@ class Listing:
             return self._from_the_database(site, url, per_page, order or [])
         pages = max(1, -(-found.total // per_page))
         page = min(self.page, pages)
-        products = catalog.cards(catalog.products_by_ids(found.product_ids), site.routes)
+        products = catalog.cards_by_ids(found.product_ids, site.routes)
         return Result(
             products=products, pagination=self._pagination(url, page, pages, found.total), query=found.query,
             corrected=found.corrected, sort=sort, sorts=self._sorts(order is not None),
@@ -134,7 +134,7 @@ class Listing:
         pages = max(1, -(-total // per_page))
         page = min(self.page, pages)
         chosen = order[(page - 1) * per_page: page * per_page]
-        return Result(catalog.cards(catalog.products_by_ids(chosen), site.routes),
+        return Result(catalog.cards_by_ids(chosen, site.routes),
                       self._pagination(url, page, pages, total), self.text, False, "featured",
                       self._sorts(True), [], [], None, unavailable=True)
 

@@ -22,7 +22,7 @@ def _render(site: Site, template: str, **page) -> str:
 
 
 def home(site: Site) -> str:
-    sections = [_section(site, s) for s in site.live.sections]
+    sections = _sections(site, site.live.sections)
     description, image = seo.home_preview(sections, site.live.settings, absolute_url)
     json_ld = seo.site_json_ld(g.store.name, routes=site.routes, absolute=absolute_url,
                                logo=site.live.settings.get("logo") or "")
@@ -30,8 +30,22 @@ def home(site: Site) -> str:
                    meta_description=description, og_image=image, json_ld=json_ld)
 
 
-def _section(site: Site, section: dict) -> dict:
-    """A homepage section with the products or collection it shows."""
+def _sections(site: Site, sections: list[dict]) -> list[dict]:
+    """The homepage's sections with the products or collection each shows; the
+    products of every section are read together (app.storefront.catalog.cards_by_ids)."""
+    chosen, shown = [], []
+    for section in sections:
+        extra, ids = _section(site, section)
+        chosen.append((section, extra))
+        shown += ids or []
+    cards = {card.id: card for card in catalog.cards_by_ids(shown, site.routes)}
+    return [{**section, **extra, **({"products": [cards[i] for i in extra["products"] if i in cards]}
+                                    if "products" in extra else {})}
+            for section, extra in chosen]
+
+
+def _section(site: Site, section: dict) -> tuple[dict, list[int] | None]:
+    """What a section adds (its products as ids, for now), and those ids."""
     settings = section["settings"]
     extra: dict = {}
     limit = min(int(settings.get("limit") or 8), SECTION_PRODUCT_LIMIT)
@@ -39,24 +53,25 @@ def _section(site: Site, section: dict) -> dict:
         collection = catalog.collection_by_handle(settings.get("collection") or "")
         if collection is not None:
             extra["collection"] = collection_view(collection, site.routes.collection(collection.handle))
-            extra["products"] = catalog.cards(catalog.collection_products(collection, limit), site.routes)
+            extra["products"] = catalog.collection_product_ids(collection, limit)
         else:
-            extra["collection"], extra["products"] = None, catalog.cards(catalog.newest(limit), site.routes)
+            extra["collection"], extra["products"] = None, catalog.newest_ids(limit)
     elif section["type"] == "product_grid":
-        extra["products"] = catalog.cards(catalog.newest(limit), site.routes)
-    return {**section, **extra}
+        extra["products"] = catalog.newest_ids(limit)
+    return extra, extra.get("products")
 
 
 def product(site: Site, handle: str, variant_id: int | None = None, chosen: tuple[str, ...] = (),
             review_form=None) -> str:
     """`review_form`: a refused review as typed (app.storefront.reviews), shown with its errors."""
-    found = catalog.product_by_handle(handle)
-    if found is None:
+    loaded = catalog.product_page(handle)
+    if loaded is None:
         raise NotFound()
+    found, rating = loaded
     if variant_id is None and chosen:
         variant_id = _variant_with(found, chosen)
     view = product_view(found, catalog.stock_of([found]), site.routes.product(found.handle), variant_id,
-                        rating=reviews.product_rating(found.id))
+                        rating=rating)
     return _render(site, "product.html", product=view, page_title=view.seo_title or view.title,
                    meta_description=seo.description_text(view, 300), canonical=site.routes.product(found.handle),
                    og_image=seo.og_image(view.images, absolute_url),
@@ -101,7 +116,7 @@ def recommendations(site: Site, handle: str) -> str:
 
 
 def recently_viewed(site: Site, product_ids: list[int]) -> str:
-    products = catalog.cards(catalog.products_by_ids(product_ids[:8]), site.routes)
+    products = catalog.cards_by_ids(product_ids[:8], site.routes)
     return _render(site, "snippets/recently_viewed.html", products=products)
 
 

@@ -22,7 +22,7 @@ from app.reviews import service
 from app.reviews.models import Review
 from app.storefront import bp, catalog, pages
 from app.storefront import personal
-from app.storefront.shapes import ProductCard, ProductView, Rating
+from app.storefront.shapes import ProductCard, ProductView
 from app.storefront.site import Site
 
 THANKS = "Thanks! Your review will appear once approved."
@@ -90,16 +90,12 @@ class RecommendationsBlock:
     products: tuple[ProductCard, ...]
 
 
-def product_rating(product_id: int) -> Rating | None:
-    found = service.summaries([product_id]).get(product_id)
-    return Rating(found.average, found.count) if found else None
-
-
 def reviews_block(site: Site, product: ProductView, form: ReviewForm | None = None) -> ReviewsBlock:
     """The product's published reviews (the page and order from the query string; junk is ignored)."""
     sort = request.args.get(SORT_ARG, "newest")
     links = _Links(site.routes.product(product.handle), sort if sort in service.SORTS else "newest")
-    found = service.published_reviews(product.id, _page_arg(), links.sort)
+    found = service.published_reviews(product.id, _page_arg(), links.sort,  # counted with the product's rating
+                                      total=product.rating.count if product.rating is not None else 0)
     customer_id = current_customer_id()
     voted = service.voted([r.id for r in found.items], customer_id) if customer_id else set()
     return ReviewsBlock(
@@ -155,7 +151,7 @@ def _review_view(site: Site, review: Review, customer_id: int | None, voted: set
 def recommendations_block(site: Site, product_id: int) -> RecommendationsBlock:
     found = recommending.also_bought(product_id, RECOMMENDED)
     heading = "Customers also bought" if found.bought_together else "You may also like"
-    return RecommendationsBlock(heading, tuple(catalog.cards(catalog.products_by_ids(found.product_ids), site.routes)))
+    return RecommendationsBlock(heading, tuple(catalog.cards_by_ids(found.product_ids, site.routes)))
 
 
 # -- the shopper's writes -----------------------------------------------------------------------------------------

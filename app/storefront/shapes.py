@@ -143,16 +143,24 @@ def _variant_available(variant: Variant, stock: dict[int, int]) -> bool:
 
 
 def card(product: Product, stock: dict[int, int], url: str, rating: Rating | None = None) -> ProductCard:
-    variants = product.variants
-    prices = [v.price for v in variants] or [0]
-    compare = [v.compare_at_price for v in variants if v.compare_at_price and v.compare_at_price > v.price]
-    images = [image_view(image) for image in product.images[:2]]
+    return card_of(product.id, product.handle, url, product.title, product.vendor, product.product_type,
+                   [(v.price, v.compare_at_price) for v in product.variants],
+                   any(_variant_available(v, stock) for v in product.variants),
+                   [image_view(image) for image in product.images[:2]], rating)
+
+
+def card_of(product_id: int, handle: str, url: str, title: str, vendor: str, product_type: str,
+            prices: list[tuple[int, int | None]], available: bool, images: list[Image],
+            rating: Rating | None = None) -> ProductCard:
+    """A card from plain values: each variant's (price, compare-at price), whether
+    one is available, and the product's first two images."""
+    amounts = [price for price, _ in prices] or [0]
+    compare = [was for price, was in prices if was and was > price]
     return ProductCard(
-        id=product.id, handle=product.handle, url=url, title=product.title, vendor=product.vendor,
-        product_type=product.product_type, price_min=min(prices), price_max=max(prices),
-        compare_at_price=max(compare) if compare else None,
-        available=any(_variant_available(v, stock) for v in variants),
-        image=images[0] if images else None, hover_image=images[1] if len(images) > 1 else None, rating=rating)
+        id=product_id, handle=handle, url=url, title=title, vendor=vendor, product_type=product_type,
+        price_min=min(amounts), price_max=max(amounts), compare_at_price=max(compare) if compare else None,
+        available=available, image=images[0] if images else None,
+        hover_image=images[1] if len(images) > 1 else None, rating=rating)
 
 
 def product_view(product: Product, stock: dict[int, int], url: str, selected_id: int | None = None,

@@ -101,20 +101,26 @@ def absolute_url(path: str) -> str:
 
 
 class Navigation:
-    """The header's collections and the footer's pages, as (title, url) lists,
-    read when a template first asks (a fragment such as the autosuggest never does)."""
+    """The header's collections and the footer's pages, as (title, url) pairs,
+    read when a template first asks (a fragment such as the autosuggest never
+    does), and kept in the process under the page cache's generation
+    (app.storefront.cache.remember): every page of the store shows the same."""
 
     def __init__(self, routes: Routes):
         self._routes = routes
 
     @cached_property
-    def collections(self) -> list[tuple[str, str]]:
+    def collections(self) -> tuple[tuple[str, str], ...]:
+        from app.storefront.cache import remember
         from app.storefront.catalog import menu_collections
 
-        return [(c.title, self._routes.collection(c.handle)) for c in menu_collections()]
+        return remember(("nav_collections", self._routes.prefix), lambda: tuple(
+            (c.title, self._routes.collection(c.handle)) for c in menu_collections()))
 
     @cached_property
-    def pages(self) -> list[tuple[str, str]]:
+    def pages(self) -> tuple[tuple[str, str], ...]:
         from app.pages.service import published_pages
+        from app.storefront.cache import remember
 
-        return [(p.title, self._routes.page(p.handle)) for p in published_pages()]
+        return remember(("nav_pages", self._routes.prefix), lambda: tuple(
+            (p.title, self._routes.page(p.handle)) for p in published_pages()))

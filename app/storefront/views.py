@@ -13,7 +13,7 @@ from app.theming import service as theming
 
 
 def live_site() -> Site | None:
-    live = theming.live()
+    live = cache.remember("live_theme", theming.live)
     return Site(live, Routes()) if live is not None else None
 
 

@@ -1,14 +1,26 @@
 """Rendering a theme's templates, and a store's own versions of them, in a sandbox.
 
-Every storefront page renders in `StoreSandbox`, an immutable Jinja sandbox
-whose templates see only what the view passes (plain view objects, never ORM
+Templates see only what the view passes (plain view objects, never ORM
 rows, the app, `config` or `request`) and a short list of filters and
 globals (`FILTERS`, `GLOBALS`; documented in themes/README.md). Templates a
-merchant wrote (`template_overrides`) are the untrusted part: the sandbox
-refuses Python internals (`__class__`, `mro`, `__globals__`...), and a
-render budget stops one that runs too long or writes too much. A store's
-template that fails at render is logged and the theme's own template is
-rendered instead, so a bad edit never takes the shop down.
+merchant wrote (`template_overrides`) are the untrusted part: a store with
+any override renders every page in `StoreSandbox`, an immutable Jinja
+sandbox that refuses Python internals (`__class__`, `mro`, `__globals__`...)
+and checks a render budget at each attribute, item and call, so one that
+runs too long or writes too much is stopped. The theme's templates a store
+template includes or extends are compiled by that same sandbox (a Jinja
+environment compiles and caches its own templates), so they run sandboxed
+too. A store's template that fails at render is logged and the theme's own
+template is rendered instead, so a bad edit never takes the shop down.
+
+The theme's own templates ship with Vitrine: a store without overrides
+renders them in `ThemeEnvironment`, a plain (not sandboxed) environment with
+the same filters, tests and globals and the same budget on time (checked
+between output chunks and in range()) and output, since the sandbox's checks
+at every attribute were most of a page's rendering time. Its loader reads
+the theme's folders only, so no store's text is ever compiled by it. The
+themes must still render in the sandbox (a store's override runs them
+there): tests/storefront/test_sandbox.py renders every theme page both ways.
 """
 from __future__ import annotations
 
@@ -18,9 +30,9 @@ import re
 import time
 from collections import OrderedDict
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 
-from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, TemplateError, pass_context
+from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, TemplateError, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
@@ -183,8 +195,13 @@ def _handleize(text) -> str:
     return slugify(str(text))
 
 
-def _new_environment(loader) -> StoreSandbox:
-    env = StoreSandbox(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=400)
+class ThemeEnvironment(Environment):
+    """The theme's own templates, trusted: no sandbox checks (see the module's doc)."""
+
+
+def _new_environment(loader, kind: type[Environment] = StoreSandbox) -> Environment:
+    env = kind(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+               cache_size=400)
     env.filters = _filters(env.filters)
     env.tests = {name: env.tests[name] for name in (
         "defined", "undefined", "none", "number", "string", "mapping", "sequence", "iterable", "sameas",
@@ -196,11 +213,26 @@ def _new_environment(loader) -> StoreSandbox:
     return env
 
 
+def _theme_loader(theme: Theme) -> FileSystemLoader:
+    return FileSystemLoader([str(d) for d in theme.template_dirs])
+
+
 @cache
 def theme_environment(theme: Theme) -> StoreSandbox:
-    """The sandbox of a theme's own templates (and the base's), one per process."""
-    env = _new_environment(FileSystemLoader([str(d) for d in theme.template_dirs]))
-    env.globals["asset_url"] = lambda name: asset_url(theme, name)
+    """The sandbox of a theme's own templates (and the base's), one per process:
+    what store templates are parsed and checked with, and whose loader they shadow."""
+    env = _new_environment(_theme_loader(theme))
+    env.globals["asset_url"] = lambda name: asset_url(theme, str(name))
+    return env
+
+
+@cache
+def trusted_environment(theme: Theme) -> ThemeEnvironment:
+    """The theme's own templates (and the base's) outside the sandbox, one per
+    process: pages of a store without template overrides. Only the theme's
+    folders are loaded, never a store's text."""
+    env = _new_environment(_theme_loader(theme), ThemeEnvironment)
+    env.globals["asset_url"] = lambda name: asset_url(theme, str(name))
     return env
 
 
@@ -225,7 +257,7 @@ def override_environment(theme: Theme, overrides: dict[str, str]) -> StoreSandbo
     return env
 
 
-def render_with(env: StoreSandbox, name: str, context: dict, globals_: dict | None = None) -> str:
+def render_with(env: Environment, name: str, context: dict, globals_: dict | None = None) -> str:
     """Render within the budget: at most RENDER_SECONDS and MAX_OUTPUT characters."""
     token = _deadline.set(time.monotonic() + RENDER_SECONDS)
     try:
@@ -248,14 +280,14 @@ RENDER_FAILURES = (TemplateError, SecurityError, RecursionError, ArithmeticError
 
 def render(theme: Theme, name: str, context: dict, *, overrides: dict[str, str] | None = None,
            globals_: dict | None = None) -> str:
-    """A page of the theme. With the store's overrides first; should they
-    fail, the theme's own templates (and the failure is logged)."""
+    """A page of the theme. With the store's overrides first, in the sandbox;
+    should they fail, the theme's own templates (and the failure is logged)."""
     if overrides:
         try:
             return render_with(override_environment(theme, overrides), name, context, globals_)
         except RENDER_FAILURES as exc:
             log.warning("store template override failed in theme %s rendering %s: %s", theme.name, name, exc)
-    return render_with(theme_environment(theme), name, context, globals_)
+    return render_with(trusted_environment(theme), name, context, globals_)
 
 
 def check_override(theme: Theme, overrides: dict[str, str], name: str, context: dict) -> None:
@@ -267,6 +299,7 @@ def check_override(theme: Theme, overrides: dict[str, str], name: str, context: 
     render_with(env, name, context)
 
 
+@lru_cache(maxsize=2048)  # shipped files change only with a release (as `fingerprint` assumes)
 def asset_url(theme: Theme, name: str) -> str:
     """A theme asset's fingerprinted address (served for a year, app.theming.views)."""
     path = theme.asset_path(str(name))

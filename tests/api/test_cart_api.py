@@ -46,6 +46,9 @@ def test_a_cart_through_the_api(app, shop):
     assert removed.status_code == 200 and [line["id"] for line in removed.json["cart"]["lines"]] == [str(tee)]
     assert levels(app, shop, mug) == (3, 0)
     assert api.call("GET", "/cart").json["cart"]["item_count"] == 1
+    emptied = api.call("DELETE", "/cart")
+    assert emptied.status_code == 200 and emptied.json["cart"]["lines"] == []
+    assert levels(app, shop, tee) == (5, 0)
 
 
 def test_a_shortage_names_the_line_and_what_is_left(app, shop):

@@ -6,7 +6,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 
 from app.catalog import collections
@@ -16,7 +15,7 @@ from app.catalog.models import ProductImage
 from app.catalog.products import OptionSpec
 from app.extensions import db
 from app.inventory import service as inventory
-from tests.conftest import as_store, run_effects
+from tests.conftest import as_store, run_effects, sql_statements
 
 ACTOR = "api-tests@example.com"
 PRODUCT_KEYS = {"id", "handle", "title", "description_html", "vendor", "product_type", "tags", "options", "variants",
@@ -336,16 +335,8 @@ def test_a_page_costs_the_same_queries_whatever_its_size(app, client, shop):
 
     def statements(store):
         get(client, store, "/api/v1/products")  # warm the host cache
-        seen = []
-
-        def count(conn, cursor, statement, *args):
-            seen.append(statement)
-
-        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as seen:
             body = listing(client, store, "?available=true")
-        finally:
-            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
         return len(body["products"]), len(seen)
 
     small_count, small_statements = statements(small)

@@ -13,7 +13,8 @@ from app.catalog import products as catalog
 from app.catalog.models import Variant
 from app.extensions import db
 from tests.cart.helpers import tenant_sql, ACTOR, add, browser, cart_lines, change, held, levels, make_shop
-from tests.conftest import as_store
+from tests.conftest import as_store, sql_statements
+from tests.outages.test_outages import redis_app  # noqa: F401  (a fixture: a Redis this test may stop)
 from tests.customers.helpers import SECRET, log_in, register
 
 
@@ -88,6 +89,11 @@ def test_change_quantity_and_remove_release_the_stock(app, shop):
     add(client, tee, 2)
     assert change(client, tee, 0).status_code == 303  # 0 removes too
     assert levels(app, shop, tee) == (5, 0)
+    add(client, tee, 2)
+    add(client, shop.variants["Stoneware Mug"], 1)
+    emptied = client.flask.post("/cart/clear", headers={"Host": shop.host, "HX-Request": "true"})
+    assert emptied.status_code == 200 and "Your cart is empty" in emptied.get_data(as_text=True)
+    assert levels(app, shop, tee) == (5, 0) and levels(app, shop, shop.variants["Stoneware Mug"]) == (3, 0)
 
 
 @pytest.mark.parametrize("quantity", ["0", "-1", "1.5", "abc", "101", "²", "9" * 40, "1\x00"])
@@ -216,3 +222,47 @@ def _expire_holds(app, shop) -> None:
     with as_store(app, shop.store):
         tenant_sql(sa.text("UPDATE reservations SET expires_at = now() - interval '1 second'"))
         db.session.commit()
+
+
+def test_while_redis_is_away_the_cart_answers_503_and_shoppers_still_browse(app, redis_app, make_store, shop):
+    from app import embedded
+    from tests.conftest import Client
+
+    client = Client(redis_app.test_client(), host=shop.host)
+    tee = shop.variants["Linen Tee"]
+    assert client.flask.post("/cart/add", data={"variant_id": tee}, headers={"Host": shop.host}).status_code == 303
+    embedded.stop_redis(redis_app.redis_data)
+    refused = client.flask.post("/cart/add", data={"variant_id": tee}, headers={"Host": shop.host})
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert levels(app, shop, tee) == (5, 1)  # nothing more was held
+    assert client.get("/cart").status_code == 503
+    assert client.get(f"/products/{shop.handles['Linen Tee']}").status_code == 200  # browsing goes on
+
+
+def test_the_merchant_marks_a_flash_sale_and_the_gate_answers_sold_out_without_a_query(app, merchant):
+    from app.catalog.models import Variant as VariantRow
+    from tests.conftest import Client
+
+    browser, _account, store = merchant
+    shop = make_shop(app, lambda **_: store, {"Drop Lamp": 2})
+    variant_id = shop.variants["Drop Lamp"]
+    with as_store(app, store):
+        product_id = db.session.scalar(sa.select(VariantRow.product_id).where(VariantRow.id == variant_id))
+    editor = f"/dashboard/{store.handle}/products/{product_id}"
+    url = f"{editor}/variants/{variant_id}/flash-sale"
+    assert browser.post(url, {"flash_sale": "on"}, csrf_from=editor).status_code == 302
+    assert 'aria-pressed="true">Flash sale' in browser.get(editor).get_data(as_text=True)
+    shopper = Client(app.test_client(), host=shop.host)
+    assert add(shopper, variant_id, 2).status_code == 303
+    with sql_statements() as statements:
+        refused = shopper.flask.post("/api/v1/cart/items", json={"variant_id": variant_id, "quantity": 1},
+                                     headers={"Host": shop.host})  # sold out: the gate answers
+    assert refused.status_code == 409 and "sold out" in refused.json["error"]["message"]
+    assert not [s for s in statements if "variants" in s or "inventory_levels" in s or "reservations" in s]
+    assert levels(app, shop, variant_id) == (2, 2)
+    # a bad mark is refused and changes nothing
+    assert browser.post(f"{editor}/variants/999999/flash-sale", {"flash_sale": "on"},
+                        csrf_from=editor).status_code == 422
+    assert browser.post(url, {}, csrf_from=editor).status_code == 302  # unticked: off
+    with as_store(app, store):
+        assert db.session.scalar(sa.select(VariantRow.flash_sale).where(VariantRow.id == variant_id)) is False

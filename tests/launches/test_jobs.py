@@ -32,6 +32,18 @@ def test_the_product_page_is_warm_before_the_start(app, shop):
         assert db.session.get(Launch, (shop.store.id, launch.id)).prewarmed_at == soon
     first_visit = Client(app.test_client(), host=shop.host).get(f"/products/{shop.ids.poster_handle}")
     assert first_visit.headers["X-Cache"] == "HIT" and "Join the line" in first_visit.get_data(as_text=True)
+    # and the flash-sale gate is ready: the variants are hot, their counters loaded from the stock
+    from app.catalog.models import Variant
+    from app.extensions import get_redis
+    from app.inventory import gate
+    from app.inventory.service import available
+
+    with as_store(app, shop.store):
+        variant_ids = list(db.session.scalars(sa.select(Variant.id).where(Variant.product_id == shop.ids.poster)))
+        units = available(variant_ids)
+        for variant_id in variant_ids:
+            assert gate.is_hot(variant_id)
+            assert int(get_redis().get(gate._key(shop.store.id, variant_id))) == units[variant_id]
 
 
 def test_launches_end_at_their_end_time_and_the_page_follows(app, shop):

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.launches import passes, room, service
 from app.launches.models import Launch
 from app.ratelimit import RateLimited
-from tests.conftest import as_store
+from tests.conftest import as_store, sql_statements
 from tests.launches.conftest import T0, at, new_launch, queue_form, set_stock
 
 
@@ -164,21 +164,10 @@ def test_the_admission_check_reads_no_database_once_the_store_s_launches_are_cac
         info = new_launch(queue_form(shop.ids.poster, rate=60))
         token = room.state(info, room.join(info, "v:counted", "203.0.113.5", at(0)), at(0)).pass_token
         service.check_admission(shop.ids.sneaker, None, now=at(1))  # fills the cache if it was empty
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        engines = list(db.engines.values())
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             for _ in range(20):
                 service.check_admission(shop.ids.sneaker, None, now=at(1))
                 service.check_admission(shop.ids.poster, token, now=at(1))
-        finally:
-            for engine in engines:
-                sa.event.remove(engine, "before_cursor_execute", count)
         assert statements == []
         service.end_launch(info.id)  # a change drops the cache after the commit
         service.check_admission(shop.ids.poster, None, now=at(2))

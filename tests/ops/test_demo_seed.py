@@ -57,6 +57,18 @@ def test_the_demo_shows_its_default_location_and_a_checklist_partly_done(stack_e
         assert "Dry after six hours of rain" in jacket and "Hood too tight" not in jacket  # approved only
         assert "theme-broadsheet" in Client(app.test_client(), host="northwind.localhost").get("/").get_data(
             as_text=True)
+        # the selling side: the shopper's cart waits for them, launches and a flash sale are set up
+        assert "items in shopper@vitrine.test's cart" in first.stdout and "demo carts" in first.stdout
+        assert "a waiting room for" in first.stdout and "flash sale" in first.stdout
+        assert "cart" not in again.stdout and "waiting room" not in again.stdout
+        from app.seed_storefront import DEMO_SHOPPER_PASSWORD
+
+        shopper.post("/account/login", {"email": "shopper@vitrine.test", "password": DEMO_SHOPPER_PASSWORD},
+                     csrf_from="/account/login")
+        cart = shopper.get("/cart").get_data(as_text=True)
+        assert cart.count('class="cart-line"') == 2 and "Held for you" in cart
+        launches = browser.get("/dashboard/demo/launches").get_data(as_text=True)
+        assert "Waiting room" in launches or "waiting room" in launches
     finally:
         dispose_engines(app)
 

@@ -2,11 +2,13 @@
 dropped when what they show changes: never one store's page for another."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from app.catalog import products as catalog
 from app.inventory import service as inventory
 from app.theming import service as theming
 from app.theming.registry import get_theme
-from tests.conftest import Client, as_store
+from tests.conftest import Client, as_store, sql_statements
 from tests.outages.test_outages import redis_app  # noqa: F401  (a fixture: a Redis this test may stop)
 from tests.storefront.test_theme_pages import ACTOR, store_host
 
@@ -93,3 +95,59 @@ def test_pages_are_rendered_from_postgresql_while_redis_is_away(app, redis_app, 
     response = shopper.get(f"/products/{handle}")
     assert response.status_code == 200 and "Offline Oar" in response.get_data(as_text=True)
     assert response.headers["X-Cache"] == "MISS"
+
+
+def test_what_every_page_shows_is_kept_in_process_until_a_write_bumps_the_generation(app, make_store, monkeypatch):
+    """The live theme, the template overrides and the menus are kept in the process under the page
+    cache's generation (app.storefront.cache.remember): a publish, a template saved or a new collection
+    shows on the next uncached page; a change that bumps nothing shows once the short TTL has passed."""
+    from app.catalog import collections
+    from app.effects import emit
+    from app.extensions import db
+    from app.storefront import cache
+    from app.theming.models import TemplateOverride
+
+    store, handle, _, browser = open_shop(app, make_store, "Kept Kettle")
+    pages = iter(range(1000))
+
+    def page() -> str:  # a query string never asked before: rendered, never the page cache's copy
+        response = browser.get(f"/products/{handle}?n={next(pages)}")
+        assert response.headers["X-Cache"] == "MISS"
+        return response.get_data(as_text=True)
+
+    assert "theme-atelier" in page() and "theme-atelier" in page()  # the second from the process
+    with as_store(app, store):
+        theming.publish(get_theme("broadsheet"), actor=ACTOR)
+    assert "theme-broadsheet" in page()
+    with as_store(app, store):
+        db.session.add(TemplateOverride(theme="broadsheet", name="snippets/footer.html", updated_by=ACTOR,
+                                        source='<footer class="site-footer">Kept footer</footer>'))
+        emit(theming.THEME_CHANGED)  # as theming.save_override does
+        db.session.commit()
+    assert "Kept footer" in page()
+    with as_store(app, store):
+        collections.create_collection({"title": "Kettles and Pots"}, kind="manual")
+    assert "Kettles and Pots" in page()
+    with as_store(app, store):  # no event: the process keeps what it read (as the page cache would) ...
+        db.session.execute(sa.update(TemplateOverride).values(source="<footer>Edited by hand</footer>"))
+        db.session.commit()
+    assert "Kept footer" in page()
+    monkeypatch.setattr(cache, "REMEMBER_SECONDS", 0)  # ... until its TTL has passed
+    assert "Edited by hand" in page()
+
+
+def test_a_route_outside_the_page_cache_reads_the_live_theme_once_per_generation(app, make_store):
+    """/recently-viewed (never cached: it is the shopper's own) reads the store's generation itself."""
+
+    store, handle, _, browser = open_shop(app, make_store, "Viewed Vase")
+
+    def theme_reads(path: str) -> int:
+        with sql_statements() as statements:
+            assert browser.get(path).status_code == 200
+        return sum("store_themes" in statement for statement in statements)
+
+    assert theme_reads(f"/recently-viewed?current={handle}") == 1
+    assert theme_reads(f"/recently-viewed?current={handle}") == 0
+    with as_store(app, store):
+        theming.publish(get_theme("ledger"), actor=ACTOR)
+    assert theme_reads(f"/recently-viewed?current={handle}") == 1

@@ -79,3 +79,26 @@ def test_the_money_filter_formats_minor_units_in_the_store_currency(app):
 
         env = override_environment(theme, {"page.html": "{{ 123456|money }}|{{ 'x'|money }}|{{ none|money }}"})
         assert render_with(env, "page.html", context()) == "$1,234.56||"
+
+
+def test_the_theme_templates_a_store_template_uses_run_in_its_sandbox(app):
+    """A store without overrides renders the theme's own templates outside the sandbox; a store template
+    that extends, includes or imports theme templates has them compiled (and run) by its own sandbox."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from app.theming.render import StoreSandbox, override_environment, trusted_environment
+
+    theme = get_theme("atelier")
+    source = ("{% extends 'layout.html' %}{% from 'account/_form.html' import field %}"
+              "{% block main %}{% include 'snippets/price.html' %}{{ field('n', 'Name', {}) }}{% endblock %}")
+    env = override_environment(theme, {"page.html": source})
+    assert isinstance(env, StoreSandbox)
+    for name in ("page.html", "layout.html", "snippets/price.html", "snippets/header.html", "account/_form.html"):
+        assert env.get_template(name).environment is env, name
+    trusted = trusted_environment(theme)
+    assert not isinstance(trusted, SandboxedEnvironment)
+    assert trusted.get_template("page.html").environment is trusted
+    assert trusted.loader.get_source(trusted, "page.html")[0] == theme.template_source("page.html")  # the theme's
+    with app.test_request_context(), pytest.raises(RENDER_FAILURES):  # still refused when it includes theme templates
+        check_override(theme, {"page.html": "{% include 'snippets/price.html' %}{{ store.__class__ }}"}, "page.html",
+                       context())

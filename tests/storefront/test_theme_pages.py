@@ -7,11 +7,15 @@ import pytest
 from app.catalog import collections
 from app.catalog import products as catalog
 from app.catalog.products import OptionSpec
+from app.effects import emit
+from app.extensions import db
 from app.inventory import service as inventory
 from app.pages.service import add_starter_pages
 from app.theming import service as theming
+from app.theming.models import TemplateOverride
 from app.theming.registry import get_theme, themes
-from tests.conftest import Client, as_store, store_host
+from app.theming.render import override_environment
+from tests.conftest import Client, as_store, sql_statements, store_host
 
 ACTOR = "owner@example.com"
 
@@ -69,6 +73,31 @@ def test_every_page_of_every_theme_renders(app, shop, theme):
     missing = browser.get("/products/no-such-thing")
     assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
     assert f"theme-{theme}" in missing.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("theme", [t.name for t in themes()])
+def test_the_themes_pages_are_the_same_in_the_sandbox(app, shop, theme, caplog):
+    """Without template overrides a store's pages render outside the sandbox
+    (app.theming.render); with any override every page renders in it, the
+    theme's own templates too. Both give the same page."""
+    store, handles = shop
+    publish(app, store, theme)
+    browser = Client(app.test_client(), host=store_host(app, store))
+    paths = ["/", f"/products/{handles['tee']}", f"/products/{handles['tee']}?option1=L", "/collections",
+             f"/collections/{handles['collection']}", "/pages/about", "/search?q=linen", "/products/no-such-thing"]
+    trusted = {path: browser.get(path).get_data(as_text=True) for path in paths}
+    own = get_theme(theme).template_source("snippets/footer.html")
+    with as_store(app, store):  # the theme's own footer, as a store template: every page now renders in the sandbox
+        db.session.add(TemplateOverride(theme=theme, name="snippets/footer.html", source=own, updated_by=ACTOR))
+        emit(theming.THEME_CHANGED)  # as theming.save_override does
+        db.session.commit()
+        overrides = theming.overrides(theme)
+    sandboxed = {path: browser.get(path).get_data(as_text=True) for path in paths}
+    assert sandboxed == trusted
+    assert "store template override failed" not in caplog.text  # rendered in the sandbox, not fallen back from
+    env = override_environment(get_theme(theme), overrides)
+    compiled = {name for _, name in env.cache.keys()}
+    assert {"layout.html", "product.html", "collection.html", "snippets/footer.html"} <= compiled
 
 
 def test_the_variant_picker_shows_the_chosen_variants_availability(app, shop):
@@ -150,10 +179,8 @@ def test_recently_viewed_products_follow_the_shopper_and_ignore_junk_cookies(app
 
 def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_images(app, make_store):
     """No query per variant or per image: a product of 60 variants and 6 images costs what one of 1 does."""
-    import sqlalchemy as sa
 
     from app.catalog.product_images import add_image
-    from app.extensions import db
     from tests.catalog.helpers import png_bytes
 
     store = make_store()
@@ -172,20 +199,8 @@ def test_the_product_page_loads_in_the_same_queries_however_many_variants_and_im
     assert browser.get(f"/products/{handles[0]}?warm=1").status_code == 200  # so are the store's launches (none)
     counts = []
     for handle in handles:
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        with app.app_context():
-            engines = list(db.engines.values())
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sql_statements() as statements:
             assert browser.get(f"/products/{handle}?fresh=1").status_code == 200
-        finally:
-            for engine in engines:
-                sa.event.remove(engine, "before_cursor_execute", count)
         counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
     assert counts[0] == counts[1], counts
 
