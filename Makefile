@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.api_search
 	$(BIN)/python -m bench.search_bench
 	$(BIN)/python -m bench.storefront_bench
+	$(BIN)/python -m bench.cart_bench
 
 clean-data:
 	rm -rf var/
