@@ -48,7 +48,8 @@ import uuid
 from datetime import UTC, datetime
 
 from bench.run import RESULTS, VAR, _app, stop_embedded
-from bench.storefront_bench import BARE_PATH, _free_port, _one, add_bare_page
+from bench import storefront_bench
+from bench.storefront_bench import BARE_PATH, add_bare_page
 
 NAIVE_PATH = "/_bench/naive-add"
 API_PATH = "/api/v1/cart/items"
@@ -169,32 +170,7 @@ def oversells(app, store, variant_id: int) -> dict:
 # -- the server -------------------------------------------------------------------------------------------------------
 
 def start_server(app, workers: int):
-    import subprocess
-
-    from app.cli import web_command
-    from app.config import ROOT
-
-    port = _free_port()
-    command = web_command("127.0.0.1", port, workers, VAR, access_log=False)
-    command[-1] = "bench.cart_bench:bench_app()"
-    env = {**os.environ, "DATABASE_URL": app.config["DATABASES"]["main"], "DATABASES": "{}",
-           "REDIS_URL": app.config["REDIS_URL"], "VAR_DIR": str(VAR), "SECRET_KEY": "bench",
-           "VITRINE_ENV": "production", "PLATFORM_HOST": "localhost"}
-    log = open(VAR / "cart-bench-gunicorn.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if asyncio.run(_one(port, "localhost", "/healthz"))[0] == 200:
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.terminate()  # the arbiter takes its workers with it (a kill would leave them behind)
-            process.wait(timeout=60)
-            raise RuntimeError(f"gunicorn did not start; see {log.name}")
-        time.sleep(0.1)  # polling for readiness, not standing in for it
-    return process, port
+    return storefront_bench.start_server(app, workers, "bench.cart_bench:bench_app()", "cart-bench-gunicorn.log")
 
 
 # -- the load generator -----------------------------------------------------------------------------------------------

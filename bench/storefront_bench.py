@@ -128,22 +128,25 @@ def _picture(n: int) -> bytes:
 
 # -- the server -------------------------------------------------------------------------------------------------------
 
-def start_server(app, workers: int) -> tuple[subprocess.Popen, int]:
+def start_server(app, workers: int, factory: str = "bench.storefront_bench:bench_app()",
+                 log_name: str = "storefront-bench-gunicorn.log") -> tuple[subprocess.Popen, int]:
+    """gunicorn serving the app `factory` builds, as `make run` serves the real one; (process, port)."""
     from app.cli import web_command
     from app.config import ROOT
 
     port = _free_port()
     command = web_command("127.0.0.1", port, workers, VAR, access_log=False)
-    command[-1] = "bench.storefront_bench:bench_app()"
+    command[-1] = factory
     env = {**os.environ, "DATABASE_URL": app.config["DATABASES"]["main"], "DATABASES": "{}",
            "REDIS_URL": app.config["REDIS_URL"], "VAR_DIR": str(VAR), "SECRET_KEY": "bench",
            "VITRINE_ENV": "production", "PLATFORM_HOST": "localhost"}
-    log = open(VAR / "storefront-bench-gunicorn.log", "w")
+    log = open(VAR / log_name, "w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not _answers(port, "localhost", "/healthz"):
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            process.terminate()  # the arbiter takes its workers with it (a kill would leave them behind)
+            process.wait(timeout=60)
             raise RuntimeError(f"gunicorn did not start; see {log.name}")
         time.sleep(0.1)  # polling for readiness, not standing in for it
     return process, port

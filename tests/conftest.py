@@ -269,6 +269,46 @@ def mark_domain_verified(app, hostname: str) -> None:
         state().resolver.invalidate()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(service_env, workers: int, log_path: Path):
+    """The app under gunicorn in its own processes, as production runs it; yields the port once
+    it answers (readiness, not a fixed delay) and stops it afterwards."""
+    import time
+
+    import requests
+
+    from app.cli import web_command
+
+    port = free_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(web_command("127.0.0.1", port, workers, TEST_VAR, access_log=False), cwd=ROOT,
+                                   env={**os.environ, **service_env}, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"http://localhost:{port}/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:  # not up yet, or too busy to answer in time
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"gunicorn did not start; see {log_path}")
+        time.sleep(0.1)
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @contextmanager
 def sql_statements():
     """The SQL statements any engine runs while inside the block: a list filled as they go."""

@@ -7,25 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
 import threading
-import time
 from collections import Counter
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from app.catalog.models import Variant
-from app.cli import web_command
-from app.config import ROOT
 from app.extensions import db, get_redis
 from app.inventory import gate, reservations
 from app.inventory.gate import PREFIX as GATE_PREFIX
 from tests.cart.helpers import tenant_sql, held, levels, make_shop
-from tests.conftest import as_store
+from tests.conftest import as_store, gunicorn
 
 ATTEMPTS = 1_000
 UNITS = 100
@@ -35,31 +29,10 @@ WORKERS = 3
 
 
 @pytest.fixture(scope="module")
-def server(app, service_env, tmp_path_factory):
+def server(service_env, tmp_path_factory):
     """gunicorn with several worker processes (each with threads), like production."""
-    from tests.e2e.conftest import _free_port  # noqa: PLC0415 (one free-port helper)
-
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("storm") / "gunicorn.log"
-    var = app.config["VAR_DIR"]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(web_command("127.0.0.1", port, WORKERS, var, access_log=False), cwd=ROOT,
-                                   env={**os.environ, **service_env}, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # readiness, not a fixed delay
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"gunicorn did not start; see {log_path}")
-        time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with gunicorn(service_env, WORKERS, tmp_path_factory.mktemp("storm") / "gunicorn.log") as port:
+        yield f"http://localhost:{port}"
 
 
 def storm(base: str, host: str, variant_id: int, *, midway=None) -> Counter:

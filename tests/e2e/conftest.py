@@ -1,18 +1,11 @@
 """A live server (gunicorn, real HTTP) and headless Chromium driven by Playwright."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from app.cli import web_command
-from app.config import ROOT
-from tests.conftest import TEST_VAR
+from tests.conftest import TEST_VAR, gunicorn
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -21,35 +14,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP localhost 127.0.0.1"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(app, service_env):
-    """The app under gunicorn in its own process; yields its base URL."""
-    port = _free_port()
-    log = open(TEST_VAR / "live-server.log", "w")
-    process = subprocess.Popen(web_command("127.0.0.1", port, 1, TEST_VAR, access_log=False),
-                               cwd=ROOT, env={**os.environ, **service_env}, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # wait until it answers: readiness, not a fixed delay
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).ok:
-                break
-        except requests.RequestException:  # not up yet, or too busy to answer in time
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"live server did not start; see {log.name}")
-        time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    """The app under gunicorn in its own process; yields its port."""
+    with gunicorn(service_env, 1, TEST_VAR / "live-server.log") as port:
+        yield port
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """Mail over SMTP never carries credentials in plain text: real aiosmtpd
 servers on 127.0.0.1 with certificates from a private (trustme) CA."""
-import socket
 import ssl
 import uuid
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from app.notifications.service import MailSecurityError, send_email
+from tests.conftest import free_port
 
 
 class Recorder:
@@ -37,12 +37,6 @@ def ca(tmp_path_factory):
     return authority, str(path)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _server_context(authority) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(context)
@@ -52,7 +46,7 @@ def _server_context(authority) -> ssl.SSLContext:
 @contextmanager
 def smtp_server(*, starttls=None, implicit=None):
     recorder = Recorder()
-    port = _free_port()
+    port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port, tls_context=starttls, ssl_context=implicit,
                             authenticator=recorder.authenticate, auth_require_tls=starttls is not None)
     controller.start()
