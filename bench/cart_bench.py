@@ -47,7 +47,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from bench.run import RESULTS, VAR, _app, stop_embedded
+from bench.run import RESULTS, _app, stop_embedded
 from bench import storefront_bench
 from bench.storefront_bench import BARE_PATH, add_bare_page
 
