@@ -35,10 +35,16 @@ MAX_HOSTS = 5
 
 @job
 def tick(now: datetime | None = None) -> dict[str, int]:
-    """One round over every store; returns what it did (for logs and tests)."""
+    """One round over every store (a store that fails is logged and skipped); returns what it did."""
     done = {"ended": 0, "warmed": 0, "rolled": 0}
-    for _ in each_store():
-        for name, count in tick_store(now or utcnow()).items():
+    for placement in each_store():
+        try:
+            counts = tick_store(now or utcnow())
+        except Exception:  # one store's trouble (its database away, a move) must not hold up the others
+            log.exception("the launches' tick failed for store %s", placement.id)
+            db.session.rollback()
+            continue
+        for name, count in counts.items():
             done[name] += count
     return done
 
