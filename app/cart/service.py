@@ -175,7 +175,8 @@ def set_quantity(owner: Owner, variant_id: int, quantity: int, *, pass_token: st
 
 
 def _admitted(item: Item, pass_token: str | None) -> None:
-    """A product behind a launch (a waiting room, a draw) goes only to a shopper with a pass: a 403 naming where to get one."""
+    """A product behind a launch (a waiting room, a draw) goes only to a
+    shopper with a pass: otherwise a 403 naming where to get one."""
     try:
         launches.check_admission(item.product_id, pass_token)
     except launches.LaunchError as refused:
