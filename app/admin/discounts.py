@@ -15,6 +15,7 @@ from app.admin.taxes import percent_text
 from app.checkout import discounts
 from app.checkout.models import MAX_DISCOUNTS
 from app.domain_errors import DomainError
+from app.extensions import db
 from tenants.directory import require_manager
 
 LABELS = {"percentage": "Percentage off", "fixed": "Amount off", "free_shipping": "Free shipping"}
@@ -32,6 +33,7 @@ def discount_codes():
         try:
             row = discounts.create(request.form, actor=current_user.email)
         except DomainError as error:
+            db.session.rollback()  # first: the page's reads must not flush the refused write
             return refused("admin/discounts.html", error, page=discounts.discounts_page(page_number),
                            limit=MAX_DISCOUNTS, labels=LABELS)
         flash(f"Added the code {row.code}.")
@@ -59,6 +61,7 @@ def discount_code(discount_id: int):
         try:
             row = discounts.update(discount_id, request.form, actor=current_user.email)
         except DomainError as error:
+            db.session.rollback()  # first: the page's reads must not flush the refused write
             if error.status == 404:
                 raise
             return refused("admin/discount.html", error, discount=row, labels=LABELS)

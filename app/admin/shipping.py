@@ -40,6 +40,7 @@ def shipping_zones():
         try:
             zone = shipping.create_zone(request.form, actor=current_user.email)
         except DomainError as error:
+            db.session.rollback()  # first: the page's reads must not flush the refused write
             return refused("admin/shipping.html", error, zones=shipping.zones_with_rates(), limit=MAX_ZONES)
         flash(f"Added the zone “{zone.name}”. Now give it a rate.")
         return redirect(url_for("admin.shipping_zone", zone_id=zone.id), 303)
@@ -119,6 +120,7 @@ def shipping_rate(shipping_rate_id: int):
         try:
             rate = shipping.update_rate(shipping_rate_id, request.form, actor=current_user.email)
         except DomainError as error:
+            db.session.rollback()  # first: the page's reads must not flush the refused write
             return refused("admin/shipping_rate.html", error, rate=rate, zone=zone)
         flash(f"Saved the rate “{rate.name}”.")
         return redirect(url_for("admin.shipping_zone", zone_id=rate.zone_id), 303)

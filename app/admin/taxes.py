@@ -11,7 +11,7 @@ from app.admin.shipping import errors_of, refused
 from app.checkout import taxes
 from app.checkout.models import MAX_TAX_RATES
 from app.domain_errors import DomainError
-from app.extensions import require_redis
+from app.extensions import db, require_redis
 from tenants.directory import require_manager
 
 
@@ -42,6 +42,7 @@ def tax_rates():
         try:
             rate = taxes.create_rate(request.form, actor=current_user.email)
         except DomainError as error:
+            db.session.rollback()  # first: the page's reads must not flush the refused write
             return refused("admin/taxes.html", error, **_page_context())
         flash(f"Added {rate.name} for {rate.region or rate.country}.")
         return redirect(url_for("admin.tax_rates"), 303)
@@ -65,6 +66,7 @@ def tax_rate(tax_rate_id: int):
         try:
             rate = taxes.update_rate(tax_rate_id, request.form, actor=current_user.email)
         except DomainError as error:
+            db.session.rollback()  # first: the page's reads must not flush the refused write
             if error.status == 404:
                 raise
             return refused("admin/tax_rate.html", error, rate=rate)
