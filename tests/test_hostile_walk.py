@@ -38,6 +38,7 @@ from tenants.models import Domain, Membership
 from tenants.session import tenant_engine
 from tenants.tenant_model import data_tables
 from tests.catalog.helpers import png_bytes
+from tests.checkout.helpers import add_pricing_rules
 from tests.conftest import TEST_VAR, Client, as_store
 
 ACTOR = "walker@example.com"
@@ -176,7 +177,7 @@ def _world(app, make_account, make_store):
         launch = launches.create_launch({"kind": "queue", "product_id": str(product.id), "rate_per_minute": "60",
                                          "starts_at": launches.utcnow().strftime("%Y-%m-%dT%H:%M")}, actor=ACTOR)
         ids.launch_id = launch.id
-        ids.zone_id, ids.shipping_rate_id, ids.tax_rate_id, ids.discount_id = _pricing_rules()
+        ids.zone_id, ids.shipping_rate_id, ids.tax_rate_id, ids.discount_id = add_pricing_rules(ACTOR)
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)
@@ -190,21 +191,6 @@ def _world(app, make_account, make_store):
     browser.login(owner.email)
     return SimpleNamespace(store=store, owner=owner, helper=helper, ids=ids, browser=browser,
                            handle=store.handle, store_host=f"{store.handle}.localhost")
-
-
-def _pricing_rules() -> tuple[int, int, int, int]:
-    """A shipping zone with a rate, a tax rate and a discount code (app.checkout)."""
-    from werkzeug.datastructures import MultiDict
-
-    from app.checkout import discounts, shipping, taxes
-
-    zone = shipping.create_zone(MultiDict({"name": "Home", "places": "US CA"}), actor=ACTOR)
-    rate = shipping.create_rate(zone.id, MultiDict({"name": "Parcel", "kind": "weight", "bracket_min": "0",
-                                                    "bracket_max": "1000", "bracket_price": "4.00"}), actor=ACTOR)
-    tax = taxes.create_rate(MultiDict({"place": "US-NY", "name": "Sales tax", "rate": "8.88"}), actor=ACTOR)
-    code = discounts.create(MultiDict({"code": "WALK10", "kind": "percentage", "value": "10", "active": "on"}),
-                            actor=ACTOR)
-    return zone.id, rate.id, tax.id, code.id
 
 
 def _fingerprint(app, store) -> dict:

@@ -125,7 +125,9 @@ def redeem(discount_id: int, customer_key: str, order_ref: str, now: datetime | 
     DiscountError (used up, already used by this customer, no longer valid) leaves the caller's
     transaction as it was. Redeeming the same order again is a no-op."""
     now = now or utcnow()
-    order_ref = str(order_ref)[:MAX_ORDER_REF]
+    if not order_ref or len(order_ref) > MAX_ORDER_REF or len(customer_key) > 320:
+        raise PricingError(Code.INVALID, f"An order reference is 1 to {MAX_ORDER_REF} characters, a customer key "
+                           "at most 320.")
     with db.session.begin_nested():
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(REDEEM_LOCK, sa.func.hashtext(
             f"{require_store().id}:{int(discount_id)}:{customer_key}"))), bind_arguments={"bind": tenant_engine(db)})
@@ -145,7 +147,7 @@ def redeem(discount_id: int, customer_key: str, order_ref: str, now: datetime | 
         if not _count_use(row, now):
             db.session.refresh(row)
             raise _refusal(row, now) or DiscountError(Why.USED_UP, f"{row.code} has been used up.", "discount_code")
-        db.session.add(DiscountRedemption(discount_id=row.id, customer_key=customer_key[:320], order_ref=order_ref))
+        db.session.add(DiscountRedemption(discount_id=row.id, customer_key=customer_key, order_ref=order_ref))
         db.session.flush()
 
 
@@ -166,7 +168,7 @@ def release(order_ref: str) -> bool:
     """Undo the order's redemption (cancelled, payment failed), in the caller's transaction. Idempotent:
     True if there was one to undo."""
     discount_id = db.session.scalar(sa.delete(DiscountRedemption)
-                                    .where(DiscountRedemption.order_ref == str(order_ref)[:MAX_ORDER_REF])
+                                    .where(DiscountRedemption.order_ref == str(order_ref))
                                     .returning(DiscountRedemption.discount_id))
     if discount_id is None:
         return False

@@ -142,7 +142,7 @@ def rule_of(rate: ShippingRate) -> RateRule:
     return RateRule(rate.id, rate.name, rate.kind, rate.price, brackets, rate.free_above)
 
 
-# -- zones (the dashboard) ----------------------------------------------------------------------------------------------
+# -- zones (the dashboard) ---------------------------------------------------------------------------------------------
 
 def zones_with_rates() -> list[tuple[ShippingZone, list[str], list[ShippingRate]]]:
     """Every zone with its place codes and rates, for the list page."""

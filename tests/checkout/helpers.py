@@ -20,10 +20,26 @@ def pricing_rows(app, store) -> dict[str, list[str]]:
 
 
 def refused_unchanged(app, store, browser, path: str, data: dict, status: int = 422, page: str | None = None) -> str:
-    """POST `data` to `path` (its CSRF token read off `page`, default `path`); asserts the status and that no pricing row (or timeline entry) changed."""
+    """POST `data` to `path` (its CSRF token read off `page`, default `path`); asserts the status and
+    that no pricing row (or timeline entry) changed."""
     before = pricing_rows(app, store)
     response = browser.post(path, data, csrf_from=page or path)
     body = response.get_data(as_text=True)
     assert response.status_code == status, body[:2000]
     assert pricing_rows(app, store) == before
     return body
+
+
+def add_pricing_rules(actor: str) -> tuple[int, int, int, int]:
+    """In the current store: a shipping zone with a weight rate, a tax rate and a discount code; their ids."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.checkout import discounts, shipping, taxes
+
+    zone = shipping.create_zone(MultiDict({"name": "Home", "places": "US CA"}), actor=actor)
+    rate = shipping.create_rate(zone.id, MultiDict({"name": "Parcel", "kind": "weight", "bracket_min": "0",
+                                                    "bracket_max": "1000", "bracket_price": "4.00"}), actor=actor)
+    tax = taxes.create_rate(MultiDict({"place": "US-NY", "name": "Sales tax", "rate": "8.88"}), actor=actor)
+    code = discounts.create(MultiDict({"code": "WALK10", "kind": "percentage", "value": "10", "active": "on"}),
+                            actor=actor)
+    return zone.id, rate.id, tax.id, code.id

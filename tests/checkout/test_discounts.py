@@ -278,3 +278,13 @@ def test_staff_cannot_see_or_change_discounts(app, merchant, make_account):
     before = pricing_rows(app, store)
     assert staff.post(path, _form(), csrf_from=f"/dashboard/{store.handle}/").status_code == 403
     assert pricing_rows(app, store) == before
+
+
+def test_an_order_reference_out_of_bounds_is_refused(app, make_store):
+    store = make_store()
+    discount_id = _code(app, store)
+    with as_store(app, store):
+        for ref, key in (("", "customer:1"), ("o" * 101, "customer:1"), ("order-1", "e" * 321)):
+            with pytest.raises(PricingError):
+                discounts.redeem(discount_id, key, ref)
+    assert _row(app, store, discount_id) == (0, 0)
