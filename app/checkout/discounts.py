@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
@@ -62,7 +62,7 @@ def _amount(minor: int) -> str:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%d %b %Y, %H:%M UTC")
+    return moment.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC")
 
 
 # -- checking and redeeming (checkout) --------------------------------------------------------------------------------
