@@ -5,6 +5,7 @@ packages' models here. Alembic's environments compare the two metadatas
 with the migrated databases (tests/tenants/test_schema_drift.py).
 """
 from app.catalog import models as catalog_models  # noqa: F401
+from app.checkout import models as checkout_models  # noqa: F401
 from app.customers import models as customer_models  # noqa: F401
 from app.effects import models as effect_models  # noqa: F401
 from app.extensions import db

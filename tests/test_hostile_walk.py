@@ -38,6 +38,7 @@ from tenants.models import Domain, Membership
 from tenants.session import tenant_engine
 from tenants.tenant_model import data_tables
 from tests.catalog.helpers import png_bytes
+from tests.checkout.helpers import add_pricing_rules
 from tests.conftest import TEST_VAR, Client, as_store
 
 ACTOR = "walker@example.com"
@@ -176,6 +177,7 @@ def _world(app, make_account, make_store):
         launch = launches.create_launch({"kind": "queue", "product_id": str(product.id), "rate_per_minute": "60",
                                          "starts_at": launches.utcnow().strftime("%Y-%m-%dT%H:%M")}, actor=ACTOR)
         ids.launch_id = launch.id
+        ids.zone_id, ids.shipping_rate_id, ids.tax_rate_id, ids.discount_id = add_pricing_rules(ACTOR)
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)
@@ -400,7 +402,7 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(app, make_
     walk.done()
 
 
-MANAGER_ONLY = re.compile(r"^/dashboard/<handle>/(settings|domains|staff)\b")
+MANAGER_ONLY = re.compile(r"^/dashboard/<handle>/(settings|domains|staff|shipping|taxes|discounts)\b")
 
 
 def test_staff_are_refused_every_owner_or_admin_only_write(app, make_account, make_store):
