@@ -13,16 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
 from app.payments.emulator import build, start, stop
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No access log: hundreds of requests a second would drown what matters."""
-
-    def log_request(self, code="-", size="-") -> None:
-        pass
+from app.payments.emulator.serving import Server
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -53,8 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"webhook secret: {secret}", flush=True)
     emulator = build(args.webhook_url, secret, args.state_file, args.webhook_retry_base_seconds,
                      args.webhook_max_attempts, args.allow_raw_card_data)
-    server = make_server(args.host, args.port, emulator, threaded=True, request_handler=QuietHandler)
-    server.daemon_threads = True
+    server = Server(args.host, args.port, emulator)
     start(emulator)
 
     def shut_down(signum, frame) -> None:

@@ -8,7 +8,6 @@ gets the event again after base * 2**attempt seconds, up to `max_attempts`.
 """
 from __future__ import annotations
 
-import copy
 import heapq
 import hashlib
 import hmac
@@ -83,7 +82,7 @@ class Webhooks:
         """Record an event about `obj` (a copy as it is now) and queue it for every endpoint that wants it."""
         event = {
             "id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": now(),
-            "data": {"object": copy.deepcopy(obj)}, "livemode": False, "pending_webhooks": 0,
+            "data": {"object": json.loads(json.dumps(obj))}, "livemode": False, "pending_webhooks": 0,
             "request": request or {"id": None, "idempotency_key": None}, "type": type_,
         }
         targets = self._targets(type_)

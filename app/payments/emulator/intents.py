@@ -96,7 +96,7 @@ def create(call: Call, params: dict) -> tuple[int, dict]:
     intent = _new_intent(call, values)
     call.emit("payment_intent.created", intent)
     if values.get("confirm"):
-        _confirm(call, intent, values)
+        _confirm(call, intent, {**values, "payment_method": None})  # its method is already on the intent
     return 200, _shown(call, intent, values)
 
 

@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 import re
-import socket
 import sys
 import time
 import traceback
@@ -130,7 +129,7 @@ class Emulator:
                     "Idempotency-Key": key})
             except Conflict as conflict:
                 raise conflict.error from None
-        call = Call(self.parts, request_id, key, request.host_url, publishable)
+        call = Call(self.parts, request_id, key, _host_url(request), publishable)
         status, body, saved = self._run(call, handler, params, arguments, request.path)
         if key is not None:
             self.keys.finish(api_key, key, status, body) if saved else self.keys.release(api_key, key)
@@ -179,12 +178,7 @@ class Emulator:
         if mode == "hang":
             time.sleep(self.faults.shown()["hang_seconds"])
         elif mode == "drop":
-            connection = request.environ.get("werkzeug.socket")
-            if connection is not None:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            request.environ["emulator.drop_connection"]()
         return response
 
     # -- /_emulator/: controls for tests --------------------------------------------------------------------------------
@@ -248,8 +242,14 @@ def _authenticate(request: Request, pairs: list[tuple[str, str]], handler) -> tu
     raise authentication(f"Invalid API Key provided: {shown}")
 
 
+def _host_url(request: Request) -> str:
+    """The emulator's address as this client reached it (werkzeug's host_url costs more than a request's work)."""
+    host = request.environ.get("HTTP_HOST") or f"{request.environ['SERVER_NAME']}:{request.environ['SERVER_PORT']}"
+    return f"http://{host}/"
+
+
 def _dumps(body: dict) -> bytes:
-    return json.dumps(body, indent=2).encode()
+    return json.dumps(body).encode()  # no indent: only the compact form has the C encoder
 
 
 def _json_response(status: int, body: bytes, request_id: str, extra: dict) -> Response:
