@@ -59,7 +59,6 @@ class Webhooks:
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._stopping = False
-        self._session = requests.Session()
         self._threads = [threading.Thread(target=self._work, name=f"emulator-webhooks-{n}", daemon=True)
                          for n in range(threads)]
 
@@ -106,11 +105,13 @@ class Webhooks:
     # -- delivering ----------------------------------------------------------------------------------------------------
 
     def _work(self) -> None:
+        session = requests.Session()  # one per thread: a Session is not made to be shared between threads
         while True:
             delivery = self._next()
             if delivery is None:
+                session.close()
                 return
-            self._attempt(delivery)
+            self._attempt(session, delivery)
 
     def _next(self) -> Delivery | None:
         with self._wake:
@@ -121,16 +122,17 @@ class Webhooks:
                 self._wake.wait(timeout)
             return None
 
-    def _attempt(self, delivery: Delivery) -> None:
+    def _attempt(self, session: requests.Session, delivery: Delivery) -> None:
         with self.state.lock:
             event = self.state.table("events").get(delivery.event_id)
             payload = json.dumps(event, indent=2).encode() if event else None
         if payload is None:  # reset since it was queued
             return
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
                    "Stripe-Signature": sign(payload, delivery.secret, now())}
         try:
-            delivered = self._session.post(delivery.url, data=payload, headers=headers, timeout=10).ok
+            delivered = session.post(delivery.url, data=payload, headers=headers, timeout=10).ok
         except requests.RequestException:
             delivered = False
         self._record(delivery, delivered)
@@ -138,10 +140,11 @@ class Webhooks:
     def _record(self, delivery: Delivery, delivered: bool) -> None:
         with self.state.lock:
             event = self.state.table("events").get(delivery.event_id)
+            if event is None:  # the emulator was reset meanwhile: this delivery belongs to no test any more
+                return
             if delivered:
                 self.state.stats["webhook_deliveries"] += 1
-                if event:
-                    event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
+                event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
                 return
             self.state.stats["webhook_failures"] += 1
             if delivery.attempt + 1 >= self.max_attempts:
