@@ -64,6 +64,12 @@ def test_partial_capture_and_capture_over_capturable_refused(emulator, client):
     captured = client.v1.payment_intents.capture(intent.id, params={"amount_to_capture": 600})
 
     assert (captured.status, captured.amount_received, captured.amount_capturable) == ("succeeded", 600, 0)
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.amount_captured, charge.amount_refunded, charge.refunded) == (600, 400, False)  # Stripe's way
+    with pytest.raises(stripe.InvalidRequestError) as over:
+        client.v1.refunds.create(params={"payment_intent": intent.id, "amount": 601})
+    assert over.value.code == "amount_too_large"
+    assert client.v1.refunds.create(params={"payment_intent": intent.id}).amount == 600
     with pytest.raises(stripe.InvalidRequestError) as again:
         client.v1.payment_intents.capture(intent.id)
     assert again.value.code == "payment_intent_unexpected_state"
@@ -76,6 +82,8 @@ def test_cancel_releases_and_refuses_what_follows(client):
     canceled = client.v1.payment_intents.cancel(intent.id, params={"cancellation_reason": "abandoned"})
 
     assert (canceled.status, canceled.cancellation_reason, canceled.amount_capturable) == ("canceled", "abandoned", 0)
+    released = client.v1.charges.retrieve(intent.latest_charge)
+    assert (released.captured, released.amount_refunded, released.refunded) == (False, 1000, True)
     for refused_call in (lambda: client.v1.payment_intents.cancel(intent.id),
                          lambda: client.v1.payment_intents.capture(intent.id),
                          lambda: client.v1.payment_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})):
@@ -166,9 +174,9 @@ def test_publishable_key_tokenizes_like_stripe_js_but_can_do_nothing_else(emulat
     assert tokenized.headers["Access-Control-Allow-Origin"] == "*"
 
     browser = emulator.client(emulator.publishable_key)
-    with pytest.raises(stripe.AuthenticationError):
+    with pytest.raises(stripe.PermissionError):
         browser.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
-    with pytest.raises(stripe.AuthenticationError):
+    with pytest.raises(stripe.PermissionError):
         browser.v1.payment_methods.retrieve(tokenized.json()["id"])
     assert emulator.stats()["payment_intents"] == 0
 

@@ -51,10 +51,19 @@ def _declined_outcome(decline) -> dict:
 
 
 def capture_charge(call: Call, charge_id: str, amount: int) -> dict:
+    """Take `amount` of the authorization; as Stripe shows it, the part not taken counts as refunded."""
     charge = call.state.table("charges")[charge_id]
-    charge.update(captured=True, amount_captured=amount, balance_transaction=new_id("txn"))
+    charge.update(captured=True, amount_captured=amount, balance_transaction=new_id("txn"),
+                  amount_refunded=charge["amount"] - amount)
     call.state.changed()
     return charge
+
+
+def release_charge(call: Call, charge_id: str) -> None:
+    """A canceled authorization: Stripe refunds the whole uncaptured amount (no Refund object, no event)."""
+    charge = call.state.table("charges")[charge_id]
+    charge.update(amount_refunded=charge["amount"], refunded=True)
+    call.state.changed()
 
 
 # -- endpoints -----------------------------------------------------------------------------------------------------------
@@ -98,7 +107,7 @@ def create_refund(call: Call, params: dict) -> tuple[int, dict]:
         raise invalid("One of the following params should be provided for this request: payment_intent or charge.",
                       param="payment_intent", code="parameter_missing")
     charge = _refundable_charge(call, values)
-    remaining = charge["amount_captured"] - charge["amount_refunded"]
+    remaining = charge["amount"] - charge["amount_refunded"]
     if remaining <= 0:
         raise state_error(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
     amount = values.get("amount", remaining)
@@ -150,7 +159,7 @@ def _add_refund(call: Call, charge: dict, amount: int, values: dict) -> dict:
     }
     call.state.add("refunds", refund)
     charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
     call.state.stats["refunds"] += 1
     call.emit("refund.created", refund)
     call.emit("charge.refunded", charge)

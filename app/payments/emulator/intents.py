@@ -11,7 +11,7 @@ import copy
 import secrets
 
 from app.payments.emulator import cards, params as p
-from app.payments.emulator.charges import add_charge, capture_charge, check_decline_error
+from app.payments.emulator.charges import add_charge, capture_charge, check_decline_error, release_charge
 from app.payments.emulator.context import Call
 from app.payments.emulator.currencies import check_amount, currency
 from app.payments.emulator.errors import invalid, missing_object, missing_parameter, state_error
@@ -269,9 +269,10 @@ def capture(call: Call, params: dict, intent_id: str) -> tuple[int, dict]:
     if amount < 1:
         raise invalid("Invalid positive integer", param="amount_to_capture", code="parameter_invalid_integer")
     if amount > intent["amount_capturable"]:
-        raise state_error(f"The amount_to_capture ({amount}) must be less than or equal to the PaymentIntent's "
-                          f"amount_capturable ({intent['amount_capturable']}).", param="amount_to_capture",
-                          code="amount_too_large")
+        raise state_error("The payment could not be captured because the requested capture amount is greater than "
+                          "the authorized amount. If you are trying to collect a tip or over-capture, your account "
+                          "might not be configured for those features. Contact us via "
+                          "https://support.stripe.com/contact/", param="amount_to_capture", code="amount_too_large")
     if "metadata" in values:
         intent["metadata"] = p.merge_metadata(intent["metadata"], values["metadata"], params.get("metadata"))
     charge = capture_charge(call, intent["latest_charge"], amount)
@@ -290,6 +291,8 @@ def cancel(call: Call, params: dict, intent_id: str) -> tuple[int, dict]:
                           "Only a PaymentIntent with one of the following statuses may be canceled: "
                           f"{', '.join(CANCELABLE)}.", code=UNEXPECTED, payment_intent=intent)
     call.state.three_ds.pop(intent["id"], None)
+    if intent["status"] == "requires_capture":
+        release_charge(call, intent["latest_charge"])
     intent.update(status="canceled", canceled_at=now(), cancellation_reason=values.get("cancellation_reason"),
                   amount_capturable=0, next_action=None)
     call.state.stats["cancellations"] += 1

@@ -115,7 +115,7 @@ class Emulator:
         if handler is None:
             raise not_found_route(request.method, request.path)
         if publishable and handler not in PUBLISHABLE_ALLOWED:
-            raise authentication(PUBLISHABLE_REFUSED)
+            raise StripeError(403, "invalid_request_error", PUBLISHABLE_REFUSED)  # the SDK's PermissionError
         pairs = [(name, value) for name, value in pairs if name != "key"]
         params = nest(pairs)
         key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
