@@ -309,3 +309,32 @@ def test_state_file_keeps_payment_intents_across_a_restart(tmp_path):
         assert client.v1.payment_intents.capture(intent.id).status == "succeeded"
     finally:
         stop_emulator(process)
+
+
+# -- concurrency ---------------------------------------------------------------------------------------------------------
+
+def test_racing_captures_and_refunds_take_the_money_once(emulator, client):
+    intent = client.v1.payment_intents.create(params={
+        "amount": 1000, "currency": "usd", "capture_method": "manual", "payment_method": "pm_card_visa",
+        "confirm": True, "return_url": "https://shop.example.test/r"})
+    barrier = threading.Barrier(8)
+    outcomes: list[int] = []
+
+    def race(path: str, data: dict) -> None:
+        barrier.wait()
+        outcomes.append(emulator.post(path, data).status_code)
+
+    def run_all(path: str, data: dict) -> list[int]:
+        outcomes.clear()
+        workers = [threading.Thread(target=race, args=(path, data)) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sorted(outcomes)
+
+    assert run_all(f"/v1/payment_intents/{intent.id}/capture", {}) == [200] + [400] * 7
+    assert run_all("/v1/refunds", {"payment_intent": intent.id, "amount": "300"}) == [200] * 3 + [400] * 5
+    stats = emulator.stats()
+    assert (stats["captures"], stats["refunds"]) == (1, 3)
+    assert client.v1.charges.retrieve(intent.latest_charge).amount_refunded == 900

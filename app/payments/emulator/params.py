@@ -63,7 +63,7 @@ def read(params: dict, spec: Spec, prefix: str = "") -> dict:
                 values[key] = {}
                 continue
             if not isinstance(raw, dict):
-                raise invalid(f"Invalid object", param=name, code="parameter_invalid_empty")
+                raise invalid("Invalid object", param=name)
             values[key] = read(raw, reader, name)
         else:
             values[key] = reader(name, raw)
@@ -109,8 +109,7 @@ def string(max_length: int = MAX_STRING) -> Reader:
     def reader(name: str, raw: Any) -> str:
         text = _scalar(name, raw, "string")
         if len(text) > max_length:
-            raise invalid(f"Invalid string: {text[:20]}...; must be at most {max_length} characters", param=name,
-                          code="parameter_invalid_string_blank" if not text else None)
+            raise invalid(f"Invalid string: {text[:20]}...; must be at most {max_length} characters", param=name)
         return text
     return reader
 
@@ -162,10 +161,6 @@ def merge_metadata(current: dict[str, str], update: dict[str, str], whole: Any) 
         return {}
     merged = {**current, **update}
     return {key: value for key, value in merged.items() if value != ""}
-
-
-def search_limit(name: str, raw: Any) -> int:
-    return integer(1, 100)(name, raw)
 
 
 EXPAND = string_list(200)

@@ -89,6 +89,7 @@ class Emulator:
         except Exception:  # a bug here must still answer as Stripe would, and say what happened on stderr
             traceback.print_exc(file=sys.stderr)
             response = _error_response(api_error(), new_id("req", 14))
+        response.headers.setdefault("Request-Id", new_id("req", 14))  # the controls and the 3DS page too
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
