@@ -65,7 +65,8 @@ class WebhookReceiver:
 
     def events_about(self, object_id: str) -> list[dict]:
         """The events (parsed, every delivery attempt) whose object is `object_id`."""
-        return [event for _, body in self.received() if (event := json.loads(body))["data"]["object"]["id"] == object_id]
+        events = [json.loads(body) for _, body in self.received()]
+        return [event for event in events if event["data"]["object"]["id"] == object_id]
 
     def close(self) -> None:
         self.server.shutdown()

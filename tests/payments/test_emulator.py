@@ -86,7 +86,8 @@ def test_cancel_releases_and_refuses_what_follows(client):
     assert (released.captured, released.amount_refunded, released.refunded) == (False, 1000, True)
     for refused_call in (lambda: client.v1.payment_intents.cancel(intent.id),
                          lambda: client.v1.payment_intents.capture(intent.id),
-                         lambda: client.v1.payment_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})):
+                         lambda: client.v1.payment_intents.confirm(intent.id,
+                                                                   params={"payment_method": "pm_card_visa"})):
         with pytest.raises(stripe.InvalidRequestError) as refused:
             refused_call()
         assert refused.value.code == "payment_intent_unexpected_state"

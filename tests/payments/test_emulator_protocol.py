@@ -106,7 +106,7 @@ def test_confirming_with_automatic_payment_methods_needs_a_return_url(emulator, 
     assert never.status == "succeeded"
 
 
-# -- idempotency ---------------------------------------------------------------------------------------------------------
+# -- idempotency -------------------------------------------------------------------------------------------------------
 
 def test_same_key_same_parameters_replays_the_first_answer(emulator):
     key = str(uuid.uuid4())
@@ -170,7 +170,8 @@ def test_a_key_still_in_flight_answers_409(emulator):
     key = str(uuid.uuid4())
     body = {"amount": "1000", "currency": "usd"}
     first: list[requests.Response] = []
-    worker = threading.Thread(target=lambda: first.append(emulator.post(CREATE, body, headers={"Idempotency-Key": key})))
+    worker = threading.Thread(
+        target=lambda: first.append(emulator.post(CREATE, body, headers={"Idempotency-Key": key})))
     worker.start()
     wait_until(lambda: emulator.stats()["idempotent_requests_in_flight"] == 1, "the first request to hold its key")
 
@@ -195,7 +196,7 @@ def test_a_request_refused_for_its_parameters_does_not_use_up_its_key(emulator):
     assert "Idempotent-Replayed" not in corrected.headers
 
 
-# -- faults --------------------------------------------------------------------------------------------------------------
+# -- faults ------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["drop", "hang"])
 def test_timeout_after_charge_the_charge_happened_once(emulator, mode):
@@ -252,7 +253,7 @@ def test_fault_settings_are_checked(emulator):
     assert emulator.faults()["latency_ms"] == 0
 
 
-# -- hostile input -------------------------------------------------------------------------------------------------------
+# -- hostile input -----------------------------------------------------------------------------------------------------
 
 HOSTILE = ["\x00", "²", "١٢٣", "１２", "-1", "99999999999999999999", "3000000000", "", "x" * 20_000,
            "<script>alert(1)</script>", "1e309", "NaN", "true", "[]", "../../etc/passwd"]
@@ -289,7 +290,7 @@ def test_hostile_input_never_gets_a_5xx(emulator, client):
     assert emulator.stats()["payment_intents"] == 1
 
 
-# -- state file ---------------------------------------------------------------------------------------------------------
+# -- state file --------------------------------------------------------------------------------------------------------
 
 def test_state_file_keeps_payment_intents_across_a_restart(tmp_path):
     state_file = tmp_path / "emulator.json"
@@ -311,7 +312,7 @@ def test_state_file_keeps_payment_intents_across_a_restart(tmp_path):
         stop_emulator(process)
 
 
-# -- concurrency ---------------------------------------------------------------------------------------------------------
+# -- concurrency -------------------------------------------------------------------------------------------------------
 
 def test_racing_captures_and_refunds_take_the_money_once(emulator, client):
     intent = client.v1.payment_intents.create(params={

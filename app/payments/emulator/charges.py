@@ -66,7 +66,7 @@ def release_charge(call: Call, charge_id: str) -> None:
     call.state.changed()
 
 
-# -- endpoints -----------------------------------------------------------------------------------------------------------
+# -- endpoints ---------------------------------------------------------------------------------------------------------
 
 RETRIEVE_SPEC: p.Spec = {"expand": p.EXPAND}
 CHARGE_LIST_SPEC: p.Spec = {**LIST_SPEC, "payment_intent": p.string(200), "customer": p.string(200),

@@ -78,7 +78,7 @@ def _get(call: Call, intent_id: str) -> dict:
     return intent
 
 
-# -- create ----------------------------------------------------------------------------------------------------------------
+# -- create ------------------------------------------------------------------------------------------------------------
 
 def create(call: Call, params: dict) -> tuple[int, dict]:
     values = p.read(params, CREATE_SPEC)
@@ -149,7 +149,7 @@ def _new_intent(call: Call, values: dict) -> dict:
     return intent
 
 
-# -- confirm ---------------------------------------------------------------------------------------------------------------
+# -- confirm -----------------------------------------------------------------------------------------------------------
 
 def confirm(call: Call, params: dict, intent_id: str) -> tuple[int, dict]:
     values = p.read(params, CONFIRM_SPEC)
@@ -254,7 +254,7 @@ def fail_authentication(call: Call, intent: dict) -> None:
     call.emit("payment_intent.payment_failed", intent)
 
 
-# -- capture, cancel, update -----------------------------------------------------------------------------------------------
+# -- capture, cancel, update -------------------------------------------------------------------------------------------
 
 def capture(call: Call, params: dict, intent_id: str) -> tuple[int, dict]:
     values = p.read(params, CAPTURE_SPEC)
@@ -334,7 +334,7 @@ def _apply_update(call: Call, intent: dict, values: dict, params: dict) -> None:
     call.state.changed()
 
 
-# -- reading ---------------------------------------------------------------------------------------------------------------
+# -- reading -----------------------------------------------------------------------------------------------------------
 
 def retrieve(call: Call, params: dict, intent_id: str) -> tuple[int, dict]:
     values = p.read(params, RETRIEVE_SPEC)

@@ -48,7 +48,7 @@ def retrieve_payment_method(call: Call, params: dict, method_id: str) -> tuple[i
     return 200, method
 
 
-# -- webhook endpoints -----------------------------------------------------------------------------------------------------
+# -- webhook endpoints -------------------------------------------------------------------------------------------------
 
 def _url(name: str, raw) -> str:
     url = p.string(2048)(name, raw)
@@ -135,7 +135,7 @@ def list_endpoints(call: Call, params: dict) -> tuple[int, dict]:
     return 200, listed
 
 
-# -- events ---------------------------------------------------------------------------------------------------------------
+# -- events ------------------------------------------------------------------------------------------------------------
 
 def retrieve_event(call: Call, params: dict, event_id: str) -> tuple[int, dict]:
     p.read(params, {"expand": p.EXPAND})

@@ -105,7 +105,7 @@ class Emulator:
         except StripeError as error:
             return _error_response(error, request_id)
 
-    # -- the API ---------------------------------------------------------------------------------------------------------
+    # -- the API -------------------------------------------------------------------------------------------------------
 
     def api(self, request: Request, request_id: str) -> Response:
         if self.faults.fail_now(request.path):
@@ -182,7 +182,7 @@ class Emulator:
             request.environ["emulator.drop_connection"]()
         return response
 
-    # -- /_emulator/: controls for tests --------------------------------------------------------------------------------
+    # -- /_emulator/: controls for tests -------------------------------------------------------------------------------
 
     def control(self, request: Request) -> Response:
         action = (request.method, request.path)
