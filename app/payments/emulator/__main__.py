@@ -18,7 +18,8 @@ from app.payments.emulator.serving import Server
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m app.payments.emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m app.payments.emulator",
+                                     description="A local Stripe-compatible API for development and tests.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
     parser.add_argument("--webhook-url", help="where every event is posted, signed with --webhook-secret")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from collections import Counter
@@ -39,7 +40,14 @@ class State:
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         if state_file and state_file.exists():
-            self._load(state_file)
+            try:
+                self._load(state_file)
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                # Kept aside, not lost; the emulator starts empty rather than not at all.
+                aside = state_file.with_name(state_file.name + ".unreadable")
+                os.replace(state_file, aside)
+                print(f"state file {state_file} could not be read ({error}); moved to {aside}", file=sys.stderr)
+                self.reset()
 
     def table(self, kind: str) -> dict[str, dict]:
         return self.objects[kind]
