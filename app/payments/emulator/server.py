@@ -117,7 +117,8 @@ class Emulator:
             raise not_found_route(request.method, request.path)
         if publishable and handler not in PUBLISHABLE_ALLOWED:
             raise StripeError(403, "invalid_request_error", PUBLISHABLE_REFUSED)  # the SDK's PermissionError
-        pairs = [(name, value) for name, value in pairs if name != "key"]
+        if handler in PUBLISHABLE_ALLOWED:
+            pairs = [(name, value) for name, value in pairs if name != "key"]  # Stripe.js's key, read above
         params = nest(pairs)
         key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
         if key is not None:
@@ -170,6 +171,9 @@ class Emulator:
                 return error.status, _dumps(error.body()), False
             except StripeError as error:
                 return error.status, _dumps(error.body()), True
+            except Exception:  # a bug: answered as Stripe's api_error, and its key freed for a retry
+                traceback.print_exc(file=sys.stderr)
+                return 500, _dumps(api_error().body()), False
 
     def _maybe_lose(self, call: Call, request: Request, response: Response) -> Response:
         """The timeout_after_charge fault: the charge is done and saved; its answer never arrives."""
