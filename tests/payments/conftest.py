@@ -3,9 +3,7 @@ receiver for its webhooks. Tests drive it with the official `stripe` SDK."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,8 +13,7 @@ import pytest
 import requests
 import stripe
 
-from app.config import ROOT
-from tests.conftest import free_port, wait_until
+from tests.conftest import start_stripe_emulator
 
 SECRET_KEY = "sk_test_vitrineEmulatorTests01"
 PUBLISHABLE_KEY = "pk_test_vitrineEmulatorTests01"
@@ -110,20 +107,7 @@ class StripeEmulator:
 
 def start_emulator(*extra: str, log_path: Path) -> tuple[subprocess.Popen, str]:
     """`python -m app.payments.emulator` on a free port; returns once it prints that it listens."""
-    port = free_port()
-    with open(log_path, "w") as log:  # the child keeps its own descriptor
-        process = subprocess.Popen([sys.executable, "-m", "app.payments.emulator", "--port", str(port), *extra],
-                                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the emulator exited; see {log_path}")
-        return "listening on" in log_path.read_text()
-
-    wait_until(ready, "the emulator to listen", seconds=30)
-    return process, url
+    return start_stripe_emulator(log_path, *extra)
 
 
 def stop_emulator(process: subprocess.Popen) -> None:
