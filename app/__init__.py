@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.errors import register_error_handlers
     from app.media.views import bp as media_bp
+    from app.payments.webhooks import bp as payment_webhooks_bp
     from app.platform import bp as platform_bp
     from app.root import bp as root_bp
     from app.storefront import bp as storefront_bp
@@ -51,6 +52,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(theming_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # GETs, and cart writes that take JSON only (app.api.cart)
+    app.register_blueprint(payment_webhooks_bp)
+    csrf.exempt(payment_webhooks_bp)  # signed by Stripe instead
     register_error_handlers(app)
 
     from app.cli import register_cli

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -85,7 +87,10 @@ def up(port, host, web_workers):
     try:
         for step in [["db", "upgrade"], ["tenants", "migrate"]] + ([["seed", "demo"]] if development else []):
             subprocess.run(flask + step, env=child_env, check=True)
-        supervisor = Supervisor(child_commands(host, port, web_workers, config["VAR_DIR"]), env=child_env)
+        children = child_commands(host, port, web_workers, config["VAR_DIR"])
+        if config["STRIPE_EMULATED"]:
+            children["stripe-emulator"] = emulator_command(config, port)
+        supervisor = Supervisor(children, env=child_env)
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
@@ -110,6 +115,16 @@ def _banner(port: int, development: bool) -> str:
 
     return (f"\n  Vitrine is up: http://localhost:{port}  (demo storefront: http://demo.localhost:{port})\n"
             f"  Demo login: demo@vitrine.test / {DEMO_PASSWORD}   —   Ctrl-C stops everything.\n")
+
+
+def emulator_command(config, web_port: int) -> list[str]:
+    """The local Stripe-compatible emulator, where STRIPE_EMULATOR_URL says, sending its webhooks to
+    this platform's /webhooks/stripe and keeping its objects in var/ across restarts."""
+    address = urlsplit(config["STRIPE_API_BASE"])
+    return [sys.executable, "-m", "app.payments.emulator", "--host", address.hostname or "127.0.0.1",
+            "--port", str(address.port or 12111), "--state-file", str(Path(config["VAR_DIR"]) / "stripe-emulator.json"),
+            "--webhook-url", f"http://{config['PLATFORM_HOST']}:{web_port}/webhooks/stripe",
+            "--webhook-secret", config["STRIPE_WEBHOOK_SECRET"]]
 
 
 def child_commands(host: str, port: int, web_workers: int, var_dir) -> dict[str, list[str]]:

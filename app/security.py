@@ -3,7 +3,9 @@ platform and the dashboard (no inline scripts or styles, no framing), one
 suited to themes for storefronts, and the usual hardening headers."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, request
 
 COMMON = {
     "X-Content-Type-Options": "nosniff",
@@ -25,6 +27,11 @@ DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    # The checkout's card form sends the card straight to the PSP's API (never to us).
+    psp = urlsplit(app.config.get("STRIPE_API_BASE", ""))
+    if psp.scheme and psp.netloc:
+        app.config["STOREFRONT_CSP"] = STOREFRONT_CSP.replace("connect-src 'self'",
+                                                              f"connect-src 'self' {psp.scheme}://{psp.netloc}")
 
 
 def add_security_headers(response):
@@ -42,7 +49,7 @@ def add_security_headers(response):
 def _policy(response) -> str:
     if response.mimetype != "text/html":
         return DATA_CSP
-    return PLATFORM_CSP if _on_platform() else STOREFRONT_CSP
+    return PLATFORM_CSP if _on_platform() else current_app.config.get("STOREFRONT_CSP", STOREFRONT_CSP)
 
 
 def _on_platform() -> bool:

@@ -17,6 +17,7 @@ from flask import Response, abort, g, redirect, request
 from app.customers import addresses as address_book, service, wishlist
 from app.customers.errors import CustomerError, FormErrors
 from app.customers.sessions import current_customer, log_in, log_out
+from app.orders import service as order_service
 from app.domain_errors import DomainError
 from app.parse import same_site_path
 from app.platform import throttle
@@ -181,7 +182,8 @@ def overview():
 @bp.get("/account/orders")
 @login_required
 def orders():
-    return personal_page("account/orders.html", orders=[], page_title="Your orders")
+    return personal_page("account/orders.html", orders=order_service.customer_orders(current_customer().id),
+                         page_title="Your orders")
 
 
 @bp.route("/account/addresses", methods=["GET", "POST"])

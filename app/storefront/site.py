@@ -45,6 +45,9 @@ class Routes:
     def cart(self) -> str:
         return self.prefix + "/cart"
 
+    def checkout(self) -> str:
+        return self.prefix + "/checkout"
+
     def account(self, part: str = "") -> str:
         return self.prefix + "/account" + (f"/{part}" if part else "")
 
