@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from app.effects import emit
 from app.webhooks.models import TOPICS
 
-PUBLISHED = "webhooks.published"  # payload: topic, payload, triggered_at
+PUBLISHED = "webhooks.published"  # payload: webhook_topic, payload, triggered_at
 MAX_PAYLOAD = 512 * 1024  # bytes of JSON, a guard against a caller posting a whole catalog
 
 
@@ -21,4 +21,4 @@ def publish(topic: str, payload: dict) -> None:
         raise ValueError(f"unknown webhook topic {topic!r}")
     if len(json.dumps(payload, separators=(",", ":"))) > MAX_PAYLOAD:  # also: not JSON-able fails here, not later
         raise ValueError(f"webhook payload of {topic} is larger than {MAX_PAYLOAD} bytes")
-    emit(PUBLISHED, topic=topic, payload=payload, triggered_at=datetime.now(timezone.utc).isoformat())
+    emit(PUBLISHED, webhook_topic=topic, payload=payload, triggered_at=datetime.now(timezone.utc).isoformat())

@@ -20,10 +20,10 @@ def record_deliveries(payloads: list[dict]) -> None:
     made = 0
     for event in payloads:
         subscribed = db.session.scalars(sa.select(WebhookEndpoint.id).where(
-            WebhookEndpoint.status == "active", WebhookEndpoint.topics.any(event["topic"])))
+            WebhookEndpoint.status == "active", sa.literal(event["webhook_topic"]) == sa.any_(WebhookEndpoint.topics)))
         triggered_at = datetime.fromisoformat(event["triggered_at"])
         for endpoint_id in subscribed:
-            db.session.add(new_delivery(endpoint_id, event["topic"], event["payload"], triggered_at))
+            db.session.add(new_delivery(endpoint_id, event["webhook_topic"], event["payload"], triggered_at))
             made += 1
     if made:
         kick_after_commit()
