@@ -22,6 +22,7 @@ back-off of their own, RQ's retry of the job.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import redis
@@ -166,9 +167,11 @@ def _kick_when_due(model, store_id: int, queue: str) -> None:
     db.session.commit()
     if seconds is None:
         return
+    seconds = max(0.0, float(seconds)) + 0.5
+    due = int(time.time() + seconds)  # one scheduled dispatch per (store, queue, second), however many failed
     try:
-        rq_queue(queue).enqueue_in(timedelta(seconds=max(0.0, float(seconds)) + 0.5),
-                                   "app.effects.dispatch.dispatch", store_id, queue)
+        rq_queue(queue).enqueue_in(timedelta(seconds=seconds), "app.effects.dispatch.dispatch", store_id, queue,
+                                   job_id=f"outbox-retry-{store_id}-{queue}-{due}")
     except redis.RedisError:
         log.warning("could not schedule the %s outbox retry of store %s; the sweep will", queue, store_id)
 
