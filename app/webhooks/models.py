@@ -60,7 +60,8 @@ class WebhookDelivery(TenantModel):
         same_store_fk("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
         sa.UniqueConstraint("store_id", "webhook_id"),
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="webhook_deliveries_status"),
-        sa.Index("webhook_deliveries_due", "store_id", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")),
+        sa.Index("webhook_deliveries_due", "store_id", "next_attempt_at",
+                 postgresql_where=sa.text("status = 'pending'")),
         sa.Index("webhook_deliveries_log", "store_id", "endpoint_id", "id"),
     )
 

@@ -23,10 +23,10 @@ from app.domain_errors import DomainError
 from app.extensions import db
 from app.pagination import Page, paginate
 from app.store.limits import count_for_insert
-from tenants.context import require_store
 from app.webhooks import sender
 from app.webhooks.kicks import kick_after_commit
 from app.webhooks.models import MAX_URL_LENGTH, TOPICS, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tenants.context import require_store
 
 MAX_ENDPOINTS = 20  # per store
 SECRET_PREFIX = "whsec_"
