@@ -90,6 +90,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "DNS_RESOLVERS": [each.strip() for each in env.get("DNS_RESOLVERS", "").split(",") if each.strip()],
         "DNS_TIMEOUT": float(env.get("DNS_TIMEOUT", "5")),  # seconds per lookup
         "SMTP_URL": env.get("SMTP_URL", ""),
+        # Card payments: real Stripe with a real key, else the local emulator (app/payments/emulator).
+        **stripe_settings(env),
         "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),  # PEM CA bundle for an SMTP server with a private CA
         "SEARCH_WRITER_TIMEOUT": float(env.get("SEARCH_WRITER_TIMEOUT", "30")),
         # The most active products a collection may have for a search within it (their ids are read whole).
@@ -171,3 +173,23 @@ def _dev_secret(var_dir: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+EMULATOR_KEY = "sk_test_vitrine_emulator"
+EMULATOR_PUBLISHABLE_KEY = "pk_test_vitrine_emulator"
+
+
+def stripe_settings(env) -> dict:
+    """Stripe's API with STRIPE_SECRET_KEY; without one, the emulator at
+    STRIPE_EMULATOR_URL (which `make run` and the tests start)."""
+    key = env.get("STRIPE_SECRET_KEY", "")
+    emulated = not key or key == EMULATOR_KEY
+    emulator = env.get("STRIPE_EMULATOR_URL", "http://127.0.0.1:12111").rstrip("/")
+    return {
+        "STRIPE_EMULATED": emulated,
+        "STRIPE_SECRET_KEY": EMULATOR_KEY if emulated else key,
+        "STRIPE_PUBLISHABLE_KEY": EMULATOR_PUBLISHABLE_KEY if emulated else env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_API_BASE": emulator if emulated else env.get("STRIPE_API_BASE", "https://api.stripe.com"),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "whsec_vitrine_emulator" if emulated else ""),
+        "STRIPE_TIMEOUT": float(env.get("STRIPE_TIMEOUT", "20")),  # seconds per call to the PSP
+    }

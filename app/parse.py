@@ -140,10 +140,11 @@ def refuse_control_characters() -> None:
     carry NUL or another control character is a 400, before anything runs."""
     values = [request.path, *request.args.keys(), *request.args.values()]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        values += [*request.form.keys(), *request.form.values()]
-        values += [f.filename or "" for f in request.files.values()]
-        if request.is_json:
+        if request.is_json:  # no form to parse: a JSON body carries none
             values += list(_json_strings(request.get_json(silent=True)))
+        else:
+            values += [*request.form.keys(), *request.form.values()]
+            values += [f.filename or "" for f in request.files.values()]
     if any(has_control_characters(value) for value in values):
         abort(400, description="The request contains a control character (such as NUL) that no field accepts.")
 

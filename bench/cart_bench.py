@@ -38,7 +38,6 @@ Writes bench/results/cart.json and cart.md.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -49,6 +48,7 @@ from datetime import UTC, datetime
 
 from bench.run import RESULTS, _app, stop_embedded
 from bench import storefront_bench
+from bench.load import Load
 from bench.storefront_bench import BARE_PATH, add_bare_page
 
 NAIVE_PATH = "/_bench/naive-add"
@@ -173,69 +173,6 @@ def start_server(app, workers: int):
     return storefront_bench.start_server(app, workers, "bench.cart_bench:bench_app()", "cart-bench-gunicorn.log")
 
 
-# -- the load generator -----------------------------------------------------------------------------------------------
-
-async def request(reader, writer, host: str, path: str, body: bytes | None) -> int:
-    """One keep-alive request (a POST of `body` as JSON, or a GET); its status."""
-    if body is None:
-        head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"
-    else:
-        head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")
-    writer.write(head.encode() + (body or b""))
-    answer = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in answer[1:] if line)}
-    await reader.readexactly(int(headers.get("content-length", 0)))
-    if headers.get("connection", "").lower() == "close":
-        raise ConnectionResetError("closed by the server")
-    return int(answer[0].split()[1])
-
-
-class Load:
-    """`connections` clients sending the same request for `seconds`: statuses and latencies (ms)."""
-
-    def __init__(self, port: int, host: str, path: str, body: bytes | None, connections: int, seconds: float):
-        self.port, self.host, self.path, self.body = port, host, path, body
-        self.connections, self.seconds = connections, seconds
-        self.latencies: list[float] = []
-        self.statuses: dict[int, int] = {}
-        self.errors = 0
-
-    async def _client(self, deadline: float) -> None:
-        reader = writer = None
-        while time.perf_counter() < deadline:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            start = time.perf_counter()
-            try:
-                status = await request(reader, writer, self.host, self.path, self.body)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                self.errors += 1
-                writer.close()
-                reader = writer = None
-                continue
-            self.latencies.append((time.perf_counter() - start) * 1000)
-            self.statuses[status] = self.statuses.get(status, 0) + 1
-        if writer is not None:
-            writer.close()
-
-    async def _run(self) -> float:
-        start = time.perf_counter()
-        await asyncio.gather(*(self._client(start + self.seconds) for _ in range(self.connections)))
-        return time.perf_counter() - start
-
-    def run(self, expected: int) -> dict:
-        """Figures; `expected` is the answer every request should get (201 or 409): others are errors."""
-        elapsed = asyncio.run(self._run())
-        ordered = sorted(self.latencies)
-        right = self.statuses.get(expected, 0)
-        return {"requests": len(ordered), "answers": {str(k): v for k, v in sorted(self.statuses.items())},
-                "errors": self.errors + len(ordered) - right, "seconds": round(elapsed, 2),
-                "requests_per_s": round(len(ordered) / elapsed, 1), f"{expected}_per_s": round(right / elapsed, 1),
-                "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
-                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2) if ordered else None}
-
-
 # -- in process: one add at a time ------------------------------------------------------------------------------------
 
 def in_process(app, host: str, variant_id: int, runs: int = 60, path: str = API_PATH) -> dict:
@@ -296,8 +233,9 @@ def in_process_figures(app, store, variants: dict[str, int], location: int) -> d
 
 def measure(port: int, host: str, path: str, body: bytes | None, expected: int, connections: int,
             seconds: float) -> dict:
-    Load(port, host, path, body, connections, 1.0).run(expected)  # warm-up: connections, caches, the gate's counter
-    return Load(port, host, path, body, connections, seconds).run(expected)
+    same = (lambda: path) if body is None else (lambda: (path, body))
+    Load(port, host, same, connections, 1.0, expected).run()  # warm-up: connections, caches, the gate's counter
+    return Load(port, host, same, connections, seconds, expected).run()
 
 
 def main() -> None:

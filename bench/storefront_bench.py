@@ -41,6 +41,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from bench.load import Load, one
 from bench.run import RESULTS, VAR, _app, stop_embedded
 
 PRODUCTS = 200
@@ -160,80 +161,9 @@ def _free_port() -> int:
 
 def _answers(port: int, host: str, path: str) -> bool:
     try:
-        return asyncio.run(_one(port, host, path))[0] == 200
+        return asyncio.run(one(port, host, path))[0] == 200
     except OSError:
         return False
-
-
-async def _one(port: int, host: str, path: str) -> tuple[int, int]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        return await _request(reader, writer, host, path)
-    finally:
-        writer.close()
-
-
-# -- the load generator -----------------------------------------------------------------------------------------------
-
-async def _request(reader, writer, host: str, path: str) -> tuple[int, int]:
-    """One keep-alive request; returns (status, body bytes)."""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n\r\n".encode())
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-    if "content-length" in headers:
-        body = await reader.readexactly(int(headers["content-length"]))
-    else:  # the server closes the connection after this answer
-        body = await reader.read()
-    if headers.get("connection", "").lower() == "close":
-        raise ConnectionResetError("closed by the server")
-    return status, len(body)
-
-
-class Load:
-    """`connections` clients sending `next_path()` for `seconds`; latencies in ms."""
-
-    def __init__(self, port: int, host: str, next_path, connections: int, seconds: float):
-        self.port, self.host, self.next_path = port, host, next_path
-        self.connections, self.seconds = connections, seconds
-        self.latencies: list[float] = []
-        self.errors = 0
-        self.sizes: list[int] = []
-
-    async def _client(self, deadline: float) -> None:
-        reader = writer = None
-        while time.perf_counter() < deadline:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            start = time.perf_counter()
-            try:
-                status, size = await _request(reader, writer, self.host, self.next_path())
-            except (ConnectionError, asyncio.IncompleteReadError):
-                self.errors += 1
-                writer.close()
-                reader = writer = None
-                continue
-            self.latencies.append((time.perf_counter() - start) * 1000)
-            self.sizes.append(size)
-            if status != 200:
-                self.errors += 1
-        if writer is not None:
-            writer.close()
-
-    async def _run(self) -> float:
-        start = time.perf_counter()
-        await asyncio.gather(*(self._client(start + self.seconds) for _ in range(self.connections)))
-        return time.perf_counter() - start
-
-    def run(self) -> dict:
-        elapsed = asyncio.run(self._run())
-        ordered = sorted(self.latencies)
-        return {"requests": len(ordered), "errors": self.errors, "seconds": round(elapsed, 2),
-                "requests_per_s": round(len(ordered) / elapsed, 1),
-                "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
-                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2) if ordered else None,
-                "body_bytes": int(statistics.median(self.sizes)) if self.sizes else 0}
 
 
 def cycle(paths: list[str]):
@@ -270,7 +200,7 @@ def measure(port: int, host: str, paths: list[str], cached: bool, connections: i
     """Warm up (every cached address once, then 2 s of the same load), then measure."""
     if cached:
         for path in paths:
-            assert asyncio.run(_one(port, host, path))[0] == 200, (host, path)
+            assert asyncio.run(one(port, host, path))[0] == 200, (host, path)
     Load(port, host, cycle(paths) if cached else unique(paths), connections, 2.0).run()
     return Load(port, host, cycle(paths) if cached else unique(paths), connections, seconds).run()
 

@@ -138,6 +138,7 @@ def use_store(store) -> None:
         from tenants.moves import refuse_if_frozen
 
         refuse_if_frozen(store)
+        g.freeze_checked = store.id  # the write guard need not ask Redis again
     g.store = store
     g.store_tokens.append(activate(store))
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import redis
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_request_context
 from psycopg import sql
 
 from app.extensions import db, get_redis
@@ -57,7 +57,28 @@ def refuse_if_frozen(store: Placement) -> None:
 
 
 def guard_write(connection, store: Placement) -> None:
-    """Called at the start of every write transaction on a tenant connection."""
+    """Called at the start of every write transaction on a tenant connection:
+    take the store's write lock (shared), then make sure the store still
+    lives here. Two statements when no move is freezing the store."""
+    if not _checked_by_this_request(store):
+        refuse_if_frozen(store)
+    if not connection.execute(sa.text("SELECT pg_try_advisory_xact_lock_shared(:ns, :id)"),
+                              {"ns": WRITE_LOCK, "id": store.id}).scalar():
+        _wait_out_a_freeze(connection, store)
+    # A statement of its own, after the lock: its snapshot then sees a switch committed before the lock was ours.
+    where = _placement_now(connection, store)
+    if where != (store.db_key, store.schema):
+        state().resolver.invalidate()
+        raise StoreUnavailable(f"{store.handle} has just moved; try again")
+
+
+def _checked_by_this_request(store: Placement) -> bool:
+    """A write request looked at the freeze flag as it began (tenants.extension.use_store)."""
+    return has_request_context() and g.get("freeze_checked") == store.id
+
+
+def _wait_out_a_freeze(connection, store: Placement) -> None:
+    """A move holds (or waits for) the lock exclusively: wait for it, a bounded while."""
     refuse_if_frozen(store)
     previous = connection.execute(sa.text("SELECT current_setting('lock_timeout'), "
                                           "set_config('lock_timeout', :t, true)"), {"t": WRITER_LOCK_TIMEOUT}).scalar()
@@ -67,12 +88,16 @@ def guard_write(connection, store: Placement) -> None:
     except sa.exc.OperationalError:
         raise StoreUnavailable(f"{store.handle} is being moved; try again in a moment") from None
     connection.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"), {"t": previous})
+
+
+def _placement_now(connection, store: Placement) -> tuple[str, str] | None:
+    """Where the directory says the store lives (the write's own connection
+    when its database holds the directory: no second connection to check out)."""
+    query = sa.text("SELECT db_key, schema_name FROM public.stores WHERE id = :id")
+    if store.db_key == "main":
+        return connection.execute(query, {"id": store.id}).one_or_none()
     with db.engine.connect() as directory:
-        where = directory.execute(sa.text("SELECT db_key, schema_name FROM stores WHERE id = :id"),
-                                  {"id": store.id}).one_or_none()
-    if where != (store.db_key, store.schema):
-        state().resolver.invalidate()
-        raise StoreUnavailable(f"{store.handle} has just moved; try again")
+        return directory.execute(query, {"id": store.id}).one_or_none()
 
 
 class MoveFailed(RuntimeError):

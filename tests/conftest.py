@@ -53,6 +53,7 @@ def service_env():
     from tests.tenants.dns_server import DnsServer
 
     quiet_dns = DnsServer().__enter__()
+    emulator, emulator_url = start_stripe_emulator(TEST_VAR / "stripe-emulator.log")
     yield {
         # Migrations run as an owner that is not a superuser, as on a managed
         # PostgreSQL: row-level security applies to it too.
@@ -64,7 +65,10 @@ def service_env():
         "POOL_CAPACITY": "50",
         "DNS_RESOLVERS": quiet_dns.address,
         "DNS_TIMEOUT": "1",
+        "STRIPE_EMULATOR_URL": emulator_url,
     }
+    emulator.terminate()
+    emulator.wait(timeout=10)
     quiet_dns.__exit__(None, None, None)
     embedded.stop_postgres(TEST_VAR / "pg2")
     if own_pg:
@@ -267,6 +271,23 @@ def mark_domain_verified(app, hostname: str) -> None:
                            .values(status="verified", verified_at=sa.func.now()))
         db.session.commit()
         state().resolver.invalidate()
+
+
+def start_stripe_emulator(log_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """The Stripe emulator as a process of its own (as in production, another server); (process, its URL)."""
+    port = free_port()
+    with open(log_path, "w") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen([sys.executable, "-m", "app.payments.emulator", "--port", str(port), *extra],
+                                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
+                                   stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Stripe emulator exited; see {log_path}")
+        return "listening on" in log_path.read_text()
+
+    wait_until(ready, "the Stripe emulator to listen", seconds=30)
+    return process, f"http://127.0.0.1:{port}"
 
 
 def free_port() -> int:

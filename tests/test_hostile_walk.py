@@ -41,6 +41,7 @@ from tenants.models import Domain, Membership
 from tenants.session import tenant_engine
 from tenants.tenant_model import data_tables
 from tests.catalog.helpers import png_bytes
+from tests.checkout.helpers import add_pricing_rules
 from tests.conftest import TEST_VAR, Client, as_store
 
 ACTOR = "walker@example.com"
@@ -179,6 +180,7 @@ def _world(app, make_account, make_store):
         launch = launches.create_launch({"kind": "queue", "product_id": str(product.id), "rate_per_minute": "60",
                                          "starts_at": launches.utcnow().strftime("%Y-%m-%dT%H:%M")}, actor=ACTOR)
         ids.launch_id = launch.id
+        ids.zone_id, ids.shipping_rate_id, ids.tax_rate_id, ids.discount_id = add_pricing_rules(ACTOR)
         endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hooks", topics=["orders/create"], secret="whsec_walk",
                                    created_by=ACTOR)  # as registered in development (production refuses loopback)
         db.session.add(endpoint)
@@ -414,7 +416,8 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(app, make_
     walk.done()
 
 
-MANAGER_ONLY = re.compile(r"^/dashboard/<handle>/(settings|domains|staff|webhooks|failed-jobs)\b")
+MANAGER_ONLY = re.compile(
+    r"^/dashboard/<handle>/(settings|domains|staff|shipping|taxes|discounts|webhooks|failed-jobs)\b")
 
 
 def test_staff_are_refused_every_owner_or_admin_only_write(app, make_account, make_store):

@@ -51,8 +51,9 @@ def launch(launch_id: int):
         entries, counts = draw.entry_count(found.id), draw.status_counts(found.id)
         results = draw.results(found.id)
         verified = draw.replay(found) if found.seed else None
+    entries_open = found.kind == "draw" and found.entry_ends_at > utcnow()
     return render_template("admin/launch.html", launch=found, title=title, line=line, results=results,
-                           counts=counts, verified=verified, entries=entries)
+                           counts=counts, verified=verified, entries=entries, entries_open=entries_open)
 
 
 @bp.post("/<handle>/launches/<id:launch_id>/draw")

@@ -20,7 +20,7 @@ from app.catalog.products import OptionSpec
 from app.catalog.queries import SORTS, STOCK_FILTERS, ProductQuery, list_products
 from app.domain_errors import DomainError
 from app.inventory import reservations, service as inventory
-from app.inventory.models import REASONS
+from app.inventory.models import REASON_LABELS, REASONS
 
 MAX_OPTION_VALUES_CHARS = 50_000  # 2,048 values of about 24 characters
 VARIANTS_PER_PAGE = 50  # variant rows (and stock rows) per editor page
@@ -181,6 +181,7 @@ def render_editor(product, *, error=None, form=None, section=None, active=None, 
     shown = variant_page(product, page)
     context = {
         "product": product, "error": error, "form": form, "statuses": STATUSES, "reasons": REASONS,
+        "reason_labels": REASON_LABELS,
         "locations": locations, "variant_page": shown, "levels": inventory.levels([v.id for v in shown.variants]),
         "location_names": {location.id: location.name for location in inventory.locations()},
         "variant_titles": {variant.id: variant.title for variant in product.variants},

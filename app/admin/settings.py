@@ -1,4 +1,4 @@
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import bp
@@ -6,7 +6,7 @@ from app.admin.forms import StoreSettingsForm
 from app.extensions import require_redis
 from app.forms import render_invalid
 from app.inventory.reservations import DEFAULT_MINUTES, MAX_MINUTES
-from app.parse import BadInput, whole_number
+from app.parse import BadInput, checkbox, whole_number
 from app.money import LOCALES
 from app.platform.accounts import normalize_email
 from app.store import service as store_service
@@ -29,7 +29,7 @@ def settings():
             name, currency = validate_name(form.name.data), validate_currency(form.currency.data)
             locale = validate_locale(form.locale.data)
         except DirectoryError as error:
-            return render_invalid(TEMPLATE, form, error)
+            return render_invalid(TEMPLATE, form, error, settings=store_service.get_settings())
         require_redis()  # the cached settings and hosts of every process must be dropped: 503 before any write
         details_changed = (name, currency, locale) != (store.name, store.currency, store.locale)
         if (name, currency) != (store.name, store.currency):
@@ -42,7 +42,7 @@ def settings():
         store_service.update_settings(extra, current_user.email)
         flash("Settings saved.")
         return redirect(url_for("admin.settings"))
-    return render_template(TEMPLATE, form=form), 400 if form.errors else 200
+    return render_template(TEMPLATE, form=form, settings=store_service.get_settings()), 400 if form.errors else 200
 
 
 def _store_settings(form: StoreSettingsForm) -> dict:
@@ -63,4 +63,7 @@ def _store_settings(form: StoreSettingsForm) -> dict:
         raise DirectoryError(Code.INVALID, "Enter how many minutes a cart holds its items: a whole number from 1 "
                              f"to {MAX_MINUTES:,}.", "reservation_minutes") from None
     return {"contact_email": email, "coming_soon_message": message or store_service.DEFAULT_SETTINGS[
-        "coming_soon_message"], "reservation_minutes": minutes}
+        "coming_soon_message"], "reservation_minutes": minutes,
+            # app.checkout.taxes; also on the Taxes page
+            "prices_include_tax": checkbox(request.form, "prices_include_tax"),
+            "tax_shipping": checkbox(request.form, "tax_shipping")}

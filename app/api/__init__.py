@@ -78,3 +78,4 @@ def _public(response, headers: dict | None = None):
 
 
 from app.api import cart  # noqa: E402,F401  (registers the cart's routes)
+from app.api import checkout  # noqa: E402,F401  (registers the checkout and order routes)

@@ -31,7 +31,7 @@ from app.storefront.launch_view import request_pass
 def shortage(error: Shortage):
     body = {"code": error.code.value, "message": error.message, "line": str(error.variant_id),
             "variant_id": error.variant_id, "available": error.available}
-    return web.keep_token(jsonify(error=body)), 409
+    return web.keep_token(jsonify(error=body), refused=True), 409
 
 
 @bp.get("/cart")

@@ -31,6 +31,7 @@ def request_owner(*, create: bool) -> Owner | None:
         owner = tokens.read(token, store.id)
     elif create:
         owner = Owner.guest(store.id, new_guest_ident())
+        g.cart_started = True
     else:
         owner = None
     g.cart_owner = owner
@@ -59,8 +60,12 @@ def current_token() -> str | None:
     return g.cart_token
 
 
-def keep_token(response: Response) -> Response:
-    """Send the guest's token again (cookie and header), so the cart lives on."""
+def keep_token(response: Response, *, refused: bool = False) -> Response:
+    """Send the guest's token again (cookie and header), so the cart lives on.
+    A cart this request started holds nothing when its first change was
+    `refused`: no token for it (a sold-out answer stays cheap)."""
+    if refused and g.get("cart_started"):
+        return response
     if token := current_token():
         response.set_cookie(COOKIE, token, max_age=GUEST_TTL, httponly=True, samesite="Lax",
                             secure=request.is_secure, path="/")

@@ -21,7 +21,7 @@ from app.catalog.models import Product, Variant
 from app.effects import after_commit
 from app.extensions import db
 from app.inventory import gate
-from app.inventory.models import InventoryLevel, Location, Reservation
+from app.inventory.models import InventoryAdjustment, InventoryLevel, Location, Reservation
 from tenants.context import require_store
 from tenants.session import tenant_engine
 
@@ -292,6 +292,27 @@ def give_back(rows) -> int:
     for variant_id, units in per_variant.items():  # the flash-sale gate's counters get them back
         after_commit(gate.give_back, require_store().id, variant_id, units, every_call=True)
     return sum(totals.values())
+
+
+def sell(sold: dict[int, list[tuple[int, int]]], *, actor: str) -> None:
+    """Units reserved for a sale leave the levels: on_hand and reserved drop
+    together (what is available does not change), each level recorded in the
+    stock history. Levels are updated in one order, like every other writer's."""
+    level = InventoryLevel.__table__
+    changes = sorted((variant_id, location_id, units) for variant_id, at in sold.items() for location_id, units in at)
+    if not changes:
+        return
+    db.session.execute(
+        sa.update(level).where(level.c.variant_id == sa.bindparam("v"), level.c.location_id == sa.bindparam("l"))
+        .values(on_hand=level.c.on_hand - sa.bindparam("q"), reserved=level.c.reserved - sa.bindparam("q"),
+                updated_at=sa.func.now()),
+        [{"v": v, "l": loc, "q": q} for v, loc, q in changes], bind_arguments={"bind": tenant_engine(db)})
+    on_hand = dict(((row.variant_id, row.location_id), row.on_hand) for row in db.session.execute(
+        sa.select(level.c.variant_id, level.c.location_id, level.c.on_hand)
+        .where(sa.tuple_(level.c.variant_id, level.c.location_id).in_([(v, loc) for v, loc, _ in changes])),
+        bind_arguments={"bind": tenant_engine(db)}))
+    db.session.add_all([InventoryAdjustment(variant_id=v, location_id=loc, delta=-q, on_hand_after=on_hand[(v, loc)],
+                                            reason="sold", note="", actor=actor) for v, loc, q in changes])
 
 
 def in_minutes(minutes: int):

@@ -19,6 +19,9 @@ REASONS = {
     "promotion": "Promotion or donation",
     "import": "CSV import",
 }
+# Changes orders make (never chosen by hand): a sale takes the units, a cancellation or a refund may put them back.
+ORDER_REASONS = {"sold": "Sold", "restocked": "Back from an order"}
+REASON_LABELS = {**REASONS, **ORDER_REASONS}
 
 
 def _now() -> datetime:

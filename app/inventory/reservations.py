@@ -361,6 +361,52 @@ def _hold_now(holder: str, variant_id: int) -> Hold:
                 tuple((r.location_id, r.quantity) for r in rows))
 
 
+# -- a sale -----------------------------------------------------------------------------------------------------------
+
+def sell(holder: str, wanted: dict[int, int], *, actor: str) -> dict[int, list[tuple[int, int]]]:
+    """Turn the holder's holds into a sale of `wanted` (variant -> units), in
+    the caller's transaction (it commits, with the order that made the sale):
+    the holder's rows go, and each level's on_hand and reserved drop by their
+    units together. Units whose hold lapsed and was swept are taken afresh
+    while there is stock. Raises Shortage (nothing sold: the caller rolls
+    back) when a variant cannot be had; returns variant -> [(location, units)]."""
+    holder = _check_holder(holder)
+    rows = db.session.execute(sa.delete(Reservation).where(Reservation.holder == holder)
+                              .returning(Reservation.variant_id, Reservation.location_id, Reservation.quantity)
+                              .execution_options(synchronize_session=False)).all()
+    held: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        held[row.variant_id][row.location_id] += row.quantity
+    surplus = []
+    for variant_id, units in sorted(wanted.items()):
+        have = sum(held[variant_id].values())
+        if have < units:
+            for location_id, more in allocation.take(variant_id, units - have, partial=False).items():
+                held[variant_id][location_id] += more
+            if sum(held[variant_id].values()) < units:
+                raise Shortage(variant_id, units, have)
+        surplus += _beyond(variant_id, held[variant_id], units)
+    allocation.give_back(surplus)  # held more than the order took (never, unless the cart changed meanwhile)
+    sold = {variant_id: sorted(held[variant_id].items()) for variant_id in wanted}
+    allocation.sell(sold, actor=actor)
+    return sold
+
+
+def _beyond(variant_id: int, at: dict[int, int], units: int) -> list:
+    """Trim `at` (location -> units held) to `units`, from its last location; the trimmed units."""
+    extra, trimmed = sum(at.values()) - units, []
+    for location_id in sorted(at, reverse=True):
+        if extra <= 0:
+            break
+        cut = min(extra, at[location_id])
+        at[location_id] -= cut
+        extra -= cut
+        trimmed.append(allocation.Units(variant_id, location_id, cut))
+        if not at[location_id]:
+            del at[location_id]
+    return trimmed
+
+
 # -- moving a guest's holds -------------------------------------------------------------------------------------------
 
 def _transfer_once(from_holder: str, to_holder: str) -> dict[int, int]:

@@ -18,7 +18,7 @@ from app.effects import after_commit
 from app.extensions import db
 from app.inventory import gate
 from app.inventory.events import stock_low
-from app.inventory.models import REASONS, InventoryAdjustment, InventoryLevel, Location
+from app.inventory.models import ORDER_REASONS, REASONS, InventoryAdjustment, InventoryLevel, Location
 from app.pagination import Page, paginate
 from app.parse import BadInput, whole_number
 from app.store.limits import count_for_insert
@@ -239,8 +239,15 @@ def set_on_hand(variant_id: int, location_id: int, quantity, *, reason: str, not
                   note=note, actor=actor, commit=commit)
 
 
-def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit) -> InventoryLevel:
-    if reason not in REASONS:
+def restock(variant_id: int, location_id: int, units: int, *, note: str, actor: str) -> InventoryLevel:
+    """Put units back on hand from an order (cancelled, or refunded with its items returned), in the
+    caller's transaction."""
+    return _apply(variant_id, location_id, lambda on_hand: units, reason="restocked", note=note, actor=actor,
+                  commit=False, reasons=ORDER_REASONS)
+
+
+def _apply(variant_id, location_id, delta_for, *, reason, note, actor, commit, reasons=REASONS) -> InventoryLevel:
+    if reason not in reasons:
         raise InventoryError(InventoryErrorCode.INVALID, "Choose a reason for the change.", "reason")
     note = (note or "").strip()[:500]
     store_id = require_store().id

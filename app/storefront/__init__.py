@@ -9,4 +9,4 @@ def store_host_only():
         abort(404)
 
 
-from app.storefront import account, cart, launches, reviews, views  # noqa: E402,F401
+from app.storefront import account, cart, launches, orders, reviews, views  # noqa: E402,F401

@@ -37,8 +37,8 @@ def _cart_view() -> carts.CartView:
     return carts.view(owner, g.store.currency) if owner else carts.CartView((), g.store.currency)
 
 
-def _answer(response: Response) -> Response:
-    return web.keep_token(private(response))
+def _answer(response: Response, *, refused: bool = False) -> Response:
+    return web.keep_token(private(response), refused=refused)
 
 
 def _cart_page(status: int = 200, error: str | None = None, headers: dict | None = None,
@@ -57,8 +57,9 @@ def cart_refused(error: CartError):
                                  cart=carts.CartView((), g.store.currency), page_title="Your cart")
         return web.forget_token(response)
     if _htmx() and request.endpoint == "storefront.add_to_cart":
-        return _answer(personal_page("cart_status.html", error.status, error=error.message, error_url=error.url))
-    return _answer(_cart_page(error.status, error.message, error_url=error.url))
+        return _answer(personal_page("cart_status.html", error.status, error=error.message, error_url=error.url),
+                       refused=True)
+    return _answer(_cart_page(error.status, error.message, error_url=error.url), refused=True)
 
 
 @bp.get("/cart")

@@ -257,9 +257,12 @@ def override_environment(theme: Theme, overrides: dict[str, str]) -> StoreSandbo
     return env
 
 
-def render_with(env: Environment, name: str, context: dict, globals_: dict | None = None) -> str:
-    """Render within the budget: at most RENDER_SECONDS and MAX_OUTPUT characters."""
-    token = _deadline.set(time.monotonic() + RENDER_SECONDS)
+def render_with(env: Environment, name: str, context: dict, globals_: dict | None = None, *,
+                timed: bool = True) -> str:
+    """Render within the budget: at most MAX_OUTPUT characters, and RENDER_SECONDS
+    when `timed` (a store's own templates; the themes we ship cannot loop away,
+    and on a busy machine a wall-clock limit would only turn slow pages into errors)."""
+    token = _deadline.set(time.monotonic() + RENDER_SECONDS if timed else 0.0)
     try:
         template = env.get_template(name, globals=globals_)
         parts, size = [], 0
@@ -287,7 +290,7 @@ def render(theme: Theme, name: str, context: dict, *, overrides: dict[str, str] 
             return render_with(override_environment(theme, overrides), name, context, globals_)
         except RENDER_FAILURES as exc:
             log.warning("store template override failed in theme %s rendering %s: %s", theme.name, name, exc)
-    return render_with(trusted_environment(theme), name, context, globals_)
+    return render_with(trusted_environment(theme), name, context, globals_, timed=False)
 
 
 def check_override(theme: Theme, overrides: dict[str, str], name: str, context: dict) -> None:

@@ -62,6 +62,21 @@ def test_a_shortage_names_the_line_and_what_is_left(app, shop):
     assert levels(app, shop, mug) == (3, 2)
 
 
+def test_a_refused_first_add_starts_no_cart_but_a_refused_later_one_keeps_it(app, shop):
+    mug = shop.variants["Stoneware Mug"]
+    newcomer = Api(app, shop)
+    refused = newcomer.call("POST", "/cart/items", {"variant_id": mug, "quantity": 4})
+    assert refused.status_code == 409 and "X-Cart-Token" not in refused.headers
+    assert "Set-Cookie" not in refused.headers
+
+    regular = Api(app, shop)
+    regular.call("POST", "/cart/items", {"variant_id": mug, "quantity": 1})
+    token = regular.token
+    again = regular.call("POST", "/cart/items", {"variant_id": mug, "quantity": 3})
+    assert again.status_code == 409 and again.headers["X-Cart-Token"]
+    assert regular.call("GET", "/cart").json["cart"]["item_count"] == 1 and token
+
+
 @pytest.mark.parametrize("body, status", [
     ({"variant_id": "1", "quantity": 1}, 400),
     ({"variant_id": True, "quantity": 1}, 400),

@@ -150,9 +150,13 @@ def seeded_store(app, live_server, browser, service_env):
         for customer_id in (1, 2, 3):
             draw.enter(launches.live_launch(drop.id), customer_id, launches.utcnow())
         draw.run_draw(drop.id, now=opened + timedelta(hours=1))
+        from tests.checkout.helpers import add_pricing_rules
+
+        zone, shipping_rate, tax_rate, discount = add_pricing_rules(email)
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
                               job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"),
-                              drop=drop.id)
+                              drop=drop.id, zone=zone, shipping_rate=shipping_rate, tax_rate=tax_rate,
+                              discount=discount)
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
 
     context = browser.new_context()
@@ -214,6 +218,13 @@ def seeded_store(app, live_server, browser, service_env):
         "staff": f"{dash}/staff",
         "domains": f"{dash}/domains",
         "settings": f"{dash}/settings",
+        "shipping": f"{dash}/shipping",
+        "shipping zone": f"{dash}/shipping/zones/{ids.zone}",
+        "shipping rate": f"{dash}/shipping/rates/{ids.shipping_rate}",
+        "taxes": f"{dash}/taxes",
+        "tax rate": f"{dash}/taxes/{ids.tax_rate}",
+        "discounts": f"{dash}/discounts",
+        "discount": f"{dash}/discounts/{ids.discount}",
         "online store": f"{dash}/themes",
         "customizer": f"{dash}/themes/atelier/customize",
         "theme templates": f"{dash}/themes/atelier/code",

@@ -115,11 +115,13 @@ def test_the_merchant_draws_and_sees_the_seed_the_winners_and_the_claims(app, ow
     path = f"/dashboard/{store.handle}/launches/{launch_id}"
     early = browser.post(f"{path}/draw", {}, csrf_from=path)
     assert early.status_code == 409 and "Entries are open until" in early.get_data(as_text=True)
+    assert 'disabled aria-describedby="draw-when"' in browser.get(path).get_data(as_text=True)
     with as_store(app, store):
         db.session.execute(sa.update(Launch).where(Launch.id == launch_id)
                            .values(starts_at=now - timedelta(hours=2), entry_ends_at=now - timedelta(minutes=1)))
         db.session.commit()
         service.forget_live(store.id)
+    assert "disabled" not in browser.get(path).get_data(as_text=True)
     drawn = browser.post(f"{path}/draw", {}, csrf_from=path)
     assert drawn.status_code == 303
     with as_store(app, store):
