@@ -100,6 +100,22 @@ def load_config(overrides: dict | None = None) -> dict:
         "IMPORT_STEP_SECONDS": float(env.get("IMPORT_STEP_SECONDS", "10")),
         # A running import step renews its lease; one not renewed for this long lost its worker.
         "IMPORT_LEASE_SECONDS": float(env.get("IMPORT_LEASE_SECONDS", "120")),
+        # Outbox rows that fail wait EFFECTS_RETRY_BASE seconds, doubling each time up to EFFECTS_RETRY_MAX; after
+        # EFFECTS_MAX_ATTEMPTS failures a row is a dead letter, shown on the dashboard's "Failed jobs" page.
+        "EFFECTS_RETRY_BASE": float(env.get("EFFECTS_RETRY_BASE", "5")),
+        "EFFECTS_RETRY_MAX": float(env.get("EFFECTS_RETRY_MAX", "3600")),
+        "EFFECTS_MAX_ATTEMPTS": int(env.get("EFFECTS_MAX_ATTEMPTS", "25")),
+        # Merchant webhooks: loopback endpoints only when this is on (development by default, tests); seconds
+        # between a delivery's attempts (19 attempts over about 43 hours); an endpoint failing
+        # WEBHOOK_DISABLE_AFTER attempts in a row, for at least WEBHOOK_DISABLE_HOURS, is disabled.
+        "WEBHOOK_ALLOW_PRIVATE_URLS": env.get("WEBHOOK_ALLOW_PRIVATE_URLS",
+                                              "1" if vitrine_env == "development" else "0").lower() in ("1", "true", "yes"),
+        "WEBHOOK_RETRY_SCHEDULE": [float(each) for each in env.get(
+            "WEBHOOK_RETRY_SCHEDULE", "60,300,1800,3600,7200" + ",10800" * 13).split(",") if each.strip()],
+        "WEBHOOK_DISABLE_AFTER": int(env.get("WEBHOOK_DISABLE_AFTER", "50")),
+        "WEBHOOK_DISABLE_HOURS": float(env.get("WEBHOOK_DISABLE_HOURS", "24")),
+        "WEBHOOK_BATCH": int(env.get("WEBHOOK_BATCH", "10")),  # deliveries one job posts before yielding its worker
+        "WEBHOOK_CA_FILE": env.get("WEBHOOK_CA_FILE", ""),  # PEM CA bundle for endpoints with a private CA (tests)
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -9,4 +9,5 @@ from app.orders import handlers as order_handlers  # noqa: F401
 from app.platform import handlers as platform_handlers  # noqa: F401
 from app.search import handlers as search_handlers  # noqa: F401
 from app.storefront import cache as storefront_cache  # noqa: F401  (listeners)
+from app.webhooks import handlers as webhook_handlers  # noqa: F401
 from tenants import domain_jobs  # noqa: F401

@@ -18,7 +18,7 @@ from app.extensions import db
 from tenants.context import store_context
 from tenants.models import Store, placement_of
 
-QUEUES = ("reservations", "payments", "notifications", "search", "imports", "default")
+QUEUES = ("reservations", "payments", "notifications", "search", "imports", "webhooks", "default")
 
 _worker_app = None
 _worker_pid = None

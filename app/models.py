@@ -19,6 +19,7 @@ from app.platform import models as platform_models  # noqa: F401
 from app.reviews import models as review_models  # noqa: F401
 from app.store import models as store_models  # noqa: F401
 from app.theming import models as theming_models  # noqa: F401
+from app.webhooks import models as webhook_models  # noqa: F401
 from tenants import models as directory_models  # noqa: F401
 from tenants.tenant_model import TenantModel
 

@@ -20,6 +20,7 @@ from app.effects.dispatch import sweep
 from app.inventory.jobs import sweep_reservations
 from app.jobs import rq_connection
 from app.launches.jobs import tick as launches_tick
+from app.webhooks.jobs import sweep as sweep_webhooks
 from tenants.domain_jobs import recheck_domains
 
 SWEEP_INTERVAL = 60  # seconds
@@ -40,6 +41,8 @@ def build_scheduler(connection: Redis) -> CronScheduler:
                        ttl=RESERVATION_SWEEP_INTERVAL, job_timeout=5 * 60, result_ttl=RESERVATION_SWEEP_INTERVAL * 10)
     scheduler.register(launches_tick, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # ends, pre-warms, rolls passes
+    scheduler.register(sweep_webhooks, queue_name="webhooks", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
+                       job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # retries that are due, lost kicks
     return scheduler
 
 
@@ -70,7 +73,7 @@ def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
 
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (the outbox, import, domain and launch sweeps every 60 s, expired holds every 30 s)
+    """Enqueue periodic jobs (the outbox, import, domain, launch and webhook sweeps every 60 s, expired holds every 30 s)
     until stopped."""
     signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -29,11 +29,14 @@ from app.catalog import collections, products as catalog
 from app.catalog.models import ImportJob, PendingImage
 from app.catalog.products import OptionSpec
 from app.config import ROOT
+from app.effects.models import Outbox
 from app.extensions import db
 from app.inventory import service as inventory
 from app.launches import service as launches
 from app.platform.models import Invitation
 from app.platform.tokens import digest, new_token, now
+from app.webhooks import service as webhook_service
+from app.webhooks.models import WebhookEndpoint
 from tenants.models import Domain, Membership
 from tenants.session import tenant_engine
 from tenants.tenant_model import data_tables
@@ -178,6 +181,17 @@ def _world(app, make_account, make_store):
                                          "starts_at": launches.utcnow().strftime("%Y-%m-%dT%H:%M")}, actor=ACTOR)
         ids.launch_id = launch.id
         ids.zone_id, ids.shipping_rate_id, ids.tax_rate_id, ids.discount_id = add_pricing_rules(ACTOR)
+        endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hooks", topics=["orders/create"], secret="whsec_walk",
+                                   created_by=ACTOR)  # as registered in development (production refuses loopback)
+        db.session.add(endpoint)
+        db.session.flush()
+        delivery = webhook_service.new_delivery(endpoint.id, "orders/create", {"order": {"id": "walk"}}, now())
+        delivery.status, delivery.attempts, delivery.next_attempt_at = "failed", 19, None
+        dead = Outbox(topic="stock.low", payload={"variant_id": product.variants[0].id, "available": 1}, attempts=25,
+                      last_error="SMTPDataError: (554, b'Refused')", last_attempt_at=now())
+        db.session.add_all([delivery, dead])
+        db.session.commit()
+        ids.endpoint_id, ids.delivery_id, ids.outbox_id = endpoint.id, delivery.id, dead.id
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)
@@ -402,7 +416,8 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(app, make_
     walk.done()
 
 
-MANAGER_ONLY = re.compile(r"^/dashboard/<handle>/(settings|domains|staff|shipping|taxes|discounts)\b")
+MANAGER_ONLY = re.compile(
+    r"^/dashboard/<handle>/(settings|domains|staff|shipping|taxes|discounts|webhooks|failed-jobs)\b")
 
 
 def test_staff_are_refused_every_owner_or_admin_only_write(app, make_account, make_store):

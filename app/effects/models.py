@@ -16,7 +16,9 @@ def _now() -> datetime:
 
 
 class Outbox(TenantModel):
-    """A store's pending effects, in its tenant schema (they move with it)."""
+    """A store's pending effects, in its tenant schema (they move with it).
+    A row that failed waits until `next_attempt_at`; one that failed
+    EFFECTS_MAX_ATTEMPTS times is a dead letter (app.effects.dead_letters)."""
 
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("outbox_topic", "store_id", "topic", "id"),)
@@ -25,6 +27,9 @@ class Outbox(TenantModel):
     payload: Mapped[dict] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))  # None: due now
+    last_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(sa.String(2000))
 
 
 class PlatformOutbox(db.Model):

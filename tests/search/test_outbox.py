@@ -109,6 +109,10 @@ def test_a_failing_index_write_keeps_the_rows_for_the_retry(app, new_store):
             app.config["SEARCH_WRITER_TIMEOUT"] = 30
         assert _outbox() == [clock] and _found(title) == []
         assert db.session.scalar(sa.select(Outbox.attempts).where(Outbox.topic == PRODUCT_CHANGED)) == 1
+        run_effects()  # the row waits out its back-off (app.effects.dispatch): nothing is due yet
+        assert _outbox() == [clock] and _found(title) == []
+        db.session.execute(sa.update(Outbox).values(next_attempt_at=None))  # as if its time had come
+        db.session.commit()
         run_effects()
         assert _outbox() == [] and _found(title) == [clock]
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from tenants.ddl import create_tenant_table
 
 revision = "t0017"
-down_revision = "t0015"  # TEMP: t0016 once the webhooks land
+down_revision = "t0016"
 branch_labels = None
 depends_on = None
 
