@@ -1,8 +1,10 @@
 """Orders as JSON: the API's answers and what an idempotent checkout stores."""
 from __future__ import annotations
 
-from app.orders.models import Order
-from app.orders.service import lines_of
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.orders.models import Order, OrderLine
 
 
 def money(amount: int, currency: str) -> dict:
@@ -33,7 +35,9 @@ def order_json(order: Order) -> dict:
         "lines": [{"id": str(line.id), "variant_id": line.variant_id, "title": line.title,
                    "variant_title": line.variant_title, "sku": line.sku, "quantity": line.quantity,
                    "unit_price": money(line.unit_price, currency), "total": money(line.total, currency),
-                   "fulfilled": line.fulfilled, "refunded": line.refunded} for line in lines_of(order.id)],
+                   "fulfilled": line.fulfilled, "refunded": line.refunded}
+                  for line in db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)
+                                                 .order_by(OrderLine.id))],
         "created_at": order.created_at.isoformat(),
         "confirmed_at": order.confirmed_at.isoformat() if order.confirmed_at else None,
     }

@@ -21,7 +21,9 @@ from app.extensions import db
 from app.inventory import reservations
 from app.orders.events import ORDER_CONFIRMED
 from app.orders.models import FIRST_NUMBER, Order, OrderEvent, OrderLine
+from app.orders.presenter import order_json
 from app.payments.models import Payment
+from app.webhooks import events as webhooks
 from tenants.session import tenant_engine
 
 NUMBER_LOCK = 7_301  # advisory-lock namespace: (NUMBER_LOCK, store id) while an order takes its number
@@ -123,6 +125,11 @@ def confirm(order_id: int, *, payment_status: str, actor: str, message: str) -> 
     order.confirmed_at = datetime.now(timezone.utc)
     _event(order, "confirmed", message, actor)
     emit(ORDER_CONFIRMED, order_id=order.id)
+    db.session.flush()
+    body = {"order": order_json(order)}
+    webhooks.publish("orders/create", body)
+    if payment_status in ("authorized", "paid"):
+        webhooks.publish("orders/paid", body)
     db.session.commit()
     return order
 

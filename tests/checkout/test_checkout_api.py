@@ -214,3 +214,24 @@ def test_bad_checkouts_are_refused_and_change_nothing(app, shop, changes, header
     assert refused.status_code == status, refused.json
     assert _orders(app, shop) == []
     assert levels(app, shop, shop.variants["Linen Tee"]) == (5, 1)
+
+
+def test_a_confirmed_order_is_published_to_the_merchants_webhooks(app, shop, monkeypatch):
+    from app.webhooks import service as webhooks
+    from app.webhooks.models import WebhookDelivery
+    from tests.conftest import run_effects
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_URLS", True)  # the endpoint is on loopback
+    with as_store(app, shop.store):
+        webhooks.create_endpoint(MultiDict([("url", "http://127.0.0.1:9/orders"), ("topics", "orders/create"),
+                                            ("topics", "orders/paid")]), actor=ACTOR)
+    shopper = Shopper(app, shop)
+    shopper.add("Linen Tee")
+    placed = shopper.checkout(str(uuid.uuid4()))
+    assert placed.status_code == 201
+    with as_store(app, shop.store):
+        run_effects("webhooks")
+        delivered = db.session.execute(sa.select(WebhookDelivery.topic, WebhookDelivery.payload)
+                                       .order_by(WebhookDelivery.topic)).all()
+    assert [topic for topic, _ in delivered] == ["orders/create", "orders/paid"]
+    assert all(payload["order"]["token"] == placed.json["order"]["token"] for _, payload in delivered)
