@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.search_bench
 	$(BIN)/python -m bench.storefront_bench
 	$(BIN)/python -m bench.cart_bench
+	$(BIN)/python -m bench.checkout_bench
 
 clean-data:
 	rm -rf var/

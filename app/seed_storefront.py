@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.pages.models import Page
 from app.pages.service import add_starter_pages
+from app.seed_checkout import seed_checkout
 from app.seed_selling import seed_selling
 from app.theming import service as theming
 from app.theming.models import StoreTheme
@@ -50,7 +51,7 @@ def seed_storefront(catalog_name: str) -> list[str]:
         theming.save_draft(theme, posted, shaped, actor=ACTOR)
         theming.publish(theme, actor=ACTOR)
         log.append(f"published the {theme.title} theme")
-    return log + seed_reviews() + seed_shopper() + seed_selling(DEMO_SHOPPER[0])
+    return log + seed_reviews() + seed_shopper() + seed_selling(DEMO_SHOPPER[0]) + seed_checkout()
 
 
 # (product, reviewer, stars, title, text, approved): some published, one waiting for moderation.

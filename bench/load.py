@@ -13,23 +13,31 @@ from collections.abc import Callable
 NextRequest = Callable[[], "str | tuple[str, bytes]"]
 
 
-async def request(reader, writer, host: str, path: str, body: bytes | None = None) -> tuple[int, int]:
-    """One keep-alive request (a GET, or a POST of `body` as JSON); (status, body bytes)."""
+async def exchange(reader, writer, host: str, path: str, body: bytes | None = None,
+                   headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """One keep-alive request (a GET, or a POST of `body` as JSON); (status, headers, body)."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     if body is None:
-        head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n\r\n"
+        head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n{extra}\r\n"
     else:
         head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")
+                f"Content-Length: {len(body)}\r\n{extra}\r\n")
     writer.write(head.encode() + (body or b""))
     lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-    if "content-length" in headers:
-        answer = await reader.readexactly(int(headers["content-length"]))
+    answered = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in answered:
+        answer = await reader.readexactly(int(answered["content-length"]))
     else:  # the server closes the connection after this answer
         answer = await reader.read()
-    if headers.get("connection", "").lower() == "close":
+    if answered.get("connection", "").lower() == "close":
         raise ConnectionResetError("closed by the server")
-    return int(lines[0].split()[1]), len(answer)
+    return int(lines[0].split()[1]), answered, answer
+
+
+async def request(reader, writer, host: str, path: str, body: bytes | None = None) -> tuple[int, int]:
+    """One keep-alive request; (status, body bytes)."""
+    status, _, answer = await exchange(reader, writer, host, path, body)
+    return status, len(answer)
 
 
 async def one(port: int, host: str, path: str) -> tuple[int, int]:

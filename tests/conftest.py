@@ -275,19 +275,9 @@ def mark_domain_verified(app, hostname: str) -> None:
 
 def start_stripe_emulator(log_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """The Stripe emulator as a process of its own (as in production, another server); (process, its URL)."""
-    port = free_port()
-    with open(log_path, "w") as log:  # the child keeps its own descriptor
-        process = subprocess.Popen([sys.executable, "-m", "app.payments.emulator", "--port", str(port), *extra],
-                                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
-                                   stderr=subprocess.STDOUT)
+    from app.payments.emulator.process import start
 
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Stripe emulator exited; see {log_path}")
-        return "listening on" in log_path.read_text()
-
-    wait_until(ready, "the Stripe emulator to listen", seconds=30)
-    return process, f"http://127.0.0.1:{port}"
+    return start(log_path, *extra)
 
 
 def free_port() -> int:

@@ -30,6 +30,7 @@ from app.customers.addresses import clean_address
 from app.customers.sessions import current_customer
 from app.orders import service as orders
 from app.orders.presenter import order_json
+from app.payments import gateway
 from app.parse import text
 
 MAX_EMAIL = 254
@@ -46,6 +47,7 @@ def checkout():
                            return_url=lambda order: url_for("storefront.checkout_return", token=order.token,
                                                             _external=True))
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    headers["Server-Timing"] = f"psp;dur={gateway.psp_milliseconds():.1f}"  # the PSP's share of the answer
     if answer.status == 503:
         headers["Retry-After"] = "5"
     response = jsonify(answer.body)

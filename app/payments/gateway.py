@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 import stripe
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 # PaymentIntent status -> our payment status (app.payments.models.STATUSES)
 _STATUS = {"requires_payment_method": "pending", "requires_confirmation": "pending", "processing": "pending",
@@ -93,9 +93,15 @@ def _client() -> stripe.StripeClient:
     return app.extensions["stripe"]
 
 
+def psp_milliseconds() -> float:
+    """Time this request spent waiting for the PSP (its Server-Timing)."""
+    return g.get("psp_seconds", 0.0) * 1000 if has_request_context() else 0.0
+
+
 def _call(fn, *args, **kwargs):
     """One call to the PSP through the breaker; Stripe's errors become ours."""
     breaker.check()
+    started = time.perf_counter()
     try:
         result = fn(*args, **kwargs)
     except stripe.CardError as error:
@@ -109,6 +115,9 @@ def _call(fn, *args, **kwargs):
     except stripe.InvalidRequestError as error:
         breaker.succeeded()
         raise Refused(error.user_message or str(error), code=error.code) from None
+    finally:
+        if has_request_context():
+            g.psp_seconds = g.get("psp_seconds", 0.0) + time.perf_counter() - started
     breaker.succeeded()
     return result
 

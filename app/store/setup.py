@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.catalog.models import Product
+from app.checkout.models import ShippingRate
 from app.extensions import db
 from app.inventory import service as inventory
 from app.inventory.models import InventoryLevel
@@ -60,6 +61,7 @@ def checklist() -> list[Step]:
     has_product = db.session.scalar(sa.select(sa.exists(sa.select(Product.id))))
     has_stock = db.session.scalar(sa.select(sa.exists(sa.select(InventoryLevel.id).where(InventoryLevel.on_hand > 0))))
     has_theme = db.session.scalar(sa.select(sa.exists(sa.select(StoreTheme.id).where(StoreTheme.live))))
+    has_shipping = db.session.scalar(sa.select(sa.exists(sa.select(ShippingRate.id))))
     has_domain = db.session.scalar(sa.select(sa.exists(sa.select(Domain.id).where(
         Domain.store_id == require_store().id, Domain.status == "verified"))))
     return [
@@ -70,5 +72,6 @@ def checklist() -> list[Step]:
              "a “coming soon” page."),
         Step("Connect a domain", bool(has_domain), "admin.domains",
              "Use an address of your own, such as shop.example.com."),
-        Step("Set up payments", False, None, "Coming soon: card payments are not available yet."),
+        Step("Set up shipping", bool(has_shipping), "admin.shipping_zones",
+             "Say where you ship and what it costs: checkout offers your rates, and card payments are ready."),
     ]

@@ -224,7 +224,7 @@ def test_the_checklist_ticks_itself_as_the_store_grows(app, merchant):
     home = f"/dashboard/{store.handle}/"
     page = browser.get(home).get_data(as_text=True)
     assert _steps(page) == {"Add a product": "todo", "Set stock": "todo", "Choose a theme": "todo",
-                            "Connect a domain": "todo", "Set up payments": "soon"}
+                            "Connect a domain": "todo", "Set up shipping": "todo"}
     assert "0 of 5 done" in page
     assert f'href="/dashboard/{store.handle}/products/new">Add a product' in page
     assert f'href="/dashboard/{store.handle}/inventory">Set stock' in page
@@ -253,12 +253,21 @@ def test_the_checklist_ticks_itself_as_the_store_grows(app, merchant):
     mark_domain_verified(app, hostname)
     page = browser.get(home).get_data(as_text=True)
     assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "todo",
-                            "Connect a domain": "done", "Set up payments": "soon"}
+                            "Connect a domain": "done", "Set up shipping": "todo"}
     assert "3 of 5 done" in page
     published = browser.post(f"{home}themes/atelier/publish", {}, csrf_from=f"{home}themes")
     assert published.status_code in (302, 303)
     page = browser.get(home).get_data(as_text=True)
     assert _steps(page)["Choose a theme"] == "done" and "4 of 5 done" in page
+    with as_store(app, store):
+        from werkzeug.datastructures import MultiDict
+
+        from app.checkout import shipping
+
+        zone = shipping.create_zone(MultiDict({"name": "Home", "places": "US"}), actor="t@example.com")
+        shipping.create_rate(zone.id, MultiDict({"name": "Post", "kind": "flat", "price": "4"}), actor="t@example.com")
+    page = browser.get(home).get_data(as_text=True)
+    assert _steps(page)["Set up shipping"] == "done" and "5 of 5 done" in page
 
 
 def test_a_dedicated_store_says_so_in_plain_words(app, make_account, make_store):

@@ -46,8 +46,8 @@ def test_the_demo_shows_its_default_location_and_a_checklist_partly_done(stack_e
         for handle, hosting in [("demo", "Hosting: shared."), ("northwind", "Hosting: dedicated.")]:
             page = browser.get(f"/dashboard/{handle}/").get_data(as_text=True)
             assert _steps(page) == {"Add a product": "done", "Set stock": "done", "Choose a theme": "done",
-                                    "Connect a domain": "done", "Set up payments": "soon"}
-            assert "4 of 5 done" in page and hosting in page
+                                    "Connect a domain": "done", "Set up shipping": "done"}
+            assert "5 of 5 done" in page and hosting in page
             assert "<dt>Default location</dt>" in page and ">Main warehouse</a>" in page
         _assert_demo_import(browser)
         shopper = Client(app.test_client(), host="demo.localhost")
@@ -69,6 +69,12 @@ def test_the_demo_shows_its_default_location_and_a_checklist_partly_done(stack_e
         assert cart.count('class="cart-line"') == 2 and "Held for you" in cart
         launches = browser.get("/dashboard/demo/launches").get_data(as_text=True)
         assert "Waiting room" in launches or "waiting room" in launches
+        # the checkout side: shipping, taxes, codes, a webhook's log and a failed job to retry
+        assert "shipping zones" in first.stdout and "shipping zones" not in again.stdout
+        assert "LAUNCH50" in browser.get("/dashboard/demo/discounts").get_data(as_text=True)
+        assert "demo-hooks" in browser.get("/dashboard/demo/webhooks").get_data(as_text=True)
+        assert "Message refused by the demo mail server" in browser.get("/dashboard/demo/failed-jobs").get_data(
+            as_text=True)
     finally:
         dispose_engines(app)
 
