@@ -73,11 +73,12 @@ class Answer:
 
 def check_key(raw) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        raise IdempotencyError(IdempotencyErrorCode.MISSING, "An Idempotency-Key is required.", "idempotency_key", status=400)
+        raise IdempotencyError(IdempotencyErrorCode.MISSING, "An Idempotency-Key is required.", "idempotency_key",
+                               status=400)
     key = raw.strip()
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise IdempotencyError(IdempotencyErrorCode.INVALID, f"The Idempotency-Key must be at most {MAX_KEY_LENGTH} printable "
-                               "characters.", "idempotency_key", status=400)
+        raise IdempotencyError(IdempotencyErrorCode.INVALID, f"The Idempotency-Key must be at most {MAX_KEY_LENGTH} "
+                               "printable characters.", "idempotency_key", status=400)
     return key
 
 
@@ -96,8 +97,8 @@ def run(scope: str, key: str, request: dict, fn: Callable[[], Answer]) -> Answer
         if stored.status is not None:
             return Answer(stored.status, stored.body or {}, replayed=True)
         if time.monotonic() > deadline:
-            raise IdempotencyError(IdempotencyErrorCode.IN_PROGRESS, "A request with this Idempotency-Key is still being processed; "
-                                   "try again in a moment.", "idempotency_key", status=409)
+            raise IdempotencyError(IdempotencyErrorCode.IN_PROGRESS, "A request with this Idempotency-Key is still "
+                                   "being processed; try again in a moment.", "idempotency_key", status=409)
         time.sleep(0.1)  # another request runs this key: its answer is ours too
     try:
         answer = fn()
@@ -115,12 +116,11 @@ def _claim(scope: str, key: str, digest: str) -> IdempotencyKey | None:
     """None: the key is ours now (claimed, committed). Else the row that has it."""
     table = IdempotencyKey.__table__
     now = db.session.scalar(sa.select(sa.func.now()))
-    db.session.execute(sa.delete(IdempotencyKey).where(  # a lapsed key, or a claim whose runner died
-        IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.request_hash == digest,
+    db.session.execute(sa.delete(IdempotencyKey).where(  # a lapsed key, or a claim of this request whose runner died
+        IdempotencyKey.scope == scope, IdempotencyKey.key == key,
         sa.or_(IdempotencyKey.expires_at <= now,
-               sa.and_(IdempotencyKey.status.is_(None), IdempotencyKey.claimed_at <= now - STALE))))
-    db.session.execute(sa.delete(IdempotencyKey).where(
-        IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.expires_at <= now))
+               sa.and_(IdempotencyKey.request_hash == digest, IdempotencyKey.status.is_(None),
+                       IdempotencyKey.claimed_at <= now - STALE))))
     claimed = db.session.execute(insert(table).values(
         store_id=require_store().id, scope=scope, key=key, request_hash=digest, claimed_at=now,
         expires_at=now + KEEP).on_conflict_do_nothing().returning(table.c.id)).first()
@@ -133,8 +133,8 @@ def _claim(scope: str, key: str, digest: str) -> IdempotencyKey | None:
     if row is None:
         return _claim(scope, key, digest)  # it lapsed between the two statements
     if row.request_hash != digest:
-        raise IdempotencyError(IdempotencyErrorCode.REUSED, "This Idempotency-Key was already used with a different request.",
-                               "idempotency_key", status=422)
+        raise IdempotencyError(IdempotencyErrorCode.REUSED, "This Idempotency-Key was already used with a different "
+                               "request.", "idempotency_key", status=422)
     return row
 
 

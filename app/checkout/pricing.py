@@ -27,8 +27,8 @@ def lines_of(cart) -> list[Line]:
     """The cart's lines as pricing sees them (with their weights, for shipping by weight)."""
     ids = [line.item.variant_id for line in cart.lines]
     grams = dict(db.session.execute(sa.select(Variant.id, Variant.weight_grams).where(Variant.id.in_(ids))).all())
-    return [Line(line.item.variant_id, line.item.title, line.quantity, line.unit_price, grams.get(line.item.variant_id, 0))
-            for line in cart.lines]
+    return [Line(line.item.variant_id, line.item.title, line.quantity, line.unit_price,
+                 grams.get(line.item.variant_id, 0)) for line in cart.lines]
 
 
 def address_of(raw: dict | None) -> Address | None:

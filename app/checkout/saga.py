@@ -73,7 +73,7 @@ def resume(order: Order, owner: Owner | None = None) -> idempotency.Answer:
     if payment is None or order.status != "pending_payment":
         return _answer(order)
     intent = gateway.retrieve(payment.intent_id)
-    payments.record(payment.id, intent)
+    payments.record(payment.id, intent, commit=False)  # with the order's settling, in one transaction
     return _settle(order, payment.id, intent, owner)
 
 
@@ -98,8 +98,7 @@ def _place(owner, customer_id, submission, client_ip, return_url) -> idempotency
             pricing.redeem(priced, order)
             payment_id = payment.id
             db.session.commit()
-            reservations.transfer(owner.holder, order.holder)
-            reservations.refresh(order.holder, minutes=PAYMENT_MINUTES)
+            reservations.hand_over(owner.holder, order.holder, minutes=PAYMENT_MINUTES)
     except CartError as busy:
         if busy.code is not CartErrorCode.BUSY:
             raise
@@ -123,13 +122,15 @@ def _place(owner, customer_id, submission, client_ip, return_url) -> idempotency
         _fail(order, f"The payment could not be made: {failure.message}")
         status = 503 if isinstance(failure, gateway.Unavailable) else 422
         return _refused(status, "payment_unavailable" if status == 503 else "payment_refused", failure.message)
-    payments.record(payment_id, intent)
+    payments.record(payment_id, intent, commit=False)  # with the order's settling, in one transaction
     return _settle(order, payment_id, intent, owner)
 
 
 def _settle(order: Order, payment_id: int, intent: gateway.Intent, owner: Owner | None) -> idempotency.Answer:
     if intent.status == "requires_action":
-        return idempotency.Answer(202, {"order": order_json(order), "next_action": {"redirect_url": intent.redirect_url}})
+        db.session.commit()  # the payment as recorded
+        return idempotency.Answer(202, {"order": order_json(order),
+                                        "next_action": {"redirect_url": intent.redirect_url}})
     if intent.status in ("authorized", "captured"):
         paid = "authorized" if intent.status == "authorized" else "paid"
         return _confirm(order, payment_id, paid, f"Payment {paid}: {_money(intent)}.", owner, intent=intent)
@@ -145,6 +146,7 @@ def _confirm(order: Order, payment_id: int, paid: str, message: str, owner: Owne
     except reservations.Shortage as short:  # paid, but the units went while the payment took its time
         db.session.rollback()
         if intent is not None:
+            payments.record(payment_id, intent)
             _void(intent, payment_id)
         _fail(order, "The items sold out while the payment was made; the payment was voided.")
         return _shortage([(short.variant_id, short.requested, short.available)],

@@ -17,14 +17,15 @@ def start(order_id: int, *, provider: str, amount: int, currency: str, key: str)
     return payment
 
 
-def record(payment_id: int, intent: Intent, *, error: str | None = None) -> Payment:
-    """Keep the PSP's view of the payment (commits)."""
+def record(payment_id: int, intent: Intent, *, error: str | None = None, commit: bool = True) -> Payment:
+    """Keep the PSP's view of the payment (commits, unless the caller's transaction goes on)."""
     payment = db.session.scalar(sa.select(Payment).where(Payment.id == payment_id).with_for_update())
     payment.intent_id = intent.id
     payment.status = "failed" if error and intent.status in ("pending", "failed") else intent.status
     payment.captured = min(intent.received, payment.amount)
     payment.last_error = error or intent.error
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return payment
 
 

@@ -235,3 +235,29 @@ def test_a_confirmed_order_is_published_to_the_merchants_webhooks(app, shop, mon
                                        .order_by(WebhookDelivery.topic)).all()
     assert [topic for topic, _ in delivered] == ["orders/create", "orders/paid"]
     assert all(payload["order"]["token"] == placed.json["order"]["token"] for _, payload in delivered)
+
+
+def test_paid_after_the_stock_went_elsewhere_voids_the_payment(app, shop):
+    from app.inventory import reservations
+    from app.inventory.models import Reservation
+
+    shopper = Shopper(app, shop)
+    shopper.add("Stoneware Mug", 3)
+    started = shopper.checkout(str(uuid.uuid4()), card="pm_card_authenticationRequired")
+    assert started.status_code == 202
+    token, bank = started.json["order"]["token"], started.json["next_action"]["redirect_url"]
+    with as_store(app, shop.store):  # the shopper dawdles at the bank: the order's holds lapse and are swept
+        db.session.execute(sa.update(Reservation).where(Reservation.holder == f"order:{token}")
+                           .values(expires_at=sa.func.now() - sa.text("interval '1 minute'")))
+        db.session.commit()
+        reservations.sweep_expired()
+    rival = Shopper(app, shop)
+    rival.add("Stoneware Mug", 3)  # ... and someone else takes every mug
+    page = requests.get(bank, timeout=5)
+    requests.post(bank.split("?")[0], data={**_form_fields(page.text), "outcome": "complete"}, timeout=5,
+                  allow_redirects=False)
+    back = shopper.flask.get(f"/checkout/return/{token}", headers={"Host": shop.host})
+    assert back.status_code == 303
+    assert _orders(app, shop)[0][:2] == ("payment_failed", "failed")
+    assert _intent(app, _payment_intent_of(app, shop, token))["status"] == "canceled"  # the authorization voided
+    assert levels(app, shop, shop.variants["Stoneware Mug"]) == (3, 3)  # the rival's hold, untouched
