@@ -18,7 +18,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from app.cart import service as carts
 from app.cart import web
 from app.checkout import pricing, saga
-from app.customers.addresses import clean_address, countries, default_address
+from app.customers.addresses import FIELDS as ADDRESS_FIELDS, addresses, clean_address, countries
 from app.customers.sessions import current_customer
 from app.domain_errors import DomainError
 from app.idempotency import IdempotencyError, check_key
@@ -56,16 +56,18 @@ def _page(step: str, status: int = 200, **page):
 
 @bp.get("/checkout")
 def checkout_start():
+    """The first step; a customer's saved address fills it (the default one, or `?address=<id>` of theirs)."""
     shop_site()
-    draft = _draft()
-    if not draft.get("address"):
-        customer = current_customer()
-        saved = default_address(customer) if customer else None
-        if saved is not None:
-            _save(email=customer.email, address={field: getattr(saved, field) or "" for field in
-                                                  ("name", "line1", "line2", "city", "region", "postal_code",
-                                                   "country", "phone")})
-    return _page("contact")
+    customer = current_customer()
+    saved = addresses(customer) if customer else []
+    chosen = request.args.get("address", "")
+    picked = next((a for a in saved if chosen.isdigit() and len(chosen) < 19 and a.id == int(chosen)), None)
+    if picked is None and not _draft().get("address"):
+        picked = next((a for a in saved if a.is_default), None)
+    if picked is not None:
+        _save(email=_draft().get("email") or customer.email,
+              address={field: getattr(picked, field) or "" for field in ADDRESS_FIELDS})
+    return _page("contact", saved_addresses=saved)
 
 
 @bp.post("/checkout/contact")
