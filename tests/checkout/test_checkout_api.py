@@ -261,3 +261,29 @@ def test_paid_after_the_stock_went_elsewhere_voids_the_payment(app, shop):
     assert _orders(app, shop)[0][:2] == ("payment_failed", "failed")
     assert _intent(app, _payment_intent_of(app, shop, token))["status"] == "canceled"  # the authorization voided
     assert levels(app, shop, shop.variants["Stoneware Mug"]) == (3, 3)  # the rival's hold, untouched
+
+
+def test_a_code_limited_to_ten_uses_discounts_ten_of_fifty_concurrent_checkouts(app, make_store):
+    from app.checkout import discounts
+
+    shop = make_shop(app, make_store, {"Linen Tee": 100})
+    with as_store(app, shop.store):
+        zone = shipping.create_zone(MultiDict({"name": "Home", "places": "US"}), actor=ACTOR)
+        shop.rate = str(shipping.create_rate(zone.id, MultiDict({"name": "Parcel", "kind": "flat", "price": "5.00"}),
+                                             actor=ACTOR).id)
+        discounts.create(MultiDict({"code": "TEN4TEN", "kind": "percentage", "value": "10", "usage_limit": "10",
+                                    "active": "on"}), actor=ACTOR)
+    shoppers = [Shopper(app, shop) for _ in range(50)]
+    for shopper in shoppers:
+        shopper.add("Linen Tee")
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(lambda s: s.checkout(str(uuid.uuid4()), card=None, discount_code="ten4ten"),
+                                shoppers))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] * 10 + [422] * 40, statuses
+    assert {answer.json["error"]["code"] for answer in answers if answer.status_code == 422} == {"used_up"}
+    discounted = [a.json["order"] for a in answers if a.status_code == 201]
+    assert all(order["discount"]["amount"] == 200 for order in discounted)
+    with as_store(app, shop.store):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 10
+    assert levels(app, shop, shop.variants["Linen Tee"]) == (90, 40)  # the refused carts still hold their tee
