@@ -20,6 +20,7 @@ from app.effects.dispatch import sweep
 from app.inventory.jobs import sweep_reservations
 from app.jobs import rq_connection
 from app.launches.jobs import tick as launches_tick
+from app.payments.reconcile import INTERVAL as RECONCILE_INTERVAL, reconcile_payments
 from tenants.domain_jobs import recheck_domains
 
 SWEEP_INTERVAL = 60  # seconds
@@ -40,6 +41,8 @@ def build_scheduler(connection: Redis) -> CronScheduler:
                        ttl=RESERVATION_SWEEP_INTERVAL, job_timeout=5 * 60, result_ttl=RESERVATION_SWEEP_INTERVAL * 10)
     scheduler.register(launches_tick, queue_name="default", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # ends, pre-warms, rolls passes
+    scheduler.register(reconcile_payments, queue_name="payments", interval=RECONCILE_INTERVAL,
+                       ttl=RECONCILE_INTERVAL, job_timeout=9 * 60, result_ttl=RECONCILE_INTERVAL * 6)  # orders vs PSP
     return scheduler
 
 
@@ -70,8 +73,8 @@ def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
 
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (the outbox, import, domain and launch sweeps every 60 s, expired holds every 30 s)
-    until stopped."""
+    """Enqueue periodic jobs (the outbox, import, domain and launch sweeps every 60 s, expired holds every 30 s,
+    payment reconciliation every 10 minutes) until stopped."""
     signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: signals.append(number))
