@@ -157,11 +157,16 @@ def store_intents(store_id: int, psp_status: str, pages: int = 10) -> list[tuple
     found: list[tuple[str | None, Intent]] = []
     for _ in range(pages):
         result = _call(_client().v1.payment_intents.search, query)
-        found += [((pi.metadata or {}).get("order_token"), _intent(pi)) for pi in result.data]
+        found += [(_metadata(pi, "order_token"), _intent(pi)) for pi in result.data]
         if not result.has_more:
             break
         query = {**query, "page": result.next_page}
     return found
+
+
+def _metadata(pi, key: str) -> str | None:
+    metadata = getattr(pi, "metadata", None)
+    return metadata[key] if metadata is not None and key in metadata else None
 
 
 def retrieve(intent_id: str) -> Intent:

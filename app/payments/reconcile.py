@@ -129,13 +129,18 @@ def _psp_holds() -> dict[str, gateway.Intent]:
 
 
 def _suspects(cutoff: datetime, found: dict[str, gateway.Intent], batch: int) -> list[int]:
-    stale = sa.select(Order.id).where(Order.status == "pending_payment", Order.created_at < cutoff)
-    holding = (sa.select(Order.id).join(Payment, Payment.order_id == Order.id)
-               .where(Order.status.in_(NOT_GOING_AHEAD), Payment.status.in_(HELD)))
-    at_psp = sa.select(Order.id).where(Order.token.in_(list(found)), Order.status.not_in(GOING_AHEAD))
-    ids = db.session.scalars(sa.union(stale, holding, at_psp).order_by(sa.text("id")).limit(batch)).all()
+    """Orders that may not agree with the PSP, oldest first: stale pending ones, failed or cancelled ones whose
+    payment may still hold money, and those the PSP holds money for that are not going ahead."""
+    queries = [sa.select(Order.id).where(Order.status == "pending_payment", Order.created_at < cutoff),
+               sa.select(Order.id).join(Payment, Payment.order_id == Order.id)
+               .where(Order.status.in_(NOT_GOING_AHEAD), Payment.status.in_(HELD))]
+    if found:
+        queries.append(sa.select(Order.id).where(Order.token.in_(list(found)), Order.status.not_in(GOING_AHEAD)))
+    ids = set()
+    for query in queries:
+        ids.update(db.session.scalars(query.order_by(Order.id).limit(batch)))
     db.session.commit()
-    return list(ids)
+    return sorted(ids)[:batch]
 
 
 def _tokens_known(tokens: list[str]) -> set[str]:
@@ -246,12 +251,13 @@ def _intent_of(order: Order, payment: Payment | None, found: dict[str, gateway.I
 def _check_confirmed(batch: int, after_id: int, report: Report) -> tuple[int, int]:
     """Compare a batch of recent confirmed card orders with the PSP; (how many, the last id)."""
     since = datetime.now(timezone.utc) - timedelta(hours=RECHECK_HOURS)
+    latest_intent = (sa.select(Payment.intent_id).where(Payment.order_id == Order.id, Payment.provider == "stripe")
+                     .order_by(Payment.id.desc()).limit(1).correlate(Order).scalar_subquery())
     rows = db.session.execute(
-        sa.select(Order.id, Payment.intent_id).join(Payment, Payment.order_id == Order.id)
+        sa.select(Order.id, latest_intent)
         .where(Order.id > after_id, Order.status.in_(GOING_AHEAD[:-1]), Order.payment_method == "card",
-               Order.created_at >= since, Payment.provider == "stripe",
-               sa.or_(Order.risk.is_(None), ~Order.risk.has_key("payment_issue")))
-        .order_by(Order.id, Payment.id.desc()).distinct(Order.id).limit(batch)).all()
+               Order.created_at >= since, sa.or_(Order.risk.is_(None), ~Order.risk.has_key("payment_issue")))
+        .order_by(Order.id).limit(batch)).all()
     db.session.commit()
     for order_id, intent_id in rows:
         try:
