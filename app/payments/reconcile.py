@@ -159,6 +159,9 @@ def _settle(order_id: int, found: dict[str, gateway.Intent], cutoff: datetime, r
                 _void(order, payment, intent, report, f"its order is {order.status.replace('_', ' ')}")
             elif intent is not None and payment is not None:
                 payments.record(payment.id, intent)  # our row said held; the PSP says otherwise
+                if intent.status == "captured" and order.status == "payment_failed":  # (a cancelled one was refunded)
+                    _flag(order, intent, "The payment was captured but the order failed: refund it.")
+                    report.flagged += 1
         elif order.status == "pending_payment" and order.created_at < cutoff:
             _settle_stale(order, payment, intent, report)
     except gateway.PaymentError as error:

@@ -110,6 +110,18 @@ def test_an_authorization_left_on_a_failed_order_is_voided(app, shop):
     assert events[-1] == "payment"
 
 
+def test_money_captured_for_a_failed_order_is_flagged_for_a_refund(app, shop):
+    shopper = Shopper(app, shop)
+    shopper.add("Linen Tee")
+    token = _three_d_secure(shopper, finish=True)
+    _psp(app).v1.payment_intents.capture(_intent_of(app, shop, token))
+    _set_status(app, shop, token, "payment_failed")
+    assert _twice(app, shop) == {"flagged": 1}
+    _, status, _, _, risk, payments, events = _order(app, shop, token)
+    assert (status, payments[0][0], events[-1]) == ("payment_failed", "captured", "payment_mismatch")
+    assert risk["payment_issue"]["message"] == "The payment was captured but the order failed: refund it."
+
+
 def test_an_authorization_for_an_order_we_never_made_is_voided(app, shop):
     intent = _psp(app).v1.payment_intents.create({
         "amount": 1234, "currency": "usd", "capture_method": "manual", "confirm": True,
@@ -260,3 +272,18 @@ def test_the_job_is_registered_every_ten_minutes(app):
 def _psp_base(app) -> str:
     with app.app_context():
         return current_app.config["STRIPE_API_BASE"]
+
+
+def test_a_store_is_reconciled_a_batch_at_a_time(app, shop):
+    tokens = []
+    for title in ("Linen Tee", "Stoneware Mug"):
+        shopper = Shopper(app, shop)
+        shopper.add(title)
+        tokens.append(_three_d_secure(shopper, finish=False))
+        _age(app, shop, tokens[-1])
+    with as_store(app, shop.store):
+        first, full, _ = reconcile.reconcile_store(batch=1)
+        assert (first.failed, full) == (1, True)  # the job comes back to a full store in its next pass
+        second, _, _ = reconcile.reconcile_store(batch=1)
+        assert second.failed == 1
+    assert [_order(app, shop, token)[1] for token in tokens] == ["payment_failed", "payment_failed"]
