@@ -8,7 +8,6 @@ import re
 import uuid
 from datetime import timedelta
 
-import pytest
 import requests
 import sqlalchemy as sa
 import stripe
