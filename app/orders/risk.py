@@ -216,9 +216,7 @@ def record(order_id: int, assessment: Assessment, *, payment_id: int | None = No
 
 def needs_review(order: Order) -> bool:
     """Held by the fraud rules and not yet approved or rejected: do not capture it."""
-    risk = order.risk or {}
-    return (risk.get("level") == "review" and not risk.get("review")
-            and order.status not in ("pending_payment", "payment_failed", "cancelled", "refunded"))
+    return order.held_for_review
 
 
 def approve(order_id: int, actor: str) -> Order:
@@ -226,6 +224,8 @@ def approve(order_id: int, actor: str) -> Order:
     order = _held(order_id)
     order.risk = {**order.risk, "review": "approved", "reviewed_by": actor, "reviewed_at": _now_text()}
     _event(order, "risk_approved", "Approved after review; the order may be fulfilled.", actor)
+    if lifecycle is not None and hasattr(lifecycle, "capture_if_immediate"):
+        lifecycle.capture_if_immediate(order.id)  # the store captures at once: what the hold held back
     db.session.commit()
     return order
 
