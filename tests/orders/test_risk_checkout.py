@@ -91,3 +91,19 @@ def test_a_burst_of_orders_from_one_buyer_is_held(app, shop):
         seen = list(db.session.scalars(sa.select(Order.risk).order_by(Order.id)))
     assert [r["level"] for r in seen] == ["approve", "approve", "review"]
     assert seen[-1]["reasons"] == ["2 orders from the same email in the last hour"]
+
+
+@pytest.mark.skipif(risk.lifecycle is None, reason="rejecting needs the order lifecycle's cancel")
+def test_a_rejected_order_is_cancelled_its_authorization_voided_and_its_stock_back(app, shop):
+    _settings(app, shop, fraud_high_risk_countries=["US"], fraud_review_score=30)
+    shopper = Shopper(app, shop)
+    shopper.add("Linen Tee", 2)
+    assert shopper.checkout(str(uuid.uuid4())).status_code == 201
+    assert levels(app, shop, shop.variants["Linen Tee"]) == (3, 0)
+    order, _, _ = _only_order(app, shop)
+    with as_store(app, shop.store):
+        risk.reject(order.id, ACTOR)
+    order, payments, events = _only_order(app, shop)
+    assert (order.status, order.risk["review"], order.held) == ("cancelled", "rejected", False)
+    assert payments[0][0] == "voided" and events[-2:] == ["risk_rejected", "cancelled"]
+    assert levels(app, shop, shop.variants["Linen Tee"]) == (5, 0)
