@@ -20,6 +20,7 @@ from app.effects.dispatch import sweep
 from app.inventory.jobs import sweep_reservations
 from app.jobs import rq_connection
 from app.launches.jobs import tick as launches_tick
+from app.payments.reconcile import INTERVAL as RECONCILE_INTERVAL, reconcile_payments
 from app.webhooks.jobs import sweep as sweep_webhooks
 from tenants.domain_jobs import recheck_domains
 
@@ -43,6 +44,8 @@ def build_scheduler(connection: Redis) -> CronScheduler:
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # ends, pre-warms, rolls passes
     scheduler.register(sweep_webhooks, queue_name="webhooks", interval=SWEEP_INTERVAL, ttl=SWEEP_INTERVAL,
                        job_timeout=15 * 60, result_ttl=SWEEP_INTERVAL * 10)  # retries that are due, lost kicks
+    scheduler.register(reconcile_payments, queue_name="payments", interval=RECONCILE_INTERVAL,
+                       ttl=RECONCILE_INTERVAL, job_timeout=9 * 60, result_ttl=RECONCILE_INTERVAL * 6)  # orders vs PSP
     return scheduler
 
 
@@ -73,8 +76,8 @@ def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
 
 @click.command("scheduler")
 def scheduler():
-    """Enqueue periodic jobs (the outbox, import, domain, launch and webhook sweeps every 60 s, expired holds every 30 s)
-    until stopped."""
+    """Enqueue periodic jobs (the outbox, import, domain, launch and webhook sweeps every 60 s, expired holds
+    every 30 s, payment reconciliation every 10 minutes) until stopped."""
     signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: signals.append(number))

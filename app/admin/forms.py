@@ -12,6 +12,10 @@ class StoreSettingsForm(FlaskForm):
     contact_email = EmailField("Contact email")
     coming_soon_message = TextAreaField("Coming-soon message")
     reservation_minutes = StringField("Cart hold (minutes)")
+    fraud_review_score = StringField("Hold for review from score")
+    fraud_decline_score = StringField("Refuse from score")
+    fraud_max_orders_per_hour = StringField("Orders per buyer per hour")
+    fraud_high_risk_countries = StringField("High-risk shipping countries")
 
 
 class DomainForm(FlaskForm):

@@ -8,6 +8,7 @@ from app.forms import render_invalid
 from app.inventory.reservations import DEFAULT_MINUTES, MAX_MINUTES
 from app.parse import BadInput, checkbox, whole_number
 from app.money import LOCALES
+from app.orders import risk
 from app.platform.accounts import normalize_email
 from app.store import service as store_service
 from tenants.directory import require_manager, update_store, validate_locale
@@ -21,14 +22,16 @@ TEMPLATE = "admin/settings.html"
 def settings():
     require_manager(g.member)
     store = g.member.store
+    current = store_service.get_settings()
     form = StoreSettingsForm(data={"name": store.name, "currency": store.currency, "locale": store.locale,
-                                   **store_service.get_settings()})
+                                   **current, "fraud_high_risk_countries": " ".join(
+                                       current["fraud_high_risk_countries"])})
     if form.validate_on_submit():
         try:  # everything is checked before anything is written
             extra = _store_settings(form)
             name, currency = validate_name(form.name.data), validate_currency(form.currency.data)
             locale = validate_locale(form.locale.data)
-        except DirectoryError as error:
+        except (DirectoryError, BadInput) as error:
             return render_invalid(TEMPLATE, form, error, settings=store_service.get_settings())
         require_redis()  # the cached settings and hosts of every process must be dropped: 503 before any write
         details_changed = (name, currency, locale) != (store.name, store.currency, store.locale)
@@ -66,4 +69,5 @@ def _store_settings(form: StoreSettingsForm) -> dict:
         "coming_soon_message"], "reservation_minutes": minutes,
             # app.checkout.taxes; also on the Taxes page
             "prices_include_tax": checkbox(request.form, "prices_include_tax"),
-            "tax_shipping": checkbox(request.form, "tax_shipping")}
+            "tax_shipping": checkbox(request.form, "tax_shipping"),
+            **risk.parse_settings(request.form)}  # raises BadInput

@@ -34,6 +34,7 @@ from app.domain_errors import DomainError
 from app.extensions import db
 from app.money import format_money
 from app.inventory import reservations
+from app.orders import risk
 from app.orders import service as orders
 from app.orders.models import Order
 from app.orders.presenter import order_json
@@ -106,6 +107,9 @@ def _place(owner, customer_id, submission, client_ip, return_url) -> idempotency
     except DomainError as refused:  # an address we do not ship to, a code that cannot be used: nothing was made
         db.session.rollback()
         return _refused(refused.status, refused.code.value, refused.message, field=refused.field)
+    refusal = _screen(order, priced.draft, payment_id, submission)
+    if refusal is not None:
+        return refusal
     if submission.payment == "manual":
         return _confirm(order, payment_id, "awaiting", "Placed with a manual payment: awaiting payment.", owner)
     try:
@@ -124,6 +128,20 @@ def _place(owner, customer_id, submission, client_ip, return_url) -> idempotency
         return _refused(status, "payment_unavailable" if status == 503 else "payment_refused", failure.message)
     payments.record(payment_id, intent, commit=False)  # with the order's settling, in one transaction
     return _settle(order, payment_id, intent, owner)
+
+
+def _screen(order: Order, draft, payment_id: int, submission: Submission) -> idempotency.Answer | None:
+    """The store's fraud rules (app.orders.risk), before the card is asked. Refused: nothing is charged and
+    the stock goes back to the cart. Held for review: the order goes ahead, flagged, and is not captured
+    until a merchant approves it."""
+    fingerprint = gateway.fingerprint(submission.payment_method) if submission.payment == "card" else None
+    assessment = risk.assess(risk.facts_for(draft, order.token, fingerprint))
+    risk.record(order.id, assessment, payment_id=payment_id, card_fingerprint=fingerprint, actor=ACTOR)
+    if assessment.level != "decline":
+        return None
+    payments.failed(payment_id, "Refused by the store's fraud rules; the card was not asked.")
+    _fail(order, "Refused by the store's fraud rules; the card was not asked.")
+    return _refused(402, "order_refused", risk.REFUSAL, order)
 
 
 def _settle(order: Order, payment_id: int, intent: gateway.Intent, owner: Owner | None) -> idempotency.Answer:

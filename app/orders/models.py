@@ -85,6 +85,14 @@ class Order(TenantModel):
         """#1001 once confirmed; before that the start of its token."""
         return f"#{self.number}" if self.number else f"Checkout {self.token[:8]}"
 
+    @property
+    def held_for_review(self) -> bool:
+        """Held by the fraud rules (app.orders.risk) and not yet approved or rejected: not to be captured.
+        Here, not in risk, so the lifecycle's capture can ask without importing the fraud rules."""
+        risk = self.risk or {}
+        return (risk.get("level") == "review" and not risk.get("review")
+                and self.status not in ("pending_payment", "payment_failed", "cancelled", "refunded"))
+
 
 class OrderLine(TenantModel):
     __tablename__ = "order_lines"

@@ -146,6 +146,38 @@ def find(order_token: str) -> Intent | None:
     return _intent(found.data[0]) if found.data else None
 
 
+def fingerprint(payment_method: str | None) -> str | None:
+    """The card's fingerprint (the same card gives the same one, never its number), for the fraud rules;
+    None when there is no card or the PSP cannot say (the payment itself will then tell)."""
+    if not payment_method:
+        return None
+    try:
+        method = _call(_client().v1.payment_methods.retrieve, payment_method)
+    except PaymentError:
+        return None
+    card = getattr(method, "card", None)
+    return getattr(card, "fingerprint", None) if card else None
+
+
+def store_intents(store_id: int, psp_status: str, pages: int = 10) -> list[tuple[str | None, Intent]]:
+    """(order token, intent) of the store's PaymentIntents in Stripe's `psp_status` (requires_capture,
+    requires_action), newest first, at most `pages` pages of 100: what reconciliation compares with the orders."""
+    query = {"query": f"metadata['store_id']:'{int(store_id)}' AND status:'{psp_status}'", "limit": 100}
+    found: list[tuple[str | None, Intent]] = []
+    for _ in range(pages):
+        result = _call(_client().v1.payment_intents.search, query)
+        found += [(_metadata(pi, "order_token"), _intent(pi)) for pi in result.data]
+        if not result.has_more:
+            break
+        query = {**query, "page": result.next_page}
+    return found
+
+
+def _metadata(pi, key: str) -> str | None:
+    metadata = getattr(pi, "metadata", None)
+    return metadata[key] if metadata is not None and key in metadata else None
+
+
 def retrieve(intent_id: str) -> Intent:
     return _intent(_call(_client().v1.payment_intents.retrieve, intent_id))
 

@@ -20,6 +20,12 @@ DEFAULT_SETTINGS = {
     "reservation_minutes": 15,  # how long a cart holds its items' stock (1..1440; app.inventory.reservations)
     "prices_include_tax": False,  # prices as entered include tax (app.checkout.taxes)
     "tax_shipping": False,  # shipping is taxed at the address's rates (app.checkout.taxes)
+    # app.orders.risk: scores (0..100) from which a checkout is held for review / refused, the shipping countries
+    # that add to the score, and how many orders one buyer (customer, email, IP, card) may place in an hour
+    "fraud_review_score": 50,
+    "fraud_decline_score": 80,
+    "fraud_high_risk_countries": [],
+    "fraud_max_orders_per_hour": 5,
 }
 MAX_SETTING_LENGTH = 2000
 SETTINGS_CHANGED = "store.settings_changed"  # listeners only (caches of what shows the settings)
@@ -35,8 +41,8 @@ def get_settings() -> dict:
     store = require_store()
     breaker = redis_breaker()
     cached = breaker.call(get_redis().get, _settings_key(store.id))
-    if cached is not None:
-        return json.loads(cached)
+    if cached is not None:  # a setting added since it was cached gets its default
+        return {**DEFAULT_SETTINGS, **json.loads(cached)}
     rows = db.session.execute(sa.select(StoreSetting.key, StoreSetting.value)).all()
     settings = {**DEFAULT_SETTINGS, **{key: value for key, value in rows if key in DEFAULT_SETTINGS}}
     breaker.call(get_redis().set, _settings_key(store.id), json.dumps(settings), ex=CACHE_TTL)
