@@ -6,6 +6,8 @@
    with its payment row (and the discount's use), in one transaction.
 3. Move the cart's holds to the order, for PAYMENT_MINUTES: no one else can
    take those units while the card is asked.
+   The store's fraud rules score it (app.orders.risk): refused, nothing is
+   asked of the card; held for review, it goes ahead but is not captured.
 4. Ask for the money: a PaymentIntent to be captured later, with an
    idempotency key made from the order, so a retry never charges twice.
 5. Authorized: the order is confirmed (the stock is sold, the number
