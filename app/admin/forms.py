@@ -12,6 +12,9 @@ class StoreSettingsForm(FlaskForm):
     contact_email = EmailField("Contact email")
     coming_soon_message = TextAreaField("Coming-soon message")
     reservation_minutes = StringField("Cart hold (minutes)")
+    capture = SelectField("Capture card payments", choices=[
+        SelectChoice("on_fulfilment", "When I fulfil the order"),
+        SelectChoice("immediately", "As soon as the order is placed")], validate_choice=False)
 
 
 class DomainForm(FlaskForm):

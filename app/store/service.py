@@ -20,6 +20,7 @@ DEFAULT_SETTINGS = {
     "reservation_minutes": 15,  # how long a cart holds its items' stock (1..1440; app.inventory.reservations)
     "prices_include_tax": False,  # prices as entered include tax (app.checkout.taxes)
     "tax_shipping": False,  # shipping is taxed at the address's rates (app.checkout.taxes)
+    "capture": "on_fulfilment",  # when card payments are captured: on_fulfilment | immediately (app.orders.lifecycle)
 }
 MAX_SETTING_LENGTH = 2000
 SETTINGS_CHANGED = "store.settings_changed"  # listeners only (caches of what shows the settings)
