@@ -87,6 +87,8 @@ def seeded_store(app, live_server, browser, service_env):
     from types import SimpleNamespace
     import uuid
 
+    import sqlalchemy as sa
+
     from app.catalog import collections, imports
     from app.catalog import products as catalog
     from app.catalog.product_images import add_image
@@ -156,8 +158,19 @@ def seeded_store(app, live_server, browser, service_env):
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
                               job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"),
                               drop=drop.id, zone=zone, shipping_rate=shipping_rate, tax_rate=tax_rate,
-                              discount=discount)
+                              discount=discount, many_variant=many.variants[0].id)
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
+    from app.orders.models import Order
+    from tests.checkout.helpers import Shopper
+
+    from tests.conftest import store_host
+
+    # An order (paid manually: no PSP needed) for the Orders pages.
+    shopper_shop = SimpleNamespace(host=store_host(app, store), variants={"socks": ids.many_variant},
+                                   rate=str(ids.shipping_rate))
+    token = Shopper(app, shopper_shop).order({"socks": 1}, card=None)["token"]
+    with as_store(app, store):
+        ids.order = db.session.scalar(sa.select(Order.id).where(Order.token == token))
 
     context = browser.new_context()
     try:
@@ -225,6 +238,8 @@ def seeded_store(app, live_server, browser, service_env):
         "tax rate": f"{dash}/taxes/{ids.tax_rate}",
         "discounts": f"{dash}/discounts",
         "discount": f"{dash}/discounts/{ids.discount}",
+        "orders": f"{dash}/orders",
+        "order": f"{dash}/orders/{ids.order}",
         "online store": f"{dash}/themes",
         "customizer": f"{dash}/themes/atelier/customize",
         "theme templates": f"{dash}/themes/atelier/code",

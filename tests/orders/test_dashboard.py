@@ -207,3 +207,19 @@ def test_the_home_page_shows_sales_and_conversion(app, shop):
     assert 'data-kpi="sales">$70.00<' in home and 'data-kpi="average">$35.00<' in home
     assert 'data-kpi="conversion">100.0%<' in home  # two carts held stock, two orders
     assert "chart-h-20" in home and "style=" not in home.split('id="sales"')[1].split("</section>")[0]
+
+
+def test_the_settings_page_sets_when_payments_are_captured(app, shop):
+    from app.store import service as store_service
+
+    path = f"{shop.dash}/settings"
+    form = {"name": "Test Store", "currency": "USD", "locale": "en_US", "contact_email": "",
+            "coming_soon_message": "Soon", "reservation_minutes": "15"}
+    assert 'name="capture"' in shop.browser.get(path).get_data(as_text=True)
+    refused = shop.browser.post(path, {**form, "capture": "whenever"}, csrf_from=path)
+    assert refused.status_code == 422 and "Choose when card payments are captured" in refused.get_data(as_text=True)
+    with as_store(app, shop.store):
+        assert store_service.get_settings()["capture"] == "on_fulfilment"
+    assert shop.browser.post(path, {**form, "capture": "immediately"}, csrf_from=path).status_code in (302, 303)
+    with as_store(app, shop.store):
+        assert store_service.get_settings()["capture"] == "immediately"
