@@ -32,6 +32,7 @@ from app.orders.service import OrderError, OrderErrorCode, _event, _locked, line
 from app.payments import gateway
 from app.payments.models import Payment
 from app.store.service import get_settings
+from tenants.context import require_store
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +171,13 @@ def capture(order_id: int, *, actor: str = SYSTEM) -> Payment | None:
     if order.status == "cancelled" or payment.status != "authorized":
         raise illegal(f"The payment of order {order.name} is {_said(payment.status)}; it cannot be captured.")
     try:
-        intent = gateway.capture(payment.intent_id, payment.amount, key=f"capture:{payment.id}")
+        # The store's id too: row ids repeat across tenant schemas, and one Stripe account serves them all.
+        key = f"capture:{require_store().id}:{payment.id}"
+        intent = gateway.capture(payment.intent_id, payment.amount, key=key)
     except gateway.Refused as refused:
         intent = gateway.retrieve(payment.intent_id)  # captured already (say, by a retry with another key)?
+        if intent.status == "authorized":
+            raise  # still capturable: the job's retries (bounded) try again
         if intent.status != "captured":  # expired or voided at the PSP: retrying will not help
             payment.status, payment.last_error = intent.status, refused.message
             _event(order, "capture_failed", f"The payment could not be captured: {refused.message}", actor)
@@ -251,8 +256,8 @@ def _undo_payment(order: Order, payment: Payment, actor: str) -> str:
         return ""
     left = payment.captured - payment.refunded
     if left > 0:
-        _record_refund(order, payment, left, key=f"cancel:{order.id}", reason="Order cancelled", lines={},
-                       restock=False, actor=actor)
+        _record_refund(order, payment, left, key=f"cancel:{require_store().id}:{order.id}",
+                       reason="Order cancelled", lines={}, restock=False, actor=actor)
         return f" {_money(order, left)} refunded."
     return ""
 
@@ -416,6 +421,5 @@ def _said(status: str) -> str:
 
 def _money(order: Order, amount: int) -> str:
     from app.money import format_money
-    from tenants.context import require_store
 
     return format_money(amount, order.currency, require_store().locale)
