@@ -158,7 +158,7 @@ def seeded_store(app, live_server, browser, service_env):
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
                               job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"),
                               drop=drop.id, zone=zone, shipping_rate=shipping_rate, tax_rate=tax_rate,
-                              discount=discount, many_variant=many.variants[0].id)
+                              discount=discount)
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
     from app.orders.models import Order
     from tests.checkout.helpers import Shopper
@@ -166,9 +166,13 @@ def seeded_store(app, live_server, browser, service_env):
     from tests.conftest import store_host
 
     # An order (paid manually: no PSP needed) for the Orders pages.
-    shopper_shop = SimpleNamespace(host=store_host(app, store), variants={"socks": ids.many_variant},
+    with as_store(app, store):
+        scarf = catalog.create_product({"title": "Wool Scarf", "price": "19.00", "status": "active"}, actor=email)
+        inventory.adjust(scarf.variants[0].id, depot, "5", reason="received", actor=email)
+        scarf = scarf.variants[0].id
+    shopper_shop = SimpleNamespace(host=store_host(app, store), variants={"scarf": scarf},
                                    rate=str(ids.shipping_rate))
-    token = Shopper(app, shopper_shop).order({"socks": 1}, card=None)["token"]
+    token = Shopper(app, shopper_shop).order({"scarf": 1}, card=None)["token"]
     with as_store(app, store):
         ids.order = db.session.scalar(sa.select(Order.id).where(Order.token == token))
 
