@@ -41,7 +41,8 @@ from tenants.models import Domain, Membership
 from tenants.session import tenant_engine
 from tenants.tenant_model import data_tables
 from tests.catalog.helpers import png_bytes
-from tests.checkout.helpers import add_pricing_rules
+from app.orders.models import Order
+from tests.checkout.helpers import Shopper, add_pricing_rules
 from tests.conftest import TEST_VAR, Client, as_store
 
 ACTOR = "walker@example.com"
@@ -192,6 +193,15 @@ def _world(app, make_account, make_store):
         db.session.add_all([delivery, dead])
         db.session.commit()
         ids.endpoint_id, ids.delivery_id, ids.outbox_id = endpoint.id, delivery.id, dead.id
+        scarf = catalog.create_product({"title": "Walked scarf", "price": "8.00", "status": "active"}, actor=ACTOR)
+        inventory.set_on_hand(scarf.variants[0].id, location.id, 5, reason="received", actor=ACTOR)
+        scarf_id = scarf.variants[0].id
+    # An order (placed through the API, paid manually, so no PSP is needed): its page's forms are walked.
+    shop = SimpleNamespace(host=f"{store.handle}.localhost", variants={"scarf": scarf_id},
+                           rate=str(ids.shipping_rate_id))
+    token = Shopper(app, shop).order({"scarf": 1}, card=None)["token"]
+    with as_store(app, store):
+        ids.order_id = db.session.scalar(sa.select(Order.id).where(Order.token == token))
     with app.app_context():
         db.session.add(Membership(account_id=helper.id, store_id=store.id, role="staff"))
         domain = Domain(hostname=f"{store.handle}.walk-test.com", store_id=store.id)

@@ -67,6 +67,6 @@ def image_url(key: str, size: int | None = None) -> str:
 
 
 from app.admin import (  # noqa: E402,F401
-    collections, discounts, domains, failed_jobs, home, imports, inventory, launches, pages, product_parts, products,
-    reviews, settings, shipping, staff, taxes, theme_code, themes, webhooks,
+    collections, discounts, domains, failed_jobs, home, imports, inventory, launches, orders, pages, product_parts,
+    products, reviews, settings, shipping, staff, taxes, theme_code, themes, webhooks,
 )

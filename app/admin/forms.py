@@ -16,6 +16,9 @@ class StoreSettingsForm(FlaskForm):
     fraud_decline_score = StringField("Refuse from score")
     fraud_max_orders_per_hour = StringField("Orders per buyer per hour")
     fraud_high_risk_countries = StringField("High-risk shipping countries")
+    capture = SelectField("Capture card payments", choices=[
+        SelectChoice("on_fulfilment", "When I fulfil the order"),
+        SelectChoice("immediately", "As soon as the order is placed")], validate_choice=False)
 
 
 class DomainForm(FlaskForm):

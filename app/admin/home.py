@@ -4,6 +4,7 @@ from flask_login import current_user
 from app.admin import bp
 from app.parse import BadInput, record_id
 from app.inventory.service import default_location
+from app.orders.reports import PERIOD_DAYS, sales
 from app.store.service import recent_activity
 from app.store.setup import checklist, hosting
 from tenants.directory import membership, stores_for
@@ -36,4 +37,4 @@ def home():
     steps = checklist()
     return render_template("admin/home.html", activity=recent_activity(), steps=steps,
                            steps_done=sum(step.done for step in steps), hosting=hosting(g.member.store.tier),
-                           default_location=default_location())
+                           default_location=default_location(), sales=sales(), period_days=PERIOD_DAYS)

@@ -9,6 +9,7 @@ from app.inventory.reservations import DEFAULT_MINUTES, MAX_MINUTES
 from app.parse import BadInput, checkbox, whole_number
 from app.money import LOCALES
 from app.orders import risk
+from app.orders.lifecycle import CAPTURE_MODES
 from app.platform.accounts import normalize_email
 from app.store import service as store_service
 from tenants.directory import require_manager, update_store, validate_locale
@@ -65,7 +66,10 @@ def _store_settings(form: StoreSettingsForm) -> dict:
     except BadInput:
         raise DirectoryError(Code.INVALID, "Enter how many minutes a cart holds its items: a whole number from 1 "
                              f"to {MAX_MINUTES:,}.", "reservation_minutes") from None
-    return {"contact_email": email, "coming_soon_message": message or store_service.DEFAULT_SETTINGS[
+    capture = form.capture.data or store_service.get_settings()["capture"]  # absent: unchanged
+    if capture not in CAPTURE_MODES:
+        raise DirectoryError(Code.INVALID, "Choose when card payments are captured from the list.", "capture")
+    return {"contact_email": email, "capture": capture, "coming_soon_message": message or store_service.DEFAULT_SETTINGS[
         "coming_soon_message"], "reservation_minutes": minutes,
             # app.checkout.taxes; also on the Taxes page
             "prices_include_tax": checkbox(request.form, "prices_include_tax"),

@@ -45,6 +45,7 @@ from app.inventory.models import Location, Reservation
 from app.inventory.service import InventoryError, InventoryErrorCode, available
 from app.parse import has_control_characters
 from app.store.service import get_settings
+from tenants.context import require_store
 from tenants.session import tenant_engine
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,46 @@ def _set(holder, variant_id, quantity, minutes, *, partial: bool) -> Hold:
 
     before, result = _retrying(attempt)
     _announce_flips(before)
+    if quantity:
+        count_cart(holder)
     return result
+
+
+# -- carts that held stock: the denominator of the dashboard's reserve -> order conversion ----------------------------
+
+CARTS_KEEP_DAYS = 40
+
+
+def _carts_key(store_id: int, day) -> str:
+    return f"vitrine:store:{store_id}:carts_held:{day.isoformat()}"
+
+
+def count_cart(holder: str) -> None:
+    """Note that a cart held stock today (a HyperLogLog per store and UTC day: distinct carts, in a few KB,
+    about 1% off). Best effort: with Redis away the day's count is low, never an error."""
+    if not holder.startswith("cart:"):
+        return
+    from datetime import timezone
+
+    from app.extensions import get_redis, redis_breaker
+
+    key = _carts_key(require_store().id, datetime.now(timezone.utc).date())
+
+    def note():
+        pipe = get_redis().pipeline()
+        pipe.pfadd(key, holder)
+        pipe.expire(key, CARTS_KEEP_DAYS * 86400)
+        pipe.execute()
+
+    redis_breaker().call(note)
+
+
+def carts_that_held(days: list) -> int:
+    """Distinct carts that held stock on any of `days` (dates, UTC); 0 while Redis is away."""
+    from app.extensions import get_redis, redis_breaker
+
+    keys = [_carts_key(require_store().id, day) for day in days]
+    return int(redis_breaker().call(get_redis().pfcount, *keys, default=0) or 0)
 
 
 def _set_once(holder: str, variant_id: int, quantity: int, minutes: int | None, partial: bool, *,

@@ -9,8 +9,9 @@ from app.effects import handler
 from app.extensions import db
 from app.money import format_money
 from app.notifications.service import send_email
-from app.orders.events import ORDER_CONFIRMED
-from app.orders.models import Order
+from app.orders import lifecycle
+from app.orders.events import ORDER_CONFIRMED, REFUNDED_MAIL, SHIPPED_MAIL
+from app.orders.models import Order, Refund, Shipment
 from app.orders.service import lines_of
 from tenants.context import require_store
 from tenants.models import Account, Membership
@@ -23,6 +24,9 @@ def order_confirmed_mails(payloads: list[dict]) -> None:
         order = db.session.scalar(sa.select(Order).where(Order.id == int(payload["order_id"])))
         if order is None:
             continue
+        # One handler per topic (app.effects): the capture of an "immediately" store is asked for here, as an
+        # outbox row of its own (queue "payments") committed with this row's deletion.
+        lifecycle.capture_if_immediate(order.id)
         summary = _summary(order, store.locale)
         send_email([order.email], f"{store.name}: order {order.name} confirmed",
                    f"Thank you for your order.\n\n{summary}\n\nWe will email you again when it ships.\n")
@@ -46,3 +50,36 @@ def _summary(order: Order, locale: str) -> str:
     totals += [f"Shipping: {money(order.shipping_total)}", f"Tax: {money(order.tax_total)}",
                f"Total: {money(order.total)}"]
     return f"Order {order.name}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(totals)
+
+
+@handler(SHIPPED_MAIL, queue="notifications", batch=False)
+def shipping_confirmation(payloads: list[dict]) -> None:
+    store = require_store()
+    for payload in payloads:
+        order = db.session.scalar(sa.select(Order).where(Order.id == int(payload["order_id"])))
+        shipment = db.session.scalar(sa.select(Shipment).where(Shipment.id == int(payload["shipment_id"])))
+        if order is None or shipment is None:
+            continue
+        titles = {line.id: line.title for line in lines_of(order.id)}
+        items = "\n".join(f"{units} x {titles.get(line_id, 'Item')}" for line_id, units in shipment.lines)
+        tracking = [f"Carrier: {shipment.carrier}" if shipment.carrier else "",
+                    f"Tracking number: {shipment.tracking_number}" if shipment.tracking_number else "",
+                    f"Track it: {shipment.tracking_url}" if shipment.tracking_url else ""]
+        send_email([order.email], f"{store.name}: order {order.name} is on its way",
+                   f"Good news: items of your order {order.name} have shipped.\n\n{items}\n\n"
+                   + "\n".join(part for part in tracking if part) + "\n")
+
+
+@handler(REFUNDED_MAIL, queue="notifications", batch=False)
+def refund_confirmation(payloads: list[dict]) -> None:
+    store = require_store()
+    for payload in payloads:
+        order = db.session.scalar(sa.select(Order).where(Order.id == int(payload["order_id"])))
+        row = db.session.scalar(sa.select(Refund).where(Refund.id == int(payload["refund_id"])))
+        if order is None or row is None:
+            continue
+        amount = format_money(row.amount, order.currency, store.locale)
+        send_email([order.email], f"{store.name}: refund of {amount} for order {order.name}",
+                   f"We refunded {amount} for your order {order.name}"
+                   f"{' (' + row.reason + ')' if row.reason else ''}.\n\n"
+                   "It can take 5 to 10 business days to show on your statement.\n")

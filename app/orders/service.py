@@ -33,6 +33,7 @@ class OrderErrorCode(str, Enum):
     NOT_FOUND = "not_found"
     INVALID = "invalid"
     ILLEGAL = "illegal_transition"
+    PAYMENT = "payment"
 
 
 class OrderError(DomainError):

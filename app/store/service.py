@@ -26,6 +26,7 @@ DEFAULT_SETTINGS = {
     "fraud_decline_score": 80,
     "fraud_high_risk_countries": [],
     "fraud_max_orders_per_hour": 5,
+    "capture": "on_fulfilment",  # when card payments are captured: on_fulfilment | immediately (app.orders.lifecycle)
 }
 MAX_SETTING_LENGTH = 2000
 SETTINGS_CHANGED = "store.settings_changed"  # listeners only (caches of what shows the settings)

@@ -10,83 +10,23 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 import sqlalchemy as sa
-from flask import current_app
 from werkzeug.datastructures import MultiDict
 
 from app.checkout import shipping
 from app.extensions import db
 from app.orders.models import Order
 from tests.cart.helpers import levels, make_shop
+from tests.checkout.helpers import ADDRESS, Shopper, emulator_url as _emulator, intent as _intent
+from tests.checkout.helpers import orders_of as _orders, payment_intent_of as _payment_intent_of, shop_with_rate
+from tests.checkout.helpers import stats as _stats
 from tests.conftest import as_store
 
 ACTOR = "owner@example.com"
-ADDRESS = {"name": "Ada Shopper", "line1": "1 Market St", "city": "San Francisco", "region": "CA",
-           "postal_code": "94105", "country": "US"}
 
 
 @pytest.fixture
 def shop(app, make_store):
-    shop = make_shop(app, make_store, {"Linen Tee": 5, "Stoneware Mug": 3})
-    with as_store(app, shop.store):
-        zone = shipping.create_zone(MultiDict({"name": "Home", "places": "US"}), actor=ACTOR)
-        rate = shipping.create_rate(zone.id, MultiDict({"name": "Parcel", "kind": "flat", "price": "5.00"}),
-                                    actor=ACTOR)
-        rate = rate.id
-    shop.rate = str(rate)
-    return shop
-
-
-class Shopper:
-    def __init__(self, app, shop):
-        self.flask, self.shop, self.token = app.test_client(use_cookies=False), shop, None
-
-    def call(self, method: str, path: str, json=None, **headers):
-        if self.token:
-            headers.setdefault("X-Cart-Token", self.token)
-        response = self.flask.open(f"/api/v1{path}", method=method, json=json,
-                                   headers={"Host": self.shop.host, **headers})
-        self.token = response.headers.get("X-Cart-Token", self.token)
-        return response
-
-    def add(self, title: str, quantity: int = 1):
-        response = self.call("POST", "/cart/items", {"variant_id": self.shop.variants[title], "quantity": quantity})
-        assert response.status_code == 201, response.json
-        return response
-
-    def checkout(self, key: str | None = None, *, card: str | None = "pm_card_visa", **changes):
-        body = {"email": "ada@example.com", "shipping_address": ADDRESS, "shipping_method": self.shop.rate,
-                "payment_method": {"type": "card", "id": card} if card else {"type": "manual"}, **changes}
-        return self.call("POST", "/checkout", body, **({"Idempotency-Key": key} if key else {}))
-
-
-def _orders(app, shop) -> list[tuple]:
-    with as_store(app, shop.store):
-        return [tuple(row) for row in db.session.execute(
-            sa.select(Order.status, Order.payment_status, Order.number, Order.total).order_by(Order.id))]
-
-
-def _emulator(app) -> str:
-    with app.app_context():
-        return current_app.config["STRIPE_API_BASE"]
-
-
-def _stats(app) -> dict:
-    return requests.get(f"{_emulator(app)}/_emulator/stats", timeout=5).json()
-
-
-def _intent(app, intent_id: str) -> dict:
-    with app.app_context():
-        key = current_app.config["STRIPE_SECRET_KEY"]
-    return requests.get(f"{_emulator(app)}/v1/payment_intents/{intent_id}", timeout=5,
-                        headers={"Authorization": f"Bearer {key}"}).json()
-
-
-def _payment_intent_of(app, shop, token: str) -> str:
-    from app.payments.models import Payment
-
-    with as_store(app, shop.store):
-        order_id = db.session.scalar(sa.select(Order.id).where(Order.token == token))
-        return db.session.scalar(sa.select(Payment.intent_id).where(Payment.order_id == order_id))
+    return shop_with_rate(app, make_store)
 
 
 def test_a_card_checkout_makes_one_confirmed_order_and_sells_the_stock(app, shop):

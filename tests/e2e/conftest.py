@@ -87,6 +87,8 @@ def seeded_store(app, live_server, browser, service_env):
     from types import SimpleNamespace
     import uuid
 
+    import sqlalchemy as sa
+
     from app.catalog import collections, imports
     from app.catalog import products as catalog
     from app.catalog.product_images import add_image
@@ -158,6 +160,21 @@ def seeded_store(app, live_server, browser, service_env):
                               drop=drop.id, zone=zone, shipping_rate=shipping_rate, tax_rate=tax_rate,
                               discount=discount)
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
+    from app.orders.models import Order
+    from tests.checkout.helpers import Shopper
+
+    from tests.conftest import store_host
+
+    # An order (paid manually: no PSP needed) for the Orders pages.
+    with as_store(app, store):
+        scarf = catalog.create_product({"title": "Wool Scarf", "price": "19.00", "status": "active"}, actor=email)
+        inventory.adjust(scarf.variants[0].id, depot, "5", reason="received", actor=email)
+        scarf = scarf.variants[0].id
+    shopper_shop = SimpleNamespace(host=store_host(app, store), variants={"scarf": scarf},
+                                   rate=str(ids.shipping_rate))
+    token = Shopper(app, shopper_shop).order({"scarf": 1}, card=None)["token"]
+    with as_store(app, store):
+        ids.order = db.session.scalar(sa.select(Order.id).where(Order.token == token))
 
     context = browser.new_context()
     try:
@@ -225,6 +242,8 @@ def seeded_store(app, live_server, browser, service_env):
         "tax rate": f"{dash}/taxes/{ids.tax_rate}",
         "discounts": f"{dash}/discounts",
         "discount": f"{dash}/discounts/{ids.discount}",
+        "orders": f"{dash}/orders",
+        "order": f"{dash}/orders/{ids.order}",
         "online store": f"{dash}/themes",
         "customizer": f"{dash}/themes/atelier/customize",
         "theme templates": f"{dash}/themes/atelier/code",
