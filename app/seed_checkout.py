@@ -37,7 +37,7 @@ CODES = [
 
 
 def seed_checkout() -> list[str]:
-    return seed_pricing() + seed_webhooks() + seed_failed_job()
+    return seed_pricing() + seed_webhooks() + seed_failed_job() + seed_orders()
 
 
 def seed_pricing() -> list[str]:
@@ -125,3 +125,96 @@ def seed_failed_job() -> list[str]:
                           last_error="SMTPDataError: (554, b'Message refused by the demo mail server')"))
     db.session.commit()
     return ["a low-stock mail that kept failing, waiting in Dashboard → Failed jobs"]
+
+
+DEMO_ADDRESS = {"name": "Robin Demo", "line1": "500 Howard St", "line2": "", "city": "San Francisco",
+                "region": "CA", "postal_code": "94105", "country": "US", "phone": ""}
+# What happens to each demo order after checkout (manual payments: the seed needs no PSP).
+ORDER_STORIES = ["awaiting payment", "paid", "shipped", "delivered", "partly refunded", "cancelled", "paid, noted",
+                 "shipped"]
+
+
+def seed_orders() -> list[str]:
+    """Orders placed through the real checkout (bank transfer), spread over the last weeks, each taken
+    through the lifecycle to a different state, so the Orders pages and the home chart have something."""
+    from app.cart import service as carts
+    from app.cart.storage import Owner, new_guest_ident
+    from app.checkout import pricing, saga
+    from app.orders import lifecycle
+    from app.orders.models import Order
+
+    if db.session.scalar(sa.select(sa.func.count(Order.id))):
+        return []
+    store = require_store()
+    variants = _plain_variants(len(ORDER_STORIES) + 1)
+    if not variants:
+        return []
+    placed = []
+    for n, story in enumerate(ORDER_STORIES):
+        owner = Owner.guest(store.id, new_guest_ident())
+        carts.add(owner, variants[n % len(variants)], 1 + n % 2)
+        cart = carts.view(owner, store.currency)
+        options = pricing.shipping_options(cart, DEMO_ADDRESS)
+        if not options:
+            return []
+        submission = saga.Submission(f"buyer{n + 1}@vitrine.test", DEMO_ADDRESS, None, options[0].id, None,
+                                     "manual", None)
+        answer = saga.checkout(owner, None, submission, f"demo-order-{n}", client_ip="127.0.0.1",
+                               return_url=lambda order: "")
+        if answer.status != 201:
+            continue
+        order_id = db.session.scalar(sa.select(Order.id).where(Order.token == answer.body["order"]["token"]))
+        _tell(order_id, story, lifecycle)
+        _backdate(order_id, days=3 * (len(ORDER_STORIES) - n))
+        placed.append(story)
+    return [f"{len(placed)} orders placed through the checkout and taken to: {', '.join(placed)}"]
+
+
+def _tell(order_id: int, story: str, lifecycle) -> None:
+    from app.orders.models import Order
+
+    if story == "awaiting payment":
+        return
+    if story == "cancelled":
+        lifecycle.cancel(order_id, actor=ACTOR, restock=True, reason="Customer changed their mind")
+        return
+    lifecycle.mark_paid(order_id, actor=ACTOR)
+    if story.startswith("paid"):
+        if "noted" in story:
+            lifecycle.add_note(order_id, "Gift: wrap it and leave out the receipt.", actor=ACTOR)
+        return
+    lifecycle.fulfil(order_id, None, carrier="UPS", tracking_number=f"1Z999AA1{order_id:010d}",
+                     tracking_url="https://www.ups.com/track", actor=ACTOR, notify=False)
+    if story == "delivered":
+        lifecycle.mark_delivered(order_id, actor=ACTOR)
+    if story == "partly refunded":
+        total = db.session.scalar(sa.select(Order.total).where(Order.id == order_id))
+        lifecycle.refund(order_id, total // 4, reason="Damaged in transit", key=f"demo-refund-{order_id}",
+                         actor=ACTOR)
+
+
+def _backdate(order_id: int, *, days: int) -> None:
+    from app.orders.models import Order, OrderEvent
+
+    shift = timedelta(days=days)
+    db.session.execute(sa.update(Order).where(Order.id == order_id).values(
+        created_at=Order.created_at - shift, confirmed_at=Order.confirmed_at - shift))
+    db.session.execute(sa.update(OrderEvent).where(OrderEvent.order_id == order_id)
+                       .values(created_at=OrderEvent.created_at - shift))
+    db.session.commit()
+
+
+def _plain_variants(limit: int) -> list[int]:
+    """Variants in stock, of active products behind no launch and not on flash sale."""
+    from app.catalog.models import Product, Variant
+    from app.inventory.models import InventoryLevel
+    from app.launches.models import Launch
+
+    return list(db.session.scalars(
+        sa.select(Variant.id)
+        .join(Product, sa.and_(Product.store_id == Variant.store_id, Product.id == Variant.product_id))
+        .where(Product.status == "active", Variant.track_inventory, ~Variant.flash_sale,
+               ~sa.exists().where(Launch.product_id == Product.id),
+               sa.exists().where(InventoryLevel.variant_id == Variant.id,
+                                 InventoryLevel.on_hand - InventoryLevel.reserved >= 3))
+        .order_by(Variant.id).limit(limit)))

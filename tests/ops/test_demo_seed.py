@@ -75,6 +75,10 @@ def test_the_demo_shows_its_default_location_and_a_checklist_partly_done(stack_e
         assert "demo-hooks" in browser.get("/dashboard/demo/webhooks").get_data(as_text=True)
         assert "Message refused by the demo mail server" in browser.get("/dashboard/demo/failed-jobs").get_data(
             as_text=True)
+        # orders placed through the checkout, in every state
+        assert "8 orders placed through the checkout" in first.stdout and "orders placed" not in again.stdout
+        orders = browser.get("/dashboard/demo/orders").get_data(as_text=True)
+        assert "#1001" in orders and "#1008" in orders
     finally:
         dispose_engines(app)
 
