@@ -20,7 +20,7 @@ from app.effects import emit
 from app.extensions import db
 from app.inventory import reservations
 from app.orders.events import ORDER_CONFIRMED
-from app.orders.models import FIRST_NUMBER, Order, OrderEvent, OrderLine
+from app.orders.models import FIRST_NUMBER, Order, OrderEvent, OrderLine, Shipment
 from app.orders.presenter import order_json
 from app.payments.models import Payment
 from app.webhooks import events as webhooks
@@ -181,6 +181,10 @@ def lines_of(order_id: int) -> list[OrderLine]:
 def events_of(order_id: int) -> list[OrderEvent]:
     return list(db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order_id)
                                    .order_by(OrderEvent.id)))
+
+
+def shipments_of(order_id: int) -> list[Shipment]:
+    return list(db.session.scalars(sa.select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)))
 
 
 def payments_of(order_id: int) -> list[Payment]:

@@ -18,6 +18,7 @@ def order_status(token: str):
     shop_site()
     order = orders.by_token(token)
     return personal_page("order.html", order=order, lines=orders.lines_of(order.id),
+                         shipments=orders.shipments_of(order.id),
                          events=[e for e in orders.events_of(order.id) if e.kind != "note"],
                          page_title=f"Order {order.name}")
 
