@@ -8,7 +8,8 @@ BLOCKING = ("serious", "critical")
 DASHBOARD_PAGES = ["home", "products", "new product", "product with many variants", "product with an image",
                    "collections", "new collection", "manual collection", "automated collection", "reviews", "launches",
                    "launch", "inventory", "locations", "imports", "import job", "staff", "domains", "settings",
-                   "shipping", "shipping zone", "shipping rate", "taxes", "tax rate", "discounts", "discount", "orders", "order",
+                   "shipping", "shipping zone", "shipping rate", "taxes", "tax rate", "discounts", "discount", "orders",
+                   "order", "webhooks", "webhook", "failed jobs",
                    "online store", "customizer", "theme templates", "theme template", "static pages",
                    "new static page", "static page", "account", "new store"]
 PUBLIC_PAGES = ["platform home", "login", "signup", "reset request", "reset password", "confirm signup",

@@ -155,10 +155,11 @@ def seeded_store(app, live_server, browser, service_env):
         from tests.checkout.helpers import add_pricing_rules
 
         zone, shipping_rate, tax_rate, discount = add_pricing_rules(email)
+        endpoint, dead_letter = _webhook_with_a_log_and_a_failed_job(email, many.variants[0].id)
         ids = SimpleNamespace(many=many.id, pictured=pictured.id, manual=manual.id, automated=automated.id,
                               job=job.token, about=next(p.id for p in all_pages() if p.handle == "about"),
                               drop=drop.id, zone=zone, shipping_rate=shipping_rate, tax_rate=tax_rate,
-                              discount=discount)
+                              discount=discount, endpoint=endpoint, dead_letter=dead_letter)
     flask_cli({**service_env, "IMPORT_STEP_SECONDS": "0"}, "worker", "--burst", "--queue", "imports")
     from app.orders.models import Order
     from tests.checkout.helpers import Shopper
@@ -243,6 +244,9 @@ def seeded_store(app, live_server, browser, service_env):
         "discounts": f"{dash}/discounts",
         "discount": f"{dash}/discounts/{ids.discount}",
         "orders": f"{dash}/orders",
+        "webhooks": f"{dash}/webhooks",
+        "webhook": f"{dash}/webhooks/{ids.endpoint}",
+        "failed jobs": f"{dash}/failed-jobs",
         "order": f"{dash}/orders/{ids.order}",
         "online store": f"{dash}/themes",
         "customizer": f"{dash}/themes/atelier/customize",
@@ -267,3 +271,27 @@ def seeded_store(app, live_server, browser, service_env):
     }
     return SimpleNamespace(base=base, handle=store.handle, email=email, state=state, pages=pages,
                            public_pages=public_pages)
+
+
+def _webhook_with_a_log_and_a_failed_job(actor: str, variant_id: int) -> tuple[int, int]:
+    """In the current store: a webhook endpoint with a failed delivery in its log, and a dead-letter outbox
+    row (the Webhooks and Failed jobs pages then show what they are for)."""
+    from datetime import datetime, timezone
+
+    from app.effects.models import Outbox
+    from app.extensions import db
+    from app.webhooks import service as webhook_service
+    from app.webhooks.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hooks", topics=["orders/create"], secret="whsec_e2e",
+                               created_by=actor)
+    db.session.add(endpoint)
+    db.session.flush()
+    delivery = webhook_service.new_delivery(endpoint.id, "orders/create", {"order": {"id": "e2e"}},
+                                            datetime.now(timezone.utc))
+    delivery.status, delivery.attempts, delivery.next_attempt_at = "failed", 19, None
+    dead = Outbox(topic="stock.low", payload={"variant_id": variant_id, "available": 1}, attempts=25,
+                  last_error="SMTPDataError: (554, b'Refused')", last_attempt_at=datetime.now(timezone.utc))
+    db.session.add_all([delivery, dead])
+    db.session.commit()
+    return endpoint.id, dead.id

@@ -21,7 +21,7 @@ def test_a_merchant_sets_up_shipping_taxes_and_a_discount(app, live_server, page
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"**/dashboard/{store.handle}/")
 
-    page.get_by_role("link", name="Shipping").click()
+    page.get_by_role("link", name="Shipping", exact=True).click()
     expect(page.get_by_role("heading", name="Shipping")).to_be_visible()
     page.locator("#zone-name").fill("Europe")
     page.locator("#zone-places").fill("FR XX")
