@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The slowest tests are named at the end of every run, where a creeping suite shows first.
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: run test test-fast bench chromium clean-data
 

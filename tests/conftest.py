@@ -77,6 +77,23 @@ def service_env():
         embedded.stop_redis(TEST_VAR / "redis")
 
 
+@pytest.fixture(autouse=True)
+def no_jobs_left_behind(service_env):
+    """Every test starts with empty job queues. A job an earlier test queued
+    and never ran (its store long gone) would otherwise be run by this test's
+    workers: counted in its figures, or waited on in its time."""
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    connection = redis.Redis.from_url(service_env["REDIS_URL"])
+    for queue in Queue.all(connection=connection):
+        queue.empty()
+        connection.delete(ScheduledJobRegistry(queue=queue).key)  # and the retries waiting for their time
+    markers = list(connection.scan_iter("vitrine:outbox:*"))
+    if markers:  # a dispatch marker without its job would hold the next dispatch back
+        connection.delete(*markers)
+
+
 @pytest.fixture(scope="session")
 def app(service_env):
     app = create_app({**service_env, "TESTING": True})

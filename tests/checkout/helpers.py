@@ -123,6 +123,24 @@ def stats(app) -> dict:
     return requests.get(f"{emulator_url(app)}/_emulator/stats", timeout=5).json()
 
 
+def captures_of(app, intent_id: str) -> int:
+    """How many times the PSP captured this payment: its `charge.captured` events,
+    whatever other stores' captures happened meanwhile."""
+    import requests
+    from flask import current_app
+
+    with app.app_context():
+        key = current_app.config["STRIPE_SECRET_KEY"]
+    count, params = 0, {"type": "charge.captured", "limit": 100}
+    while True:
+        listed = requests.get(f"{emulator_url(app)}/v1/events", params=params, timeout=5,
+                              headers={"Authorization": f"Bearer {key}"}).json()
+        count += sum(1 for event in listed["data"] if event["data"]["object"]["payment_intent"] == intent_id)
+        if not listed["has_more"]:
+            return count
+        params["starting_after"] = listed["data"][-1]["id"]
+
+
 def intent(app, intent_id: str) -> dict:
     import requests
     from flask import current_app

@@ -97,7 +97,7 @@ def test_a_failing_mail_backs_off_then_is_a_dead_letter_and_a_retry_sends_it_onc
             assert _rows()[0].attempts == 0
         result = flask_cli({**service_env, "SMTP_URL": smtp_url}, "worker", "--burst", "--queue", "notifications")
         assert "Traceback" not in result.stderr, result.stderr
-        assert len(mail.taken) == 1 and b"Lonely lamp" in mail.taken[0]
+        assert len([m for m in mail.taken if b"Lonely lamp" in m]) == 1
         with as_store(app, store):
             assert _rows() == []
         assert f'id="failed-job-{row_id}"' not in browser.get(page).get_data(as_text=True)

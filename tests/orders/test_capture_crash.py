@@ -18,7 +18,7 @@ from app.extensions import db
 from app.jobs import rq_connection
 from app.orders import lifecycle
 from tenants.session import tenant_engine
-from tests.checkout.helpers import emulator_url, intent, payment_intent_of, shop_with_rate, stats
+from tests.checkout.helpers import captures_of, emulator_url, intent, payment_intent_of, shop_with_rate, stats
 from tests.conftest import as_store, flask_cli, wait_until
 from tests.inventory.test_sweeper_crash import _children
 from tests.orders.helpers import ACTOR, order_id, place, state
@@ -46,7 +46,6 @@ def test_a_capture_killed_mid_call_is_captured_once_after_the_retry(app, shop, s
         rq_connection().delete(marker(shop.store.id, "payments"))
     with as_store(app, shop.store):
         engine = tenant_engine(db)
-    before = stats(app)
     faults = f"{emulator_url(app)}/_emulator/faults"
     requests.post(faults, json={"latency_ms": 4000, "paths": [f"/v1/payment_intents/{pi}/capture"]},
                   timeout=5).raise_for_status()
@@ -64,7 +63,7 @@ def test_a_capture_killed_mid_call_is_captured_once_after_the_retry(app, shop, s
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
         # The PSP got the request and finishes it; our side never heard the answer.
-        wait_until(lambda: stats(app)["captures"] - before["captures"] == 1, "the emulator to finish the capture")
+        wait_until(lambda: captures_of(app, pi) == 1, "the emulator to finish the capture")
     finally:
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
@@ -75,6 +74,6 @@ def test_a_capture_killed_mid_call_is_captured_once_after_the_retry(app, shop, s
     with app.app_context():
         sweep()  # the periodic catch-up queues the dispatch again (the dead job's marker still stands)
     flask_cli(service_env, "worker", "--burst", "--queue", "payments")
-    assert stats(app)["captures"] - before["captures"] == 1
+    assert captures_of(app, pi) == 1
     assert state(app, shop, order["token"]) == ("fulfilled", "paid", "fulfilled")
     assert intent(app, pi)["status"] == "succeeded"
