@@ -2,7 +2,8 @@
 per store for 24 hours (migration t0017).
 
 `run(scope, key, request, fn)` answers a request once: the first call with a
-key claims it (a committed row) and runs `fn`; its answer is stored. The same
+key claims it (a committed row) and runs `fn`; its answer is stored, in the
+transaction `fn` left open, so an outcome and its answer commit together. The same
 key with the same request gets that stored answer again, however often it is
 sent; with another request, a 422. A second call while the first still runs
 waits for its answer (a double-clicked "Pay" gets the first click's page). A
@@ -102,20 +103,21 @@ def run(scope: str, key: str, request: dict, fn: Callable[[], Answer]) -> Answer
         time.sleep(0.1)  # another request runs this key: its answer is ours too
     try:
         answer = fn()
+        if answer.status in REPLAYED:
+            _store(scope, key, answer)  # with what `fn` left uncommitted: the outcome and its answer together
+        else:
+            db.session.commit()
+            _release(scope, key)
     except BaseException:
         _release(scope, key)
         raise
-    if answer.status in REPLAYED:
-        _store(scope, key, answer)
-    else:
-        _release(scope, key)
     return answer
 
 
 def _claim(scope: str, key: str, digest: str) -> IdempotencyKey | None:
     """None: the key is ours now (claimed, committed). Else the row that has it."""
     table = IdempotencyKey.__table__
-    now = db.session.scalar(sa.select(sa.func.now()))
+    now = sa.func.now()  # the transaction's start, the same in both statements
     db.session.execute(sa.delete(IdempotencyKey).where(  # a lapsed key, or a claim of this request whose runner died
         IdempotencyKey.scope == scope, IdempotencyKey.key == key,
         sa.or_(IdempotencyKey.expires_at <= now,
@@ -139,7 +141,6 @@ def _claim(scope: str, key: str, digest: str) -> IdempotencyKey | None:
 
 
 def _store(scope: str, key: str, answer: Answer) -> None:
-    db.session.rollback()
     db.session.execute(sa.update(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
                        .values(status=answer.status, body=answer.body))
     db.session.commit()

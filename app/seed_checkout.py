@@ -159,8 +159,7 @@ def seed_orders() -> list[str]:
             return []
         submission = saga.Submission(f"buyer{n + 1}@vitrine.test", DEMO_ADDRESS, None, options[0].id, None,
                                      "manual", None)
-        answer = saga.checkout(owner, None, submission, f"demo-order-{n}", client_ip="127.0.0.1",
-                               return_url=lambda order: "")
+        answer = saga.checkout(owner, None, submission, f"demo-order-{n}", client_ip="127.0.0.1")
         if answer.status != 201:
             continue
         order_id = db.session.scalar(sa.select(Order.id).where(Order.token == answer.body["order"]["token"]))

@@ -18,7 +18,7 @@ away (try again shortly, with the same key). The same key with the same body alw
 """
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, request
 
 from app import idempotency
 from app.api import bp
@@ -43,9 +43,7 @@ def checkout():
     owner = _cart_owner(body.get("cart"))
     submission = _submission(body)
     customer = current_customer()
-    answer = saga.checkout(owner, customer.id if customer else None, submission, key, client_ip=request.remote_addr,
-                           return_url=lambda order: url_for("storefront.checkout_return", token=order.token,
-                                                            _external=True))
+    answer = saga.checkout(owner, customer.id if customer else None, submission, key, client_ip=request.remote_addr)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     headers["Server-Timing"] = f"psp;dur={gateway.psp_milliseconds():.1f}"  # the PSP's share of the answer
     if answer.status == 503:

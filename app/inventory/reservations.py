@@ -405,15 +405,15 @@ def hand_over(from_holder: str, to_holder: str, *, minutes: int) -> dict[int, in
     """Give `from_holder`'s unexpired holds to a new holder that has none (a
     cart's holds becoming an order's), held `minutes` from now: one UPDATE,
     no unit moves, so what is available does not change. The caller keeps
-    `from_holder` from changing meanwhile (the cart's lock). Commits; returns
-    variant -> units handed over."""
+    `from_holder` from changing meanwhile (the cart's lock). In the caller's
+    transaction (the checkout's, which makes the order); returns variant ->
+    units handed over."""
     from_holder, to_holder, minutes = _check_holder(from_holder), _check_holder(to_holder), _check_minutes(minutes)
     rows = db.session.execute(
         sa.update(Reservation).where(Reservation.holder == from_holder, Reservation.expires_at > sa.func.now())
         .values(holder=to_holder, expires_at=allocation.in_minutes(minutes), updated_at=sa.func.now())
         .returning(Reservation.variant_id, Reservation.quantity)
         .execution_options(synchronize_session=False)).all()
-    db.session.commit()
     handed: dict[int, int] = defaultdict(int)
     for variant_id, quantity in rows:
         handed[variant_id] += quantity

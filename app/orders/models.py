@@ -11,7 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import same_store_fk
 from tenants.tenant_model import TenantModel
@@ -79,6 +79,9 @@ class Order(TenantModel):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now, onupdate=_now)
     confirmed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Read once per transaction, however often asked (the checkout's answer, its webhooks).
+    # View-only: the checkout writes the lines once, when it makes the order.
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", viewonly=True)
 
     @property
     def name(self) -> str:

@@ -1,10 +1,7 @@
 """Orders as JSON: the API's answers and what an idempotent checkout stores."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from app.extensions import db
-from app.orders.models import Order, OrderLine
+from app.orders.models import Order
 
 
 def money(amount: int, currency: str) -> dict:
@@ -36,8 +33,7 @@ def order_json(order: Order) -> dict:
                    "variant_title": line.variant_title, "sku": line.sku, "quantity": line.quantity,
                    "unit_price": money(line.unit_price, currency), "total": money(line.total, currency),
                    "fulfilled": line.fulfilled, "refunded": line.refunded}
-                  for line in db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)
-                                                 .order_by(OrderLine.id))],
+                  for line in order.lines],
         "created_at": order.created_at.isoformat(),
         "confirmed_at": order.confirmed_at.isoformat() if order.confirmed_at else None,
     }

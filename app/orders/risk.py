@@ -34,15 +34,12 @@ from app import parse
 from app.checkout.models import countries
 from app.extensions import db
 from app.money import precision
+from app.orders import lifecycle
 from app.orders.models import Order, OrderEvent
 from app.orders.service import Draft, OrderError, OrderErrorCode
 from app.payments.models import Payment
 from app.store import service as store_service
 
-try:  # the order lifecycle (fulfil, cancel, refund) lands from another branch
-    from app.orders import lifecycle
-except ImportError:  # pragma: no cover - until it is merged
-    lifecycle = None
 
 VELOCITY_HOUR, VELOCITY_DAY, DECLINES, CARD_EMAILS = 40, 20, 25, 25
 HIGH_RISK, MISMATCH, LARGE_ORDER, LARGE_FIRST = 35, 15, 25, 20
@@ -134,20 +131,31 @@ def _value(facts: RiskFacts) -> list[tuple[int, str]]:
 
 # -- the facts (read from the store's rows) --------------------------------------------------------------------------
 
-def facts_for(draft: Draft, order_token: str, card_fingerprint: str | None = None) -> RiskFacts:
-    """The facts about the checkout `draft` (its order `order_token`, if already made, is left out)."""
+def facts_for(draft: Draft, order_token: str | None = None, card_fingerprint: str | None = None) -> RiskFacts:
+    """The facts about the checkout `draft`, read in one query (the checkout's
+    hot path); its order `order_token`, if already made, is left out."""
     settings = risk_settings()
     now = datetime.now(timezone.utc)
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
     identities = _identities(draft, card_fingerprint)
-    history_count, history_average = _history(draft, order_token)
+    counted = {f"{when}:{name}": sa.func.count().filter(test, Order.created_at >= since)
+               for name, test in identities.items() for when, since in (("hour", hour), ("day", day))}
+    counted["declines"] = sa.func.count().filter(sa.or_(*identities.values()), Order.created_at >= hour,
+                                                 Order.status == "payment_failed")
+    others = [Order.token != order_token] if order_token else []
+    recent = (sa.select(*(value.label(key) for key, value in counted.items()))
+              .where(Order.created_at >= day, *others).subquery())
+    history = _history(draft, others)
+    row = db.session.execute(sa.select(
+        recent, _card_emails(card_fingerprint, draft.email, others, day).label("card_emails"),
+        sa.select(sa.func.count()).select_from(history).scalar_subquery().label("history_count"),
+        sa.select(sa.func.avg(history.c.total)).scalar_subquery().label("history_average"))).one()._mapping
     return RiskFacts(
         total=draft.total, currency=draft.currency,
-        orders_last_hour={name: _count(test, order_token, hour) for name, test in identities.items()},
-        orders_last_day={name: _count(test, order_token, day) for name, test in identities.items()},
-        declines_last_hour=_count(sa.or_(*identities.values()), order_token, hour, Order.status == "payment_failed"),
-        card_emails_last_day=_card_emails(card_fingerprint, draft.email, order_token, day),
-        history_orders=history_count, history_average=history_average,
+        orders_last_hour={name: row[f"hour:{name}"] for name in identities},
+        orders_last_day={name: row[f"day:{name}"] for name in identities},
+        declines_last_hour=row["declines"], card_emails_last_day=row["card_emails"] or 0,
+        history_orders=row["history_count"] or 0, history_average=int(row["history_average"] or 0),
         shipping_country=_country(draft.shipping_address), billing_country=_country(draft.billing_address),
         high_risk_countries=frozenset(settings["fraud_high_risk_countries"]),
         max_orders_per_hour=settings["fraud_max_orders_per_hour"], review_score=settings["fraud_review_score"],
@@ -165,30 +173,23 @@ def _identities(draft: Draft, card_fingerprint: str | None) -> dict[str, sa.Colu
     return tests
 
 
-def _count(test, order_token: str, since: datetime, *more) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Order)
-                             .where(test, Order.created_at >= since, Order.token != order_token, *more)) or 0
-
-
-def _card_emails(card_fingerprint: str | None, email: str, order_token: str, since: datetime) -> int:
+def _card_emails(card_fingerprint: str | None, email: str, others: list, since: datetime):
+    """The other emails the card was used with since `since` (a scalar subquery)."""
     if not card_fingerprint:
-        return 0
-    return db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(sa.func.lower(Order.email)))).select_from(Order)
-        .join(Payment, Payment.order_id == Order.id)
-        .where(Payment.card_fingerprint == card_fingerprint, Order.created_at >= since,
-               Order.token != order_token, sa.func.lower(Order.email) != email.lower())) or 0
+        return sa.literal(0)
+    return (sa.select(sa.func.count(sa.distinct(sa.func.lower(Order.email)))).select_from(Order)
+            .join(Payment, Payment.order_id == Order.id)
+            .where(Payment.card_fingerprint == card_fingerprint, Order.created_at >= since,
+                   sa.func.lower(Order.email) != email.lower(), *others).scalar_subquery())
 
 
-def _history(draft: Draft, order_token: str) -> tuple[int, int]:
-    """(count, average total) of the buyer's last confirmed orders in this currency: by customer, else email."""
+def _history(draft: Draft, others: list):
+    """The totals of the buyer's last confirmed orders in this currency: by customer, else email."""
     buyer = (Order.customer_id == draft.customer_id if draft.customer_id is not None
              else sa.func.lower(Order.email) == draft.email.lower())
-    recent = (sa.select(Order.total).where(buyer, Order.currency == draft.currency, Order.status.in_(CONFIRMED),
-                                           Order.token != order_token)
-              .order_by(Order.created_at.desc()).limit(HISTORY_ORDERS).subquery())
-    count, average = db.session.execute(sa.select(sa.func.count(), sa.func.avg(recent.c.total))).one()
-    return count or 0, int(average or 0)
+    return (sa.select(Order.total).where(buyer, Order.currency == draft.currency, Order.status.in_(CONFIRMED),
+                                         *others)
+            .order_by(Order.created_at.desc()).limit(HISTORY_ORDERS).subquery())
 
 
 def _country(address: dict | None) -> str | None:
@@ -198,20 +199,14 @@ def _country(address: dict | None) -> str | None:
 
 # -- recording and review --------------------------------------------------------------------------------------------
 
-def record(order_id: int, assessment: Assessment, *, payment_id: int | None = None,
-           card_fingerprint: str | None = None, actor: str = "checkout") -> None:
-    """Keep the assessment on the order (and the card's fingerprint on its payment, for the velocity rules);
-    a held or refused order gets a timeline entry saying why. Commits."""
-    order = db.session.scalar(sa.select(Order).where(Order.id == order_id).with_for_update())
+def record(order: Order, assessment: Assessment, *, actor: str = "checkout") -> None:
+    """Keep the assessment on the order, in the caller's transaction; a held or
+    refused order gets a timeline entry saying why."""
     order.risk = assessment.as_json()
-    if card_fingerprint and payment_id is not None:
-        db.session.execute(sa.update(Payment).where(Payment.id == payment_id)
-                           .values(card_fingerprint=card_fingerprint[:64]))
     if assessment.level != "approve":
         verb = "Held for review" if assessment.level == "review" else "Refused"
         _event(order, f"risk_{assessment.level}", f"{verb} by the fraud rules (score {assessment.score}): "
                + "; ".join(assessment.reasons), actor)
-    db.session.commit()
 
 
 def needs_review(order: Order) -> bool:
@@ -224,18 +219,13 @@ def approve(order_id: int, actor: str) -> Order:
     order = _held(order_id)
     order.risk = {**order.risk, "review": "approved", "reviewed_by": actor, "reviewed_at": _now_text()}
     _event(order, "risk_approved", "Approved after review; the order may be fulfilled.", actor)
-    if lifecycle is not None and hasattr(lifecycle, "capture_if_immediate"):
-        lifecycle.capture_if_immediate(order.id)  # the store captures at once: what the hold held back
+    lifecycle.capture_if_immediate(order.id)  # the store captures at once: what the hold held back
     db.session.commit()
     return order
 
 
 def reject(order_id: int, actor: str) -> Order:
     """The merchant rejects a held order: it is cancelled (its authorization voided, its stock returned)."""
-    if lifecycle is None or not hasattr(lifecycle, "cancel"):
-        db.session.rollback()
-        raise OrderError(OrderErrorCode.ILLEGAL, "Rejecting needs order cancellation, which is not available "
-                         "yet: nothing was changed.", status=409)
     order = _held(order_id)
     order.risk = {**order.risk, "review": "rejected", "reviewed_by": actor, "reviewed_at": _now_text()}
     _event(order, "risk_rejected", "Rejected after review.", actor)

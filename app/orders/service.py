@@ -105,15 +105,18 @@ def create_pending(draft: Draft, *, commit: bool = True) -> Order:
     return order
 
 
-def confirm(order_id: int, *, payment_status: str, actor: str, message: str) -> Order:
+def confirm(order_id: int, *, payment_status: str, actor: str, message: str, commit: bool = True) -> Order:
     """Paid for (authorized), or a manual payment placed: the held stock is
-    sold, the order takes its number, and the mails and webhooks follow.
-    Raises reservations.Shortage (nothing changed) when stock could not be had."""
+    sold, the order takes its number, and the mails and webhooks follow
+    (commits, unless the caller's transaction goes on: the checkout stores
+    its answer with it). Raises reservations.Shortage (nothing changed) when
+    stock could not be had."""
     order = _locked(order_id)
     if order.status != "pending_payment":
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return order
-    lines = lines_of(order.id)
+    lines = order.lines
     wanted = {}
     for line in lines:
         if line.tracked and line.variant_id is not None:
@@ -131,7 +134,8 @@ def confirm(order_id: int, *, payment_status: str, actor: str, message: str) -> 
     webhooks.publish("orders/create", body)
     if payment_status in ("authorized", "paid"):
         webhooks.publish("orders/paid", body)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return order
 
 
@@ -150,6 +154,13 @@ def fail(order_id: int, *, message: str, actor: str) -> Order:
     else:
         reservations.release(order.holder)
     return order
+
+
+def refuse(order: Order, *, message: str, actor: str) -> None:
+    """Refused before any payment was asked (the fraud rules), in the caller's
+    transaction: payment_failed from the start, its stock still the cart's."""
+    order.status, order.payment_status = "payment_failed", "failed"
+    _event(order, "payment_failed", message, actor)
 
 
 def set_payment_status(order_id: int, status: str, *, message: str, actor: str) -> None:

@@ -8,10 +8,13 @@ from app.payments.gateway import Intent
 from app.payments.models import Payment
 
 
-def start(order_id: int, *, provider: str, amount: int, currency: str, key: str) -> Payment:
-    """A payment about to be asked for (in the caller's transaction)."""
+def start(order_id: int, *, provider: str, amount: int, currency: str, key: str,
+          card_fingerprint: str | None = None) -> Payment:
+    """A payment about to be asked for (in the caller's transaction); the card's
+    fingerprint, when known, is what the fraud rules' velocity checks follow."""
     payment = Payment(order_id=order_id, provider=provider, amount=amount, currency=currency, idempotency_key=key,
-                      status="awaiting" if provider == "manual" else "pending")
+                      status="awaiting" if provider == "manual" else "pending",
+                      card_fingerprint=card_fingerprint[:64] if card_fingerprint else None)
     db.session.add(payment)
     db.session.flush()
     return payment
@@ -29,10 +32,11 @@ def record(payment_id: int, intent: Intent, *, error: str | None = None, commit:
     return payment
 
 
-def failed(payment_id: int, message: str) -> None:
+def failed(payment_id: int, message: str, *, commit: bool = True) -> None:
     db.session.execute(sa.update(Payment).where(Payment.id == payment_id)
                        .values(status="failed", last_error=message, updated_at=sa.func.now()))
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def of_intent(intent_id: str) -> Payment | None:

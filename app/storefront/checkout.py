@@ -142,9 +142,7 @@ def checkout_pay():
     if not submission.email or not submission.shipping_address:
         return private(redirect(url_for("storefront.checkout_start"), 303))
     customer = current_customer()
-    answer = saga.checkout(owner, customer.id if customer else None, submission, key, client_ip=request.remote_addr,
-                           return_url=lambda order: url_for("storefront.checkout_return", token=order.token,
-                                                            _external=True))
+    answer = saga.checkout(owner, customer.id if customer else None, submission, key, client_ip=request.remote_addr)
     return _after_paying(answer)
 
 

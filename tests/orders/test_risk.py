@@ -15,7 +15,6 @@ from app.orders.models import Order, OrderEvent
 from app.orders.risk import Assessment, RiskFacts, assess
 from app.orders.service import Draft, OrderError
 from app.payments import service as payments
-from app.payments.models import Payment
 from app.store import service as store_service
 from app.store.models import StoreSetting
 from tests.conftest import as_store
@@ -157,10 +156,8 @@ def _events(order_id: int) -> list[str]:
 def test_a_held_order_is_kept_with_its_reasons_and_approved_once(app, store):
     with as_store(app, store):
         order = _place(_draft())
-        payment_id = db.session.scalar(sa.select(Payment.id).where(Payment.order_id == order.id))
-        risk.record(order.id, Assessment(60, "review", ["Ships to NG"]), payment_id=payment_id,
-                    card_fingerprint="fp9")
-        assert db.session.scalar(sa.select(Payment.card_fingerprint).where(Payment.id == payment_id)) == "fp9"
+        risk.record(order, Assessment(60, "review", ["Ships to NG"]))
+        db.session.commit()
         assert not risk.needs_review(orders.get(order.id))  # not confirmed yet
         db.session.execute(sa.update(Order).where(Order.id == order.id).values(status="confirmed"))
         db.session.commit()
@@ -177,7 +174,8 @@ def test_a_held_order_is_kept_with_its_reasons_and_approved_once(app, store):
 def test_an_approved_order_records_no_event_and_needs_no_review(app, store):
     with as_store(app, store):
         order = _place(_draft(), status="confirmed")
-        risk.record(order.id, Assessment(10, "approve", ["Billing country GB differs"]))
+        risk.record(order, Assessment(10, "approve", ["Billing country GB differs"]))
+        db.session.commit()
         order = orders.get(order.id)
         assert order.risk == {"score": 10, "level": "approve", "reasons": ["Billing country GB differs"]}
         assert not risk.needs_review(order) and _events(order.id) == ["placed"]

@@ -7,10 +7,8 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
-import pytest
 import sqlalchemy as sa
 
-from app.checkout import saga
 from app.extensions import db
 from app.orders import risk
 from app.orders import service as orders
@@ -21,7 +19,6 @@ from tests.checkout.test_checkout_api import Shopper, _stats, shop  # noqa: F401
 from tests.conftest import as_store
 
 ACTOR = "owner@example.com"
-pytestmark = pytest.mark.skipif(not hasattr(saga, "_screen"), reason="the saga does not call the fraud rules yet")
 
 
 def _settings(app, shop, **values) -> None:
@@ -93,7 +90,6 @@ def test_a_burst_of_orders_from_one_buyer_is_held(app, shop):
     assert seen[-1]["reasons"] == ["2 orders from the same email in the last hour"]
 
 
-@pytest.mark.skipif(risk.lifecycle is None, reason="rejecting needs the order lifecycle's cancel")
 def test_a_rejected_order_is_cancelled_its_authorization_voided_and_its_stock_back(app, shop):
     _settings(app, shop, fraud_high_risk_countries=["US"], fraud_review_score=30)
     shopper = Shopper(app, shop)
