@@ -2,17 +2,12 @@
 URL once per import, at most 10 MB, within a total deadline, and never from
 addresses inside our own networks.
 
-Server-side request forgery is closed at the one place it can be: the host
-is looked up once (tenants.dns), every address it has is checked, and the
-connection goes to a checked address, with the URL's name kept for the
-Host header, TLS SNI and the certificate check. A name that answers a public
-address to the check and 127.0.0.1 to the connection (DNS rebinding) has no
-second lookup to win. Refused: loopback, private, link-local, shared,
-reserved and multicast addresses, and IPv6 ranges that wrap an IPv4 address
-of any kind (NAT64, 6to4, Teredo, IPv4-compatible/-translated), since a
-gateway could unwrap one into a private address. Each redirect hop is
-checked the same way. IMPORT_ALLOW_PRIVATE_URLS lets loopback through (tests,
-development), nothing else.
+Server-side request forgery is closed as app.outbound says: the host is
+looked up once, every address it has must be public, and the connection
+goes to a checked address, with the URL's name kept for the Host header,
+TLS SNI and the certificate check. Each redirect hop is checked the same
+way. IMPORT_ALLOW_PRIVATE_URLS lets loopback through (tests, development),
+nothing else.
 
 A server that drips a byte every few seconds never trips a per-read timeout;
 a watchdog closes the connection when the deadline (IMPORT_FETCH_DEADLINE)
@@ -27,7 +22,6 @@ on it fails at once as "host unreachable" without being asked.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 import threading
@@ -47,23 +41,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from app.catalog.images import MAX_IMAGE_BYTES, ImageRejected, store_image
-from tenants.dns import DnsSettings, DnsUnavailable, IPAddress, NoSuchName, addresses as dns_addresses
+from app import outbound
+from tenants.dns import DnsSettings, IPAddress
 
 FETCH_TIMEOUT, FETCH_DEADLINE, FETCH_THREADS, MAX_REDIRECTS = 10, 60, 8, 5
 HOST_MEMORY_SECONDS = 24 * 3600  # how long an import remembers a host that was down
 REDIRECTS = (301, 302, 303, 307, 308)
-WRAPPING_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
-    "64:ff9b::/96",  # NAT64 (RFC 6052)
-    "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
-    "2002::/16",  # 6to4
-    "2001::/32",  # Teredo
-    "::/96",  # IPv4-compatible (deprecated)
-    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
-))
-PRIVATE = "it points to a private network address, which imports may not fetch."
-WRAPPED = ("it points to an IPv6 address that wraps an IPv4 one (NAT64, 6to4 or Teredo), which could reach a "
-           "private network; imports may not fetch it.")
-
 
 def private_urls_allowed() -> bool:
     """Loopback image URLs (the worker's own machine) are refused unless
@@ -249,30 +232,12 @@ def checked_addresses(hostname: str, allow_private: bool, settings: FetchSetting
                       deadline: float) -> list[IPAddress]:
     """Every address of `hostname`, from one lookup; FetchProblem if any may not be fetched."""
     try:
-        found = dns_addresses(hostname, settings.dns, timeout=max(0.05, deadline - time.monotonic()))
-    except NoSuchName:
-        raise HostDown(f"the host {hostname} cannot be found.") from None
-    except DnsUnavailable:
-        raise HostDown(f"the host {hostname} could not be looked up in time.") from None
-    for address in found:
-        problem = refusal(address, allow_private)
-        if problem:
-            raise FetchProblem(problem)
-    return found
-
-
-def refusal(address: IPAddress, allow_loopback: bool = False) -> str | None:
-    """Why imports may not fetch from `address`, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address.is_loopback:
-        return None if allow_loopback else PRIVATE
-    if any(address in network for network in WRAPPING_NETWORKS if network.version == address.version):
-        return WRAPPED
-    if (not address.is_global or address.is_private or address.is_reserved or address.is_multicast
-            or address.is_link_local or address.is_loopback or address.is_unspecified):
-        return PRIVATE
-    return None
+        return outbound.public_addresses(hostname, settings.dns, allow_loopback=allow_private,
+                                         timeout=max(0.05, deadline - time.monotonic()))
+    except outbound.HostNotFound as missing:
+        raise HostDown(f"the host {hostname} {missing.reason}.") from None
+    except outbound.NotPublic as refused:
+        raise FetchProblem(f"it points to {refused.what}, which imports may not fetch.") from None
 
 
 def _get(target: Target, addresses: list, settings: FetchSettings,

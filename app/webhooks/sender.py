@@ -1,9 +1,8 @@
 """Posting one webhook: the address checked, the body signed, the answer read.
 
 Against server-side request forgery the host is looked up once, every
-address it has is checked (loopback, private, link-local, reserved… are
-refused, as for image imports: app.catalog.image_fetch.refusal), and the
-connection goes to a checked address, with the URL's name kept for the
+address it has must be public (app.outbound, as for image imports), and
+the connection goes to a checked address, with the URL's name kept for the
 Host header and TLS. A name that answers a public address to the check and
 127.0.0.1 to the connection has no second lookup to win. The check runs at
 registration and again at every delivery, since DNS can change in between.
@@ -28,9 +27,9 @@ from urllib.parse import urlsplit
 import certifi
 from flask import current_app
 
-from app.catalog.image_fetch import refusal
+from app import outbound
 from app.parse import has_control_characters
-from tenants.dns import DnsSettings, DnsUnavailable, NoSuchName, addresses as dns_addresses
+from tenants.dns import DnsSettings
 
 TIMEOUT = 5.0  # seconds per network wait
 DEADLINE = 10.0  # seconds for the whole exchange
@@ -93,18 +92,14 @@ def target_of(url: str) -> Target:
 
 def checked_addresses(hostname: str, allow_private: bool) -> list:
     """Every address of `hostname` from one lookup; Refused if any is not public (or cannot be found)."""
-    settings = DnsSettings.from_config(current_app.config)
     try:
-        found = dns_addresses(hostname, settings)
-    except NoSuchName:
-        raise Refused(f"The host {hostname} cannot be found.") from None
-    except DnsUnavailable:
-        raise Refused(f"The host {hostname} could not be looked up in time.") from None
-    for address in found:
-        if refusal(address, allow_private):
-            raise Refused(f"The host {hostname} points to a private network address ({address}); webhooks are "
-                          "only sent to public addresses.")
-    return found
+        return outbound.public_addresses(hostname, DnsSettings.from_config(current_app.config),
+                                         allow_loopback=allow_private)
+    except outbound.HostNotFound as missing:
+        raise Refused(f"The host {hostname} {missing.reason}.") from None
+    except outbound.NotPublic as refused:
+        raise Refused(f"The host {hostname} points to {refused.what} ({refused.address}); webhooks are only "
+                      "sent to public addresses.") from None
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
