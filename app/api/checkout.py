@@ -27,14 +27,13 @@ from app.cart import tokens, web
 from app.cart.storage import Owner
 from app.checkout import pricing, saga
 from app.customers.addresses import clean_address
+from app.customers.service import clean_email
 from app.customers.sessions import current_customer
+from app.domain_errors import DomainError
 from app.orders import service as orders
 from app.orders.presenter import order_json
 from app.payments import gateway
 from app.parse import text
-
-MAX_EMAIL = 254
-
 
 @bp.post("/checkout")
 def checkout():
@@ -84,8 +83,7 @@ def _submission(body: dict) -> saga.Submission:
     method = None
     if kind == "card":
         method = payment.get("id")
-        if not isinstance(method, str) or not method.startswith("pm_") or not 4 <= len(method) <= 255 \
-                or not method.isascii() or not method.replace("_", "").isalnum():
+        if not gateway.is_payment_method_id(method):
             raise invalid_parameter("payment_method", "`payment_method.id` must be a card's PaymentMethod id (pm_…).")
     billing = body.get("billing_address")
     return saga.Submission(
@@ -110,11 +108,10 @@ def _cart_owner(raw) -> Owner:
 
 
 def _email(raw) -> str:
-    email = text(raw, field="email", label="Email", max_length=MAX_EMAIL, required=True).lower()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email:
-        raise invalid_parameter("email", "`email` must be an email address.")
-    return email
+    try:
+        return clean_email(raw)
+    except DomainError:
+        raise invalid_parameter("email", "`email` must be an email address.") from None
 
 
 def _optional_text(body: dict, name: str, max_length: int) -> str | None:

@@ -146,6 +146,12 @@ def find(order_token: str) -> Intent | None:
     return _intent(found.data[0]) if found.data else None
 
 
+def is_payment_method_id(value) -> bool:
+    """A card tokenized by the PSP (pm_…), as the checkout's form or API sends it: nothing else is passed on."""
+    return (isinstance(value, str) and value.startswith("pm_") and 4 <= len(value) <= 255 and value.isascii()
+            and value.replace("_", "").isalnum())
+
+
 def fingerprint(payment_method: str | None) -> str | None:
     """The card's fingerprint (the same card gives the same one, never its number), for the fraud rules;
     None when there is no card or the PSP cannot say (the payment itself will then tell)."""

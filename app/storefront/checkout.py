@@ -19,9 +19,11 @@ from app.cart import service as carts
 from app.cart import web
 from app.checkout import pricing, saga
 from app.customers.addresses import FIELDS as ADDRESS_FIELDS, addresses, clean_address, countries
+from app.customers.service import clean_email
 from app.customers.sessions import current_customer
 from app.domain_errors import DomainError
 from app.idempotency import IdempotencyError, check_key
+from app.payments import gateway
 from app.parse import text
 from app.storefront import bp
 from app.storefront.personal import personal_page, private, shop_site
@@ -75,7 +77,7 @@ def checkout_contact():
     shop_site()
     errors, email, address = {}, None, None
     try:
-        email = _email(request.form.get("email"))
+        email = clean_email(request.form.get("email"))
     except DomainError as bad:
         errors["email"] = bad.message
     try:
@@ -130,7 +132,7 @@ def checkout_pay():
         return _payment_page(400, error=bad.message)
     kind = request.form.get("payment", "card")
     method = request.form.get("payment_method", "")
-    if kind == "card" and not (method.startswith("pm_") and method.replace("_", "").isalnum() and len(method) < 256):
+    if kind == "card" and not gateway.is_payment_method_id(method):
         return _payment_page(422, error="Card payments need JavaScript to send your card to our payment "
                                         "provider securely. Turn it on, or choose another way to pay.")
     if kind not in ("card", "manual"):
@@ -178,11 +180,3 @@ def _payment_page(status: int = 200, error: str | None = None):
     config = current_app.config
     return _page("payment", status, quote=quote, error=error or quote_error, idempotency_key=str(uuid.uuid4()),
                  stripe_api=config["STRIPE_API_BASE"], stripe_key=config["STRIPE_PUBLISHABLE_KEY"])
-
-
-def _email(raw) -> str:
-    email = text(raw, field="email", label="Email", max_length=254, required=True).lower()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email:
-        raise DomainError("invalid", "Enter an email address like name@example.com.", "email")
-    return email
