@@ -10,8 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from app import parse
 from app.admin import bp
-from app.admin.shipping import amount_text, refused
-from app.admin.taxes import percent_text
+from app.admin.pricing_forms import amount_text, percent_text, refused
 from app.checkout import discounts
 from app.checkout.models import MAX_DISCOUNTS
 from app.domain_errors import DomainError

@@ -7,30 +7,12 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from app.admin import bp
+from app.admin.pricing_forms import amount_text, errors_of, refused
 from app.checkout import shipping
-from app.checkout.errors import FormErrors
 from app.checkout.models import MAX_RATES_PER_ZONE, MAX_ZONES
 from app.domain_errors import DomainError
 from app.extensions import db
-from app.money import format_input
 from tenants.directory import require_manager
-
-
-def errors_of(error: DomainError | None) -> dict[str, str]:
-    """field -> message of a refusal (its one field, or "form"), for the pricing pages' templates."""
-    if error is None:
-        return {}
-    return dict(error.errors) if isinstance(error, FormErrors) else {error.field or "form": error.message}
-
-
-def refused(template: str, error: DomainError, **context):
-    """The page again with the refusal's messages, as its 4xx: the refused write is rolled back first."""
-    db.session.rollback()
-    return render_template(template, errors=errors_of(error), form=request.form, **context), error.status
-
-
-def amount_text(minor: int | None) -> str:
-    return "" if minor is None else format_input(minor, g.store.currency, g.store.locale)
 
 
 @bp.route("/<handle>/shipping", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from app.admin import bp
-from app.admin.shipping import errors_of, refused
+from app.admin.pricing_forms import errors_of, percent_text, refused
 from app.checkout import taxes
 from app.checkout.models import MAX_TAX_RATES
 from app.domain_errors import DomainError
@@ -23,11 +23,6 @@ def _settings_form() -> MultiDict:
 
 def _page_context() -> dict:
     return {"rates": taxes.all_rates(), "settings_form": _settings_form(), "limit": MAX_TAX_RATES}
-
-
-def percent_text(basis_points: int) -> str:
-    whole, part = divmod(basis_points, 100)
-    return f"{whole}.{part:02d}".rstrip("0").rstrip(".")
 
 
 @bp.app_template_filter("percent")
