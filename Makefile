@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The suite runs in two processes (pytest-xdist), each with embedded servers of its own and whole
+# files at a time; against a DATABASE_URL or REDIS_URL (servers the processes would share), in one.
+PYTEST_WORKERS ?= $(if $(DATABASE_URL)$(REDIS_URL),0,2)
 # The slowest tests are named at the end of every run, where a creeping suite shows first.
 PYTEST_ARGS ?= --durations=30
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-fast bench chromium clean-data
 
@@ -25,10 +29,10 @@ chromium: $(STAMP)
 	@VENV=$(VENV) bash tests/e2e/chromium.sh
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not e2e and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -27,7 +27,8 @@ import redis
 from app import create_app, embedded
 from app.config import ROOT, normalize_db_url
 
-TEST_VAR = Path(os.environ.get("VITRINE_TEST_VAR") or ROOT / "var" / "test")  # one per parallel run
+# One per parallel run, and one per pytest-xdist worker (gw0, gw1…): its own embedded servers and files.
+TEST_VAR = Path(os.environ.get("VITRINE_TEST_VAR") or ROOT / "var" / "test") / os.environ.get("PYTEST_XDIST_WORKER", "")
 PASSWORD = "correct-horse-battery"
 OWNER_ROLE = "vitrine_owner"
 
