@@ -19,7 +19,7 @@ from app.extensions import db, get_redis
 from app.inventory import gate, reservations
 from app.inventory.gate import PREFIX as GATE_PREFIX
 from tests.cart.helpers import tenant_sql, held, levels, make_shop
-from tests.conftest import as_store, gunicorn
+from tests.conftest import as_store, gunicorn, in_thread
 
 ATTEMPTS = 1_000
 UNITS = 100
@@ -63,7 +63,8 @@ def storm(base: str, host: str, variant_id: int, *, midway=None) -> Counter:
     async def everyone():
         await asyncio.wait_for(asyncio.gather(*(client() for _ in range(CLIENTS))), timeout=300)
 
-    asyncio.run(everyone())
+    # In a thread of its own: a process that ran a browser test first has Playwright's loop running in this one.
+    in_thread(lambda: asyncio.run(everyone()))
     return answers
 
 

@@ -183,7 +183,9 @@ def test_search_rebuild_recreates_indexes_from_the_database(app, new_store, serv
     with as_store(app, second):
         assert open_index(second.id) is None and _outbox() == [table]  # --store touched only that store
 
-    every = flask_cli(service_env, "search", "rebuild")
+    # Every store: stores other tests broke on purpose may fail (and the command says so), never these two.
+    every = flask_cli(service_env, "search", "rebuild", check=False)
+    assert first.handle not in every.stderr and second.handle not in every.stderr
     assert f"{first.handle}: 3 products indexed" in every.stdout
     assert f"{second.handle}: 1 product indexed" in every.stdout
     with as_store(app, second):
