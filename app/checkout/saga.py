@@ -105,6 +105,7 @@ class Placed:
     currency: str
     email: str
     payment_id: int
+    payment_key: str  # the PSP's idempotency key for this order's payment
     refused: bool  # by the store's fraud rules
 
 
@@ -139,7 +140,7 @@ def _place(owner, customer_id, submission, client_ip) -> idempotency.Answer:
                         "payment.")
     try:
         intent = gateway.authorize(amount=placed.total, currency=placed.currency,
-                                   payment_method=submission.payment_method, key=f"pi:{store.id}:{placed.token}",
+                                   payment_method=submission.payment_method, key=placed.payment_key,
                                    order_token=placed.token, store_id=store.id,
                                    return_url=url_for("storefront.checkout_return", token=placed.token,
                                                       _external=True),
@@ -166,7 +167,7 @@ def _make_order(owner: Owner, priced, fingerprint: str | None, *, card: bool) ->
     order = orders.create_pending(priced.draft, commit=False)
     risk.record(order, assessment, actor=ACTOR)
     payment = payments.start(order.id, provider="stripe" if card else "manual", amount=order.total,
-                             currency=order.currency, key=f"pi:{order.store_id}:{order.token}",
+                             currency=order.currency, key=_payment_key(order),
                              card_fingerprint=fingerprint)
     refused = assessment.level == "decline"
     if refused:
@@ -175,7 +176,13 @@ def _make_order(owner: Owner, priced, fingerprint: str | None, *, card: bool) ->
     else:
         pricing.redeem(priced, order)
         reservations.hand_over(owner.holder, order.holder, minutes=PAYMENT_MINUTES)
-    return Placed(order.id, order.token, order.total, order.currency, order.email, payment.id, refused)
+    return Placed(order.id, order.token, order.total, order.currency, order.email, payment.id, payment.idempotency_key,
+                  refused)
+
+
+def _payment_key(order: Order) -> str:
+    """One order, one PaymentIntent: the key a retry asks the PSP with again."""
+    return f"pi:{order.store_id}:{order.token}"
 
 
 def _settle(order_id: int, payment_id: int, intent: gateway.Intent) -> idempotency.Answer:
